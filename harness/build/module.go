@@ -1,0 +1,159 @@
+// Package build compiles what goes into the guest: the kernel module under
+// test, against a kernel's kbuild tree, and static Go binaries (the guest
+// runner, the test binary, programs for exec).
+package build
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// ModuleError is a module that did not build for a kernel. Output holds
+// what make and the compiler printed.
+type ModuleError struct {
+	Kernel string
+	Output string
+	Err    error
+}
+
+func (e *ModuleError) Error() string {
+	return fmt.Sprintf("module build failed for kernel %s: %v\n%s", e.Kernel, e.Err, e.Output)
+}
+
+func (e *ModuleError) Unwrap() error { return e.Err }
+
+// Module describes one out-of-tree module build.
+type Module struct {
+	// Src is the module's source directory (a Kbuild or Makefile inside).
+	Src string
+	// KDir is the kernel's kbuild tree; Kernel names it in errors.
+	KDir   string
+	Kernel string
+	// Key identifies the kernel build (release, package version,
+	// compiler) for the cache.
+	Key string
+	// Make holds extra make arguments, e.g. CC=gcc-14.
+	Make []string
+	// Cache is the directory holding built modules by input hash.
+	Cache string
+}
+
+// Build returns the path of the built .ko, reusing an earlier build of the
+// same sources for the same kernel. Sources are copied to a scratch
+// directory, so the source tree stays clean and concurrent builds for
+// several kernels do not collide.
+func (m Module) Build(ctx context.Context, log io.Writer) (string, error) {
+	hash, err := m.hash()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(m.Cache, hash)
+	if ko, err := singleKO(dir); err == nil {
+		return ko, nil
+	}
+	if err := os.MkdirAll(m.Cache, 0o755); err != nil {
+		return "", err
+	}
+	work, err := os.MkdirTemp(m.Cache, "build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(work)
+	if err := os.CopyFS(work, os.DirFS(m.Src)); err != nil {
+		return "", fmt.Errorf("copying module sources %s: %w", m.Src, err)
+	}
+	if _, err := os.Stat(m.KDir + "/Makefile"); err != nil {
+		return "", &ModuleError{Kernel: m.Kernel, Err: fmt.Errorf("no kbuild tree at %s: %w", m.KDir, err)}
+	}
+	args := append([]string{"-C", m.KDir, "M=" + work, "modules"}, m.Make...)
+	cmd := exec.CommandContext(ctx, "make", args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return "", &ModuleError{Kernel: m.Kernel, Output: out.String(), Err: err}
+	}
+	if _, err := singleKO(work); err != nil {
+		return "", &ModuleError{Kernel: m.Kernel, Output: out.String(), Err: err}
+	}
+	if w := warnings(out.String()); w != "" {
+		fmt.Fprintf(log, "module build for %s printed warnings:\n%s", m.Kernel, w)
+	}
+	// Publish by rename: a half-built entry is never visible.
+	if err := os.Rename(work, dir); err != nil && !os.IsExist(err) {
+		if _, statErr := os.Stat(dir); statErr != nil {
+			return "", err
+		}
+	}
+	return singleKO(dir)
+}
+
+func singleKO(dir string) (string, error) {
+	kos, _ := filepath.Glob(filepath.Join(dir, "*.ko"))
+	switch len(kos) {
+	case 1:
+		return kos[0], nil
+	case 0:
+		return "", fmt.Errorf("no .ko file in %s", dir)
+	}
+	return "", fmt.Errorf("%d .ko files in %s, want one", len(kos), dir)
+}
+
+// hash covers the module sources, the kernel and the make arguments.
+func (m Module) hash() (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", m.Key, strings.Join(m.Make, " "))
+	var names []string
+	err := filepath.WalkDir(m.Src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() && !generated(d.Name()) {
+			names = append(names, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("module sources %s: %w", m.Src, err)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			return "", err
+		}
+		rel, _ := filepath.Rel(m.Src, n)
+		fmt.Fprintf(h, "%s %d\n", rel, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:20], nil
+}
+
+// generated reports kbuild's outputs, which must not change the hash.
+func generated(name string) bool {
+	for _, suf := range []string{".o", ".ko", ".mod", ".mod.c", ".cmd", ".order", ".symvers"} {
+		if strings.HasSuffix(name, suf) {
+			return true
+		}
+	}
+	return false
+}
+
+func warnings(out string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "warning:") {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,197 @@
+// Package vm boots a guest in QEMU through github.com/hugelgupf/vmtest/qemu:
+// the kernel console on the first serial port, the result stream on the
+// second, -no-reboot and panic=-1 so that a guest that powers off, reboots
+// or panics ends QEMU, and a timeout after which QEMU is killed.
+package vm
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"time"
+
+	"github.com/hugelgupf/vmtest/qemu"
+)
+
+// DefaultQEMU is the QEMU binary used when neither Config.QEMU nor
+// VMTEST_QEMU names one.
+const DefaultQEMU = "qemu-system-x86_64"
+
+// Config describes one boot.
+type Config struct {
+	// QEMU is the QEMU binary; VMTEST_QEMU overrides the default.
+	QEMU  string
+	Accel Accel
+	// Kernel is a PVH-capable vmlinux or a bzImage.
+	Kernel    string
+	Initramfs string
+	// Append is added to the kernel command line.
+	Append   []string
+	MemoryMB int
+	CPUs     int
+	// Timeout bounds the whole boot; QEMU is killed after it.
+	Timeout time.Duration
+	// Console receives the kernel console (first serial port) and QEMU's
+	// own messages.
+	Console io.Writer
+	// Results receives each line of the result port as it arrives.
+	Results func(line []byte)
+	// Extra holds more QEMU arguments (e.g. "-s -S" for gdb).
+	Extra []string
+}
+
+// Exit says how QEMU ended.
+type Exit struct {
+	// Err is QEMU's exit error, nil for status 0.
+	Err error
+	// TimedOut is set when the timeout killed QEMU.
+	TimedOut bool
+	// Cmdline is the exact QEMU command line, for a reproducer.
+	Cmdline []string
+	Elapsed time.Duration
+}
+
+// QEMUPath resolves the QEMU binary and fails with advice when it is
+// missing.
+func QEMUPath(name string) (string, error) {
+	if name == "" {
+		name = os.Getenv("VMTEST_QEMU")
+	}
+	if name == "" {
+		name = DefaultQEMU
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("QEMU %q not found: install it with `make deps` (Debian package qemu-system-x86) or set VMTEST_QEMU: %w", name, err)
+	}
+	return p, nil
+}
+
+// Run boots the guest and returns when QEMU has exited and every result
+// line has been delivered.
+func Run(ctx context.Context, cfg Config) (*Exit, error) {
+	q, err := QEMUPath(cfg.QEMU)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("result port: %w", err)
+	}
+	defer pr.Close()
+
+	console := cfg.Console
+	if console == nil {
+		console = io.Discard
+	}
+	fns := []qemu.Fn{
+		qemu.WithQEMUCommand(q),
+		qemu.WithKernel(cfg.Kernel),
+		qemu.WithInitramfs(cfg.Initramfs),
+		qemu.WithAppendKernel(append([]string{"console=ttyS0", "panic=-1"}, cfg.Append...)...),
+		qemu.WithSerialOutput(nopCloser{console}),
+		qemu.WithVMTimeout(cfg.Timeout),
+		machineArgs(cfg, pw),
+	}
+	opts, err := qemu.OptionsFor(qemu.ArchAMD64, fns...)
+	if err != nil {
+		return nil, fmt.Errorf("QEMU options: %w", err)
+	}
+	// vmtest adds -nographic; -nodefaults -display none does the same
+	// without a monitor on stdio, which would steal the console.
+	opts.QEMUArgs = dropArg(opts.QEMUArgs, "-nographic")
+
+	start := time.Now()
+	vmctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m, err := opts.Start(vmctx)
+	pw.Close() // QEMU holds its own copy; EOF on pr means QEMU is gone.
+	if err != nil {
+		return nil, fmt.Errorf("starting QEMU: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		readLines(pr, cfg.Results)
+	}()
+	werr := m.Wait()
+	<-done
+	exit := &Exit{Err: werr, Cmdline: m.Cmdline(), Elapsed: time.Since(start)}
+	if cfg.Timeout > 0 && exit.Elapsed >= cfg.Timeout && ctx.Err() == nil {
+		exit.TimedOut = true
+	}
+	if ctx.Err() != nil && exit.Err == nil {
+		exit.Err = ctx.Err()
+	}
+	return exit, nil
+}
+
+func machineArgs(cfg Config, results *os.File) qemu.Fn {
+	return func(_ *qemu.IDAllocator, o *qemu.Options) error {
+		mem, cpus := cfg.MemoryMB, cfg.CPUs
+		if mem == 0 {
+			mem = 1024
+		}
+		if cpus == 0 {
+			cpus = 1
+		}
+		accel := cfg.Accel
+		if accel == "" {
+			accel = TCG
+		}
+		fd := o.AddFile(results)
+		o.AppendQEMU("-nodefaults", "-display", "none", "-no-reboot",
+			"-accel", string(accel), "-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
+			"-serial", "stdio",
+			"-serial", fmt.Sprintf("file:/dev/fd/%d", fd))
+		if accel == KVM {
+			o.AppendQEMU("-cpu", "host")
+		}
+		o.AppendQEMU(cfg.Extra...)
+		return nil
+	}
+}
+
+func readLines(r io.Reader, f func([]byte)) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 && f != nil {
+			f(line)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func dropArg(args []string, drop string) []string {
+	out := args[:0]
+	for _, a := range args {
+		if a != drop {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// ExitCode returns QEMU's exit status, or -1 when it did not exit normally.
+func (e *Exit) ExitCode() int {
+	if e.Err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if errors.As(e.Err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}

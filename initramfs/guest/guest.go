@@ -1,0 +1,89 @@
+// Package guest defines what the host and the guest runner say to each
+// other: the run configuration the host puts into the overlay, and the
+// control records the runner writes to the result port among the test
+// binary's own output.
+package guest
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+)
+
+// Paths inside the guest.
+const (
+	ConfigPath = "cnvm/run.json"
+	Dir        = "cnvm"
+	// ResultPort is the second serial port. The kernel console stays on
+	// the first, so kernel messages never mix with results.
+	ResultPort = "/dev/ttyS1"
+)
+
+// EnvGuest is set to 1 in the environment of the guest's tests; they refuse
+// to run without it.
+const EnvGuest = "CNVMTEST_GUEST"
+
+// Config tells the runner what to do. The host writes it to ConfigPath.
+type Config struct {
+	// Module is the .ko to load with finit_module, with Params.
+	Module string `json:"module,omitempty"`
+	Params string `json:"params,omitempty"`
+	// Program and Args run with the module loaded: the test binary with
+	// -test.v=test2json, or any static program for `cnvmtest exec`.
+	Program string   `json:"program"`
+	Args    []string `json:"args,omitempty"`
+	Env     []string `json:"env,omitempty"`
+	// Unload removes the module after Program exits; a failure to unload
+	// (a leaked reference) is reported.
+	Unload bool `json:"unload,omitempty"`
+}
+
+// Marker starts every control record. The record separator byte cannot
+// start a line of test2json output, so a record is never confused with
+// what the test binary prints.
+var Marker = []byte("\x1ecnvmtest ")
+
+// Record is one control record, written on a line of its own.
+type Record struct {
+	// Event is one of the Ev constants.
+	Event string `json:"event"`
+	// Kernel is the guest's `uname -r`, with EvBoot.
+	Kernel string `json:"kernel,omitempty"`
+	// Taint is /proc/sys/kernel/tainted.
+	Taint uint64 `json:"taint"`
+	// Status is the program's exit status, with EvExit.
+	Status int `json:"status"`
+	// Error says what failed, with EvModule, EvUnload and EvError.
+	Error string `json:"error,omitempty"`
+	// Elapsed is the time the step took.
+	Elapsed time.Duration `json:"elapsed,omitempty"`
+}
+
+// Events, in the order the runner sends them.
+const (
+	EvBoot   = "boot"   // runner started
+	EvModule = "module" // module loaded (Error empty) or not
+	EvStart  = "start"  // program started
+	EvExit   = "exit"   // program exited with Status
+	EvUnload = "unload" // module unloaded (Error empty) or not
+	EvDone   = "done"   // runner finished; the guest powers off next
+	EvError  = "error"  // the runner itself failed
+)
+
+// Encode returns r as a control line, newline included.
+func (r Record) Encode() []byte {
+	b, _ := json.Marshal(r)
+	return append(append(append([]byte{}, Marker...), b...), '\n')
+}
+
+// Decode parses line as a control record. ok is false for any other line.
+func Decode(line []byte) (r Record, ok bool) {
+	rest, found := bytes.CutPrefix(bytes.TrimRight(line, "\r\n"), Marker)
+	if !found {
+		return Record{}, false
+	}
+	if err := json.Unmarshal(rest, &r); err != nil {
+		return Record{}, false
+	}
+	return r, true
+}

@@ -1,0 +1,237 @@
+//go:build linux
+
+// Command runner is the guest side of cnvmtest: u-root's init starts it as
+// /bin/uinit. It loads the module under test, runs the program (the test
+// binary with -test.v=test2json, or any static program), streams the
+// program's output live on the result port together with control records
+// (see package guest), unloads the module and powers the guest off.
+//
+// Results are written as they happen, so a kernel crash in the middle of a
+// run loses nothing that came before it.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cnvmtest/cnvmtest/initramfs/guest"
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	f, err := openPort(guest.ResultPort)
+	if err != nil {
+		// Without a result port the host can only see the console.
+		fmt.Fprintf(os.Stderr, "cnvmtest runner: %v\n", err)
+		powerOff()
+	}
+	out := &port{w: f}
+	if err := run(out); err != nil {
+		out.record(guest.Record{Event: guest.EvError, Error: err.Error()})
+	}
+	out.record(guest.Record{Event: guest.EvDone, Taint: taint()})
+	f.Sync()
+	powerOff()
+}
+
+// port serialises writes to the result port: whole lines only, so control
+// records always start a line.
+type port struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (p *port) write(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.w.Write(b)
+}
+
+func (p *port) record(r guest.Record) { p.write(r.Encode()) }
+
+func run(out *port) error {
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	out.record(guest.Record{Event: guest.EvBoot, Kernel: unix.ByteSliceToString(uts.Release[:]), Taint: taint()})
+
+	b, err := os.ReadFile("/" + guest.ConfigPath)
+	if err != nil {
+		return fmt.Errorf("reading run configuration: %w", err)
+	}
+	var cfg guest.Config
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return fmt.Errorf("parsing %s: %w", guest.ConfigPath, err)
+	}
+	mountExtra()
+
+	if cfg.Module != "" {
+		start := time.Now()
+		if err := loadModule(cfg.Module, cfg.Params); err != nil {
+			out.record(guest.Record{Event: guest.EvModule, Error: err.Error(), Taint: taint()})
+			return nil
+		}
+		out.record(guest.Record{Event: guest.EvModule, Taint: taint(), Elapsed: time.Since(start)})
+	}
+
+	status, elapsed, err := runProgram(out, cfg)
+	if err != nil {
+		return err
+	}
+	out.record(guest.Record{Event: guest.EvExit, Status: status, Taint: taint(), Elapsed: elapsed})
+
+	if cfg.Module != "" && cfg.Unload {
+		rec := guest.Record{Event: guest.EvUnload}
+		if err := unloadModule(cfg.Module); err != nil {
+			rec.Error = err.Error()
+		}
+		rec.Taint = taint()
+		out.record(rec)
+	}
+	return nil
+}
+
+func runProgram(out *port, cfg guest.Config) (int, time.Duration, error) {
+	cmd := exec.Command(cfg.Program, cfg.Args...)
+	cmd.Dir = "/" + guest.Dir
+	cmd.Env = append(append(os.Environ(), cfg.Env...), guest.EnvGuest+"=1")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 0, 0, err
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	start := time.Now()
+	kmsg("program start: " + cfg.Program)
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		pr.Close()
+		return 0, 0, fmt.Errorf("starting %s: %w", cfg.Program, err)
+	}
+	out.record(guest.Record{Event: guest.EvStart})
+	pw.Close()
+	copyLines(out, pr)
+	err = cmd.Wait()
+	elapsed := time.Since(start)
+	kmsg("program exit: " + cfg.Program)
+	return exitStatus(err), elapsed, nil
+}
+
+// copyLines forwards the program's output line by line until it closes.
+func copyLines(out *port, r io.Reader) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			if line[len(line)-1] != '\n' {
+				line = append(line, '\n')
+			}
+			out.write(line)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func exitStatus(err error) int {
+	var ee *exec.ExitError
+	if err == nil {
+		return 0
+	}
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	return 127
+}
+
+func loadModule(path, params string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("loading module: %w", err)
+	}
+	defer f.Close()
+	if err := unix.FinitModule(int(f.Fd()), params, 0); err != nil {
+		return fmt.Errorf("loading module %s (params %q): finit_module: %w", filepath.Base(path), params, err)
+	}
+	return nil
+}
+
+func unloadModule(path string) error {
+	name := strings.ReplaceAll(strings.TrimSuffix(filepath.Base(path), ".ko"), "-", "_")
+	if err := unix.DeleteModule(name, unix.O_NONBLOCK); err != nil {
+		return fmt.Errorf("unloading module %s: delete_module: %w", name, err)
+	}
+	return nil
+}
+
+// mountExtra mounts what tests may need beyond u-root's init: debugfs for
+// kmemleak. Failure is not fatal: not every kernel has it.
+func mountExtra() {
+	unix.Mount("debugfs", "/sys/kernel/debug", "debugfs", 0, "")
+}
+
+func taint() uint64 {
+	b, err := os.ReadFile("/proc/sys/kernel/tainted")
+	if err != nil {
+		return 0
+	}
+	v, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return v
+}
+
+// kmsg writes a marker into the kernel log, so the host can place kernel
+// messages relative to the program's run.
+func kmsg(s string) {
+	f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(f, "cnvmtest: %s\n", s)
+	f.Close()
+}
+
+// openPort opens the result port in raw mode: no newline translation, no
+// echo, so the program's bytes reach the host unchanged.
+func openPort(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening result port: %w", err)
+	}
+	t, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("result port %s: %w", name, err)
+	}
+	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	t.Oflag &^= unix.OPOST
+	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	t.Cflag &^= unix.CSIZE | unix.PARENB
+	t.Cflag |= unix.CS8
+	if err := unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, t); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("result port %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// powerOff ends the guest. QEMU runs with -no-reboot, so a restart ends it
+// too when the kernel has no ACPI power-off.
+func powerOff() {
+	unix.Sync()
+	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+	select {}
+}
