@@ -1,0 +1,310 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/mdlayher/netlink"
+)
+
+// defaultRecvBufSize holds any datagram the kernel sends to userspace: an
+// echo of MaxDataLen bytes is 16400, and a module may send up to 65535 data
+// bytes (connector.md §1.4).
+const defaultRecvBufSize = 64 << 10
+
+// Config configures Dial. A nil *Config is the zero value: no multicast
+// groups and the kernel's buffer defaults.
+type Config struct {
+	// Groups lists the multicast groups (1..32) to join after binding. The
+	// kernel decides who may join (connector.md §3).
+	Groups []uint32
+
+	// ReadBuffer, if positive, sets SO_RCVBUF (the kernel doubles it). It
+	// moves the point where unread replies overrun the socket (§2.5).
+	ReadBuffer int
+
+	// NoENOBUFS sets NETLINK_NO_ENOBUFS: overruns drop replies silently
+	// instead of failing the next Receive with ENOBUFS.
+	NoENOBUFS bool
+
+	// RecvBufSize is the user-space buffer for one datagram, 64 KiB if not
+	// positive. A longer datagram makes Receive fail with ErrTruncated.
+	RecvBufSize int
+}
+
+// A Received is a Message and where it came from.
+type Received struct {
+	Message
+
+	// Groups is the sender's nl_groups: 0 for a unicast, 1<<(g-1) for a
+	// multicast to group g.
+	Groups uint32
+
+	// Header is the nlmsghdr as received. Header.Length is the exact
+	// nlmsg_len, not rounded up.
+	Header netlink.Header
+}
+
+// Stats counts what a Conn has received.
+type Stats struct {
+	// Datagrams read from the socket, dropped ones included.
+	Datagrams uint64
+
+	// NotFromKernel counts datagrams dropped because their source port was
+	// not 0. Only a process with CAP_NET_ADMIN can send them; trusting them
+	// is the CVE-2012-5532 class of bug.
+	NotFromKernel uint64
+
+	// Unmatched counts messages Request discarded while waiting.
+	Unmatched uint64
+}
+
+// A Conn is a NETLINK_CONNECTOR socket bound to a kernel-chosen port.
+//
+// Send, SendRaw, Subscribe and Unsubscribe may run concurrently with each
+// other and with a receive. Receive, ReceiveFrom and Request take turns,
+// because each arms the socket's single read deadline. Two Requests on one
+// Conn would discard each other's replies: give each requester its own Conn.
+type Conn struct {
+	nl *netlink.Conn
+	t  transport
+
+	// rmu serialises receives: they share the read deadline and the buffer.
+	rmu sync.Mutex
+
+	// closed turns the poller's unexported "use of closed file" into
+	// net.ErrClosed for callers.
+	closed atomic.Bool
+
+	datagrams, notKernel, unmatched atomic.Uint64
+}
+
+// transport moves whole datagrams between a Conn and the kernel: a socket on
+// Linux, or netlink.Conn's own Send and Receive for an nltest fake.
+type transport interface {
+	// send writes b as one datagram to the kernel.
+	send(b []byte) (int, error)
+
+	// receive returns the next datagram, or ctx.Err() once ctx is done.
+	receive(ctx context.Context) (datagram, error)
+}
+
+// A datagram is what one recvmsg returned.
+type datagram struct {
+	b      []byte // valid until the next receive
+	size   int    // real length; larger than len(b) if truncated
+	port   uint32 // sender's nl_pid
+	groups uint32 // sender's nl_groups
+}
+
+// Dial opens a NETLINK_CONNECTOR socket, binds it with no groups and then
+// applies cfg, which may be nil.
+func Dial(cfg *Config) (*Conn, error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	return dial(cfg)
+}
+
+// NewConn wraps nl, which should be a netlink.Conn of family Protocol: one
+// from netlink.Dial, or a fake from nltest.Dial for tests.
+//
+// A fake has no socket, so with it every datagram counts as a unicast from
+// the kernel, Receive checks ctx only before it starts, SendRaw needs at
+// least a 16-byte netlink header, and netlink.Conn.Send replaces a zero
+// nlmsg_seq or nlmsg_pid before the fake sees them.
+func NewConn(nl *netlink.Conn) *Conn {
+	return &Conn{nl: nl, t: newTransport(nl, defaultRecvBufSize)}
+}
+
+// Close closes the socket. A pending or later call then fails with an error
+// wrapping net.ErrClosed.
+func (c *Conn) Close() error {
+	c.closed.Store(true)
+	return newOpError("close", c.nl.Close())
+}
+
+// ioError is newOpError for socket I/O, which fails in the poller's own
+// terms once the socket is closed.
+func (c *Conn) ioError(op string, err error) error {
+	if err != nil && c.closed.Load() {
+		err = net.ErrClosed
+	}
+	return newOpError(op, err)
+}
+
+// PortID returns the socket's netlink port ID, the nl_pid the kernel sees
+// as the sender. Only the first socket of a process gets its pid.
+func (c *Conn) PortID() uint32 { return c.nl.PID() }
+
+// Stats returns the Conn's counters.
+func (c *Conn) Stats() Stats {
+	return Stats{
+		Datagrams:     c.datagrams.Load(),
+		NotFromKernel: c.notKernel.Load(),
+		Unmatched:     c.unmatched.Load(),
+	}
+}
+
+// Send writes m to the kernel as one netlink message of type NLMSG_DONE with
+// nlmsg_seq = m.Seq and an exact, unpadded nlmsg_len.
+//
+// Send does not enforce MaxDataLen, so tests can show that the kernel drops
+// longer messages; it refuses only data longer than 65535 bytes, which
+// cn_msg.len cannot express. A nil error means the kernel took the
+// datagram, not that a callback accepted it: the connector never reports
+// a dropped message (connector.md §1.3).
+func (c *Conn) Send(m Message) error {
+	b, err := marshalRequest(m)
+	if err != nil {
+		return newOpError("send", err)
+	}
+	_, err = c.t.send(b)
+	return c.ioError("send", err)
+}
+
+// SendRaw writes b unchanged as one datagram to the kernel and returns the
+// byte count sendmsg reported. It exists for malformed-input tests.
+func (c *Conn) SendRaw(b []byte) (int, error) {
+	n, err := c.t.send(b)
+	return n, c.ioError("send-raw", err)
+}
+
+// Receive waits for a datagram from the kernel and returns its messages.
+// See ReceiveFrom.
+func (c *Conn) Receive(ctx context.Context) ([]Message, error) {
+	rs, err := c.ReceiveFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ms := make([]Message, len(rs))
+	for i := range rs {
+		ms[i] = rs[i].Message
+	}
+	return ms, nil
+}
+
+// ReceiveFrom waits for a datagram from the kernel and returns its messages
+// with their source. It skips, and counts in Stats, datagrams from any other
+// port. When ctx is done it returns an *OpError wrapping ctx.Err().
+//
+// An error wrapping unix.ENOBUFS means the socket overran and replies were
+// lost; the queued ones follow on the next call (connector.md §2.5).
+func (c *Conn) ReceiveFrom(ctx context.Context) ([]Received, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+
+	for {
+		d, err := c.t.receive(ctx)
+		if err != nil {
+			return nil, c.ioError("receive", err)
+		}
+		c.datagrams.Add(1)
+
+		if d.port != 0 {
+			c.notKernel.Add(1)
+			continue
+		}
+		if d.size > len(d.b) {
+			return nil, newOpError("receive", fmt.Errorf("%w: %d-byte datagram, %d-byte buffer",
+				ErrTruncated, d.size, len(d.b)))
+		}
+
+		rs, err := parseDatagram(d.b, d.groups)
+		if err != nil {
+			return nil, newOpError("receive", err)
+		}
+		return rs, nil
+	}
+}
+
+// Request sends m and returns the first message from the kernel with m's ID
+// and Seq and an Ack of m.Ack+1, discarding others. That is the reply
+// convention of kmod/cn_echo.c; the kernel only copies fields (connector.md
+// §1.2). cn_proc acks do not match it: they change Seq. ctx bounds the wait, and
+// any receive error, ENOBUFS included, ends it.
+func (c *Conn) Request(ctx context.Context, m Message) (Message, error) {
+	if err := ctx.Err(); err != nil {
+		return Message{}, newOpError("request", err)
+	}
+	if err := c.Send(m); err != nil {
+		return Message{}, err
+	}
+	for {
+		rs, err := c.ReceiveFrom(ctx)
+		if err != nil {
+			return Message{}, err
+		}
+		for _, r := range rs {
+			if isReply(m, r.Message) {
+				return r.Message, nil
+			}
+			c.unmatched.Add(1)
+		}
+	}
+}
+
+func isReply(req, m Message) bool {
+	return m.ID == req.ID && m.Seq == req.Seq && m.Ack == req.Ack+1
+}
+
+// Subscribe joins multicast group g (NETLINK_ADD_MEMBERSHIP). The kernel
+// rejects 0 and groups above 32 with EINVAL; permission rules differ by
+// kernel version (connector.md §3).
+func (c *Conn) Subscribe(g uint32) error {
+	return newOpError("subscribe", c.nl.JoinGroup(g))
+}
+
+// Unsubscribe leaves multicast group g (NETLINK_DROP_MEMBERSHIP).
+func (c *Conn) Unsubscribe(g uint32) error {
+	return newOpError("unsubscribe", c.nl.LeaveGroup(g))
+}
+
+// SyscallConn returns the raw socket, for socket options this package does
+// not cover. Reading from it competes with Receive.
+func (c *Conn) SyscallConn() (syscall.RawConn, error) {
+	rc, err := c.nl.SyscallConn()
+	if err != nil {
+		return nil, newOpError("syscall-conn", err)
+	}
+	return rc, nil
+}
+
+// nlTransport is the transport of a netlink.Conn without a socket, such as
+// an nltest fake.
+type nlTransport struct{ nl *netlink.Conn }
+
+var errShortDatagram = errors.New("a fake connection cannot send less than a netlink header")
+
+func (t *nlTransport) send(b []byte) (int, error) {
+	if len(b) < nlHeaderLen {
+		return 0, errShortDatagram
+	}
+	_, err := t.nl.Send(netlink.Message{Header: netlinkHeader(b), Data: b[nlHeaderLen:]})
+	if err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// receive frames the fake's messages as the kernel would, so that the same
+// parser reads them as reads real datagrams.
+func (t *nlTransport) receive(ctx context.Context) (datagram, error) {
+	if err := ctx.Err(); err != nil {
+		return datagram{}, err
+	}
+	msgs, err := t.nl.Receive()
+	if err != nil {
+		return datagram{}, err
+	}
+	var b []byte
+	for _, m := range msgs {
+		b = appendNetlink(b, m.Header, m.Data)
+	}
+	return datagram{b: b, size: len(b)}, nil
+}

@@ -1,0 +1,195 @@
+package connector
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/mdlayher/netlink"
+)
+
+const (
+	// Protocol is NETLINK_CONNECTOR, the netlink family of the connector.
+	Protocol = 11
+
+	// HeaderLen is sizeof(struct cn_msg): the bytes before Message.Data.
+	HeaderLen = 20
+
+	// MaxMessageSize is CONNECTOR_MAX_MSG_SIZE. The kernel drops a message
+	// whose nlmsg payload, cn_msg header included, is longer (connector.md
+	// §1.4). It limits only messages sent to the kernel.
+	MaxMessageSize = 16384
+
+	// MaxDataLen is the longest Message.Data the kernel accepts: 16364.
+	MaxDataLen = MaxMessageSize - HeaderLen
+)
+
+// Offsets of the struct cn_msg fields, from connector.md §1.1 (which counts
+// from the start of the nlmsghdr, 16 bytes earlier).
+const (
+	offIdx   = 0
+	offVal   = 4
+	offSeq   = 8
+	offAck   = 12
+	offLen   = 16
+	offFlags = 18
+)
+
+// nlHeaderLen is sizeof(struct nlmsghdr).
+const nlHeaderLen = 16
+
+var (
+	errDataTooLong = errors.New("data longer than 65535 bytes does not fit cn_msg.len")
+	errShortHeader = errors.New("shorter than the 20-byte cn_msg header")
+)
+
+// An ID is a struct cb_id. It selects the kernel callback a message is for;
+// the kernel also uses Idx as the multicast group of that callback
+// (connector.md §2.3).
+type ID struct {
+	Idx, Val uint32
+}
+
+// String formats id as /proc/net/connector does: "idx:val" in decimal.
+func (id ID) String() string { return fmt.Sprintf("%d:%d", id.Idx, id.Val) }
+
+// A Message is a struct cn_msg and its data. Its len field is not stored:
+// MarshalBinary writes len(Data).
+//
+// The kernel copies Seq, Ack and Flags verbatim into what it sends and gives
+// them no meaning; what they mean is up to the module (connector.md §1.2).
+type Message struct {
+	ID    ID
+	Seq   uint32
+	Ack   uint32
+	Flags uint16
+	Data  []byte
+}
+
+// MarshalBinary encodes m as the 20-byte cn_msg header followed by Data, in
+// host byte order. It fails only if Data is longer than 65535 bytes; it does
+// not enforce MaxDataLen.
+func (m Message) MarshalBinary() ([]byte, error) {
+	if len(m.Data) > math.MaxUint16 {
+		return nil, errDataTooLong
+	}
+	b := make([]byte, HeaderLen+len(m.Data))
+	m.put(b)
+	return b, nil
+}
+
+// put writes m into b, which must be exactly HeaderLen+len(m.Data) bytes.
+func (m Message) put(b []byte) {
+	binary.NativeEndian.PutUint32(b[offIdx:], m.ID.Idx)
+	binary.NativeEndian.PutUint32(b[offVal:], m.ID.Val)
+	binary.NativeEndian.PutUint32(b[offSeq:], m.Seq)
+	binary.NativeEndian.PutUint32(b[offAck:], m.Ack)
+	binary.NativeEndian.PutUint16(b[offLen:], uint16(len(m.Data)))
+	binary.NativeEndian.PutUint16(b[offFlags:], m.Flags)
+	copy(b[HeaderLen:], m.Data)
+}
+
+// UnmarshalBinary decodes a cn_msg header and its len bytes of data. Like the
+// kernel (connector.md §1.3) it rejects a len that overruns b and ignores
+// bytes after the data, such as netlink padding. Data is a copy, nil when
+// len is 0.
+func (m *Message) UnmarshalBinary(b []byte) error {
+	if len(b) < HeaderLen {
+		return fmt.Errorf("%d-byte message: %w", len(b), errShortHeader)
+	}
+	n := int(binary.NativeEndian.Uint16(b[offLen:]))
+	if n > len(b)-HeaderLen {
+		return fmt.Errorf("cn_msg.len %d overruns the %d bytes after the header", n, len(b)-HeaderLen)
+	}
+
+	*m = Message{
+		ID: ID{
+			Idx: binary.NativeEndian.Uint32(b[offIdx:]),
+			Val: binary.NativeEndian.Uint32(b[offVal:]),
+		},
+		Seq:   binary.NativeEndian.Uint32(b[offSeq:]),
+		Ack:   binary.NativeEndian.Uint32(b[offAck:]),
+		Flags: binary.NativeEndian.Uint16(b[offFlags:]),
+	}
+	if n > 0 {
+		m.Data = append([]byte(nil), b[HeaderLen:HeaderLen+n]...)
+	}
+	return nil
+}
+
+// marshalRequest frames m the way Send writes it, as connector.md §9 asks:
+// nlmsg_len exact and unpadded, type NLMSG_DONE, nlmsg_seq = m.Seq so that
+// request and reply agree, nlmsg_pid 0 because the kernel ignores it.
+func marshalRequest(m Message) ([]byte, error) {
+	if len(m.Data) > math.MaxUint16 {
+		return nil, errDataTooLong
+	}
+	b := make([]byte, nlHeaderLen+HeaderLen+len(m.Data))
+	putNetlinkHeader(b, netlink.Header{
+		Length:   uint32(len(b)),
+		Type:     netlink.Done,
+		Sequence: m.Seq,
+	})
+	m.put(b[nlHeaderLen:])
+	return b, nil
+}
+
+func putNetlinkHeader(b []byte, h netlink.Header) {
+	binary.NativeEndian.PutUint32(b[0:], h.Length)
+	binary.NativeEndian.PutUint16(b[4:], uint16(h.Type))
+	binary.NativeEndian.PutUint16(b[6:], uint16(h.Flags))
+	binary.NativeEndian.PutUint32(b[8:], h.Sequence)
+	binary.NativeEndian.PutUint32(b[12:], h.PID)
+}
+
+func netlinkHeader(b []byte) netlink.Header {
+	return netlink.Header{
+		Length:   binary.NativeEndian.Uint32(b[0:]),
+		Type:     netlink.HeaderType(binary.NativeEndian.Uint16(b[4:])),
+		Flags:    netlink.HeaderFlags(binary.NativeEndian.Uint16(b[6:])),
+		Sequence: binary.NativeEndian.Uint32(b[8:]),
+		PID:      binary.NativeEndian.Uint32(b[12:]),
+	}
+}
+
+// appendNetlink appends one netlink message carrying data, padded to 4 bytes
+// as the kernel pads. nlmsg_len is computed, so h.Length is ignored.
+func appendNetlink(b []byte, h netlink.Header, data []byte) []byte {
+	h.Length = uint32(nlHeaderLen + len(data))
+	start := len(b)
+	b = append(b, make([]byte, nlmsgAlign(int(h.Length)))...)
+	putNetlinkHeader(b[start:], h)
+	copy(b[start+nlHeaderLen:], data)
+	return b
+}
+
+// parseDatagram decodes every netlink message in one datagram. Connector
+// messages have an nlmsg_len that is not rounded up (connector.md §1.2), so
+// the next message starts at the aligned offset and the last one may lack
+// its padding.
+func parseDatagram(b []byte, groups uint32) ([]Received, error) {
+	var rs []Received
+	for off := 0; off < len(b); {
+		rest := b[off:]
+		if len(rest) < nlHeaderLen {
+			return nil, fmt.Errorf("%d bytes at offset %d: shorter than a netlink header", len(rest), off)
+		}
+		h := netlinkHeader(rest)
+		if h.Length < nlHeaderLen || uint64(h.Length) > uint64(len(rest)) {
+			return nil, fmt.Errorf("netlink message at offset %d: nlmsg_len %d outside [%d, %d]",
+				off, h.Length, nlHeaderLen, len(rest))
+		}
+
+		var m Message
+		if err := m.UnmarshalBinary(rest[nlHeaderLen:h.Length]); err != nil {
+			return nil, fmt.Errorf("netlink message at offset %d: %w", off, err)
+		}
+		rs = append(rs, Received{Message: m, Groups: groups, Header: h})
+		off += min(nlmsgAlign(int(h.Length)), len(rest))
+	}
+	return rs, nil
+}
+
+// nlmsgAlign is NLMSG_ALIGN.
+func nlmsgAlign(n int) int { return (n + 3) &^ 3 }
