@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel connector echo module for the cnvmtest suite.
+ *
+ * Registers four connector ids that share one index (and so one
+ * multicast group):
+ *
+ *	idx:val		echo: unicast the message back to its sender
+ *	idx:val+1	multicast the message to group idx
+ *	idx:val+2	sleep slow_ms, then echo (unload tests)
+ *	idx:val+3	multicast to group idx, excluding the sender
+ *
+ * A reply carries the request's id, seq, len, flags and data, with
+ * ack = request ack + 1. The counters and the last multicast result
+ * are read-only module parameters, so the tests can read them from
+ * /sys/module/cn_echo/parameters/.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/delay.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+
+#include "cn_echo_compat.h"
+
+/* The connector's netlink socket has 32 multicast groups. */
+#define CN_ECHO_MAX_IDX		32
+
+static unsigned int idx = 16;
+module_param(idx, uint, 0444);
+MODULE_PARM_DESC(idx, "Connector index and multicast group: even, 12..32 (default 16)");
+
+static unsigned int val = 1;
+module_param(val, uint, 0444);
+MODULE_PARM_DESC(val, "Value of the echo id; val+1..val+3 are registered too (default 1)");
+
+static unsigned int slow_ms = 2000;
+module_param(slow_ms, uint, 0444);
+MODULE_PARM_DESC(slow_ms, "Sleep of the slow id before it echoes, in ms (default 2000)");
+
+static bool nowait;
+module_param(nowait, bool, 0444);
+MODULE_PARM_DESC(nowait, "Do not wait for running callbacks on unload (unsafe, default N)");
+
+/*
+ * Read-only values for sysfs. They still need a set(): insmod calls it,
+ * unchecked, for any parameter named on its command line.
+ */
+static int cn_echo_param_set_ro(const char *buf, const struct kernel_param *kp)
+{
+	return -EPERM;
+}
+
+static int cn_echo_param_get_int(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%d\n", atomic_read(kp->arg));
+}
+
+static int cn_echo_param_get_ulong(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%lu\n",
+			 (unsigned long)atomic_long_read(kp->arg));
+}
+
+static const struct kernel_param_ops cn_echo_ro_int_ops = {
+	.set = cn_echo_param_set_ro,
+	.get = cn_echo_param_get_int,
+};
+
+static const struct kernel_param_ops cn_echo_ro_ulong_ops = {
+	.set = cn_echo_param_set_ro,
+	.get = cn_echo_param_get_ulong,
+};
+
+static atomic_long_t received = ATOMIC_LONG_INIT(0);
+module_param_cb(received, &cn_echo_ro_ulong_ops, &received, 0444);
+MODULE_PARM_DESC(received, "Messages that reached a callback");
+
+static atomic_long_t replied = ATOMIC_LONG_INIT(0);
+module_param_cb(replied, &cn_echo_ro_ulong_ops, &replied, 0444);
+MODULE_PARM_DESC(replied, "Replies sent (cn_netlink_send() >= 0)");
+
+static atomic_long_t send_errors = ATOMIC_LONG_INIT(0);
+module_param_cb(send_errors, &cn_echo_ro_ulong_ops, &send_errors, 0444);
+MODULE_PARM_DESC(send_errors, "Replies not sent (cn_netlink_send() < 0, or no memory)");
+
+/*
+ * Multicast sends return 0 or a negative errno, so 1 means "no multicast
+ * sent yet" and a test cannot mistake the initial value for a success.
+ */
+static atomic_t last_mcast_ret = ATOMIC_INIT(1);
+module_param_cb(last_mcast_ret, &cn_echo_ro_int_ops, &last_mcast_ret, 0444);
+MODULE_PARM_DESC(last_mcast_ret, "Return of the last multicast send (1 before the first)");
+
+static atomic_t dup_add_ret = ATOMIC_INIT(0);
+module_param_cb(dup_add_ret, &cn_echo_ro_int_ops, &dup_add_ret, 0444);
+MODULE_PARM_DESC(dup_add_ret, "Return of cn_add_callback() for an id already registered");
+
+/*
+ * cn_del_callback() does not wait for a callback that is running, and
+ * nothing pins the module while one runs: count them, so that unloading
+ * can wait until the module's text is no longer in use.
+ */
+static atomic_t cn_echo_inflight = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(cn_echo_wq);
+
+static void cn_echo_enter(void)
+{
+	atomic_inc(&cn_echo_inflight);
+	atomic_long_inc(&received);
+}
+
+static void cn_echo_leave(void)
+{
+	if (atomic_dec_and_test(&cn_echo_inflight))
+		wake_up(&cn_echo_wq);
+}
+
+/*
+ * Send a copy of @msg with ack + 1. Callbacks run in the sender's process
+ * context, so the copy may sleep; the send itself must not, or a client
+ * that does not read its socket would block in its own sendmsg().
+ */
+static int cn_echo_send(const struct cn_msg *msg, u32 portid, u32 group)
+{
+	struct cn_msg *reply;
+	int ret;
+
+	reply = kmemdup(msg, sizeof(*msg) + msg->len, GFP_KERNEL);
+	if (!reply) {
+		atomic_long_inc(&send_errors);
+		return -ENOMEM;
+	}
+	reply->ack = msg->ack + 1;
+
+	/* Unicast returns the bytes queued, multicast 0. */
+	ret = cn_netlink_send(reply, portid, group, GFP_ATOMIC);
+	kfree(reply);
+
+	if (ret < 0)
+		atomic_long_inc(&send_errors);
+	else
+		atomic_long_inc(&replied);
+	return ret;
+}
+
+static void cn_echo_callback(struct cn_msg *msg, struct netlink_skb_parms *nsp)
+{
+	cn_echo_enter();
+	cn_echo_send(msg, nsp->portid, 0);
+	cn_echo_leave();
+}
+
+/* Group 0 without a portid: the group of the registered id, i.e. idx. */
+static void cn_echo_mcast_callback(struct cn_msg *msg,
+				   struct netlink_skb_parms *nsp)
+{
+	cn_echo_enter();
+	atomic_set(&last_mcast_ret, cn_echo_send(msg, 0, 0));
+	cn_echo_leave();
+}
+
+static void cn_echo_slow_callback(struct cn_msg *msg,
+				  struct netlink_skb_parms *nsp)
+{
+	cn_echo_enter();
+	msleep(slow_ms);
+	cn_echo_send(msg, nsp->portid, 0);
+	cn_echo_leave();
+}
+
+/* A portid with a group multicasts to the group, skipping that port. */
+static void cn_echo_mcast_excl_callback(struct cn_msg *msg,
+					struct netlink_skb_parms *nsp)
+{
+	cn_echo_enter();
+	atomic_set(&last_mcast_ret, cn_echo_send(msg, nsp->portid, idx));
+	cn_echo_leave();
+}
+
+/* Not const: 5.10's cn_add_callback() takes a plain struct cb_id *. */
+static struct cn_echo_cb {
+	const char *name;	/* in /proc/net/connector */
+	const char *what;	/* in the load message */
+	void (*callback)(struct cn_msg *msg, struct netlink_skb_parms *nsp);
+	struct cb_id id;	/* idx:val + position in this table */
+} cn_echo_cbs[] = {
+	{
+		.name = "cn_echo",
+		.what = "echo",
+		.callback = cn_echo_callback,
+	}, {
+		.name = "cn_echo_mcast",
+		.what = "mcast",
+		.callback = cn_echo_mcast_callback,
+	}, {
+		.name = "cn_echo_slow",
+		.what = "slow",
+		.callback = cn_echo_slow_callback,
+	}, {
+		.name = "cn_echo_mcast_excl",
+		.what = "mcast-excl",
+		.callback = cn_echo_mcast_excl_callback,
+	},
+};
+
+/* Unregister the first @n ids, then wait for their running callbacks. */
+static void cn_echo_del(unsigned int n, bool wait)
+{
+	while (n--)
+		cn_del_callback(&cn_echo_cbs[n].id);
+
+	if (wait)
+		wait_event(cn_echo_wq, !atomic_read(&cn_echo_inflight));
+	else
+		pr_warn("not waiting for %d running callbacks\n",
+			atomic_read(&cn_echo_inflight));
+}
+
+static int __init cn_echo_check_params(void)
+{
+	if (idx <= CN_NETLINK_USERS || idx > CN_ECHO_MAX_IDX || idx % 2) {
+		pr_err("idx %u: want an even index > %u (CN_NETLINK_USERS) and <= %u\n",
+		       idx, CN_NETLINK_USERS, CN_ECHO_MAX_IDX);
+		return -EINVAL;
+	}
+	if (val > U32_MAX - (ARRAY_SIZE(cn_echo_cbs) - 1)) {
+		pr_err("val %u: val+%zu overflows\n",
+		       val, ARRAY_SIZE(cn_echo_cbs) - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One line naming the ids, e.g. "registered 16:1 (echo) 16:2 (mcast) ..." */
+static void __init cn_echo_announce(void)
+{
+	char ids[128];
+	unsigned int n;
+	int len = 0;
+
+	for (n = 0; n < ARRAY_SIZE(cn_echo_cbs); n++)
+		len += scnprintf(ids + len, sizeof(ids) - len, " %u:%u (%s)",
+				 cn_echo_cbs[n].id.idx, cn_echo_cbs[n].id.val,
+				 cn_echo_cbs[n].what);
+	pr_info("registered%s\n", ids);
+}
+
+static int __init cn_echo_init(void)
+{
+	struct cn_echo_cb *cb;
+	unsigned int n;
+	int err;
+
+	err = cn_echo_check_params();
+	if (err)
+		return err;
+
+	for (n = 0; n < ARRAY_SIZE(cn_echo_cbs); n++) {
+		cb = &cn_echo_cbs[n];
+		cb->id.idx = idx;
+		cb->id.val = val + n;
+		err = cn_add_callback(&cb->id, cb->name, cb->callback);
+		if (err) {
+			pr_err("cn_add_callback(%u:%u): %d\n",
+			       cb->id.idx, cb->id.val, err);
+			/* Messages may already be in the registered callbacks. */
+			cn_echo_del(n, true);
+			return err;
+		}
+	}
+
+	/* The connector refuses a second registration of a live id. */
+	cb = &cn_echo_cbs[0];
+	err = cn_add_callback(&cb->id, cb->name, cb->callback);
+	atomic_set(&dup_add_ret, err);
+	if (!err) {
+		pr_warn("duplicate %u:%u accepted\n", cb->id.idx, cb->id.val);
+		cn_del_callback(&cb->id);
+	}
+
+	cn_echo_announce();
+	return 0;
+}
+
+static void __exit cn_echo_exit(void)
+{
+	cn_echo_del(ARRAY_SIZE(cn_echo_cbs), !nowait);
+}
+
+module_init(cn_echo_init);
+module_exit(cn_echo_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("cnvmtest");
+MODULE_DESCRIPTION("Kernel connector echo module for the cnvmtest suite");
