@@ -56,4 +56,41 @@
 //     cn_bind lets anyone join an odd-numbered group (§3.2), so tests that
 //     expect EPERM should use an even group.
 //   - The kernel rejects groups 0 and above 32 with EINVAL (§2.3).
+//
+// # Process events
+//
+// cn_proc, the process events connector, has ID ProcID (1:1) and
+// multicasts to group ProcGroup (§5). ListenProc joins the group and sends
+// LISTEN; ParseProcEvent decodes what arrives: a 40-byte struct proc_event
+// at wire offset 36, whose 8-byte timestamp sits unaligned at offset 44
+// (§1.1, §5.1). cn_proc behaves differently before and from 6.6, when
+// commit 2aa1f7a1f47c replaced its global listener count with per-socket
+// state (§6 item 14):
+//
+//   - Joining group 1 needs CAP_NET_ADMIN before 6.6. From 6.6 anyone may
+//     join it, and through the cn_bind bug any odd group (§3.1, §3.2).
+//   - LISTEN and IGNORE need CAP_NET_ADMIN of the socket's opener before
+//     6.6; otherwise the ack reports EPERM. From 6.6 there is no check.
+//     On every version a request from outside the initial user and pid
+//     namespaces is ignored without an ack (§3.1).
+//   - Before 6.6 LISTEN and IGNORE only move a global count. Events go to
+//     every member of group 1 while it is positive, so a socket still gets
+//     events after its own IGNORE, and an IGNORE without a LISTEN drives
+//     the count below zero: then no events and no acks, for everyone,
+//     until enough LISTENs follow (§5.3). From 6.6 each socket counts once
+//     and IGNORE stops that socket's events. On no version does closing a
+//     socket undo its LISTEN, which is why ProcListener.Close sends IGNORE
+//     (§5.3, §5.4 item 6).
+//   - Filters (ProcFilterRequest, ProcConfig.Events) exist from 6.6 only:
+//     earlier kernels drop the 8-byte request silently (§5.1).
+//     ProcEventNonzeroExit passes only exits with a non-zero code.
+//   - An ack is a multicast to group 1, so every listener sees every
+//     ack, and a socket outside the group never sees its own. The kernel
+//     sets its ack to the request's ack+1 but overwrites seq with a
+//     per-CPU counter, so acks are matched by ack and What alone. No ack
+//     is sent while the count is below 1, and from 6.6 none reaches a
+//     socket that sent IGNORE or filters with anything but ProcEventAll
+//     (§5.2).
+//   - A member of group 1 that never sent LISTEN still gets every event
+//     while someone else listens (§5.3).
 package connector
