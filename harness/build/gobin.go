@@ -35,3 +35,16 @@ func goBuild(ctx context.Context, dir, what string, args ...string) error {
 	}
 	return nil
 }
+
+// ImportPath returns the import path of the package pkg seen from dir, for
+// naming it in reports as go test does.
+func ImportPath(ctx context.Context, dir, pkg string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "list", "-f", "{{.ImportPath}}", pkg)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("test package %s in %s: %w\n%s", pkg, dir, err, errb.String())
+	}
+	return string(bytes.TrimSpace(out.Bytes())), nil
+}

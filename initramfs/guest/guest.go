@@ -23,6 +23,14 @@ const (
 // to run without it.
 const EnvGuest = "CNVMTEST_GUEST"
 
+// EnvModule and EnvModuleParams tell the guest's tests which module file
+// the runner loaded and with which parameters, so that a test can unload
+// and reload it (the unload cases of connector.md §4).
+const (
+	EnvModule       = "CNVMTEST_MODULE"
+	EnvModuleParams = "CNVMTEST_MODULE_PARAMS"
+)
+
 // Config tells the runner what to do. The host writes it to ConfigPath.
 type Config struct {
 	// Module is the .ko to load with finit_module, with Params.

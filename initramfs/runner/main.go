@@ -104,7 +104,8 @@ func run(out *port) error {
 func runProgram(out *port, cfg guest.Config) (int, time.Duration, error) {
 	cmd := exec.Command(cfg.Program, cfg.Args...)
 	cmd.Dir = "/" + guest.Dir
-	cmd.Env = append(append(os.Environ(), cfg.Env...), guest.EnvGuest+"=1")
+	cmd.Env = append(append(os.Environ(), cfg.Env...), guest.EnvGuest+"=1",
+		guest.EnvModule+"="+cfg.Module, guest.EnvModuleParams+"="+cfg.Params)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return 0, 0, err
