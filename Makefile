@@ -1,0 +1,54 @@
+# cnvmtest: `make vmtest` boots a real kernel and runs the guest tests;
+# `make test` runs the host unit tests and then the VM suite.
+
+KERNEL ?= debian:6.1
+# Extra flags for the CLI, e.g. VMFLAGS='-run TestEcho -v'.
+VMFLAGS ?=
+GO ?= go
+OUT ?= out
+
+# Debian packages the harness needs: QEMU, the module build tools, and apt
+# tooling to fetch kernels.
+DEB_PACKAGES = qemu-system-x86 make gcc libc6-dev bc flex bison libelf-dev \
+	libssl-dev dwarves cpio xz-utils zstd kmod apt dpkg-dev ca-certificates
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Extra apt-get options, e.g. an archives directory that CI caches.
+APT_OPTS ?=
+
+.PHONY: all deps unit vmtest test vet clean FORCE
+
+all: test
+
+# deps installs what is missing, and nothing when all is there.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_OPTS) $$missing; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "make deps: Go 1.26 is required (https://go.dev/doc/install)"; exit 1; }
+
+unit:
+	$(GO) test ./...
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+# The CLI is built rather than `go run`, which would turn every exit
+# status into 1 and hide the outcome.
+CNVMTEST = $(OUT)/bin/cnvmtest
+
+$(CNVMTEST): FORCE
+	$(GO) build -o $@ ./cmd/cnvmtest
+
+vmtest: deps $(CNVMTEST)
+	$(CNVMTEST) run -kernel $(KERNEL) -junit $(OUT)/junit.xml $(VMFLAGS)
+
+test: unit vmtest
+
+clean:
+	rm -rf $(OUT)

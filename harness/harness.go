@@ -1,0 +1,204 @@
+// Package harness runs one cnvmtest job: it resolves the kernel, builds the
+// module and the guest binaries, assembles the initramfs, boots QEMU, reads
+// the guest's result stream live and turns it into go test output, JSON and
+// JUnit, with the kernel console saved and analysed.
+package harness
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel"
+	"github.com/cnvmtest/cnvmtest/harness/report"
+	"github.com/cnvmtest/cnvmtest/harness/vm"
+)
+
+// Options configure a run. The zero value of a field means its default.
+type Options struct {
+	// Repo is the root of the cnvmtest module (it builds the runner).
+	Repo string
+	// Kernel is a kernel spec (see package kernel); default debian:6.1.
+	Kernel string
+	// KmodDir is the module source directory; default Repo/kmod.
+	KmodDir      string
+	ModuleParams string
+	// TestsDir and TestsPkg name the Go test package compiled for the
+	// guest: `go test -c TestsPkg` runs in TestsDir. Default Repo,
+	// ./vmtests.
+	TestsDir, TestsPkg string
+	// Exec, when set, runs this static host program (and arguments) in
+	// the guest with the module loaded instead of the tests.
+	Exec []string
+	// Env is added to the environment of the guest's program.
+	Env []string
+	// Files are host files copied into the guest's /cnvm directory.
+	Files []string
+	// Run, Count and TestTimeout go to the test binary as -test.run,
+	// -test.count and -test.timeout.
+	Run         string
+	Count       int
+	TestTimeout time.Duration
+	// Timeout bounds the guest; default scaled by accelerator.
+	Timeout time.Duration
+	// Accel is auto, kvm or tcg.
+	Accel string
+	// Verbose prints every test's output and the phase timings; JSON
+	// prints test2json events instead of text.
+	Verbose, JSON bool
+	// JUnit, when set, is the path of a JUnit XML report.
+	JUnit string
+	// OutDir holds one directory per run (console log, initramfs, QEMU
+	// command line); default Repo/out.
+	OutDir string
+	// CPUs and MemoryMB size the guest.
+	CPUs, MemoryMB int
+	// Stdout receives results; Stderr progress and diagnostics.
+	Stdout, Stderr io.Writer
+	// Store is the kernel store; default kernel.DefaultStore().
+	Store *kernel.Store
+
+	testsImport string // import path of the test package
+}
+
+// Phase is the wall time of one step of a run.
+type Phase struct {
+	Name    string
+	Elapsed time.Duration
+}
+
+// Result is what a run produced.
+type Result struct {
+	Outcome report.Outcome
+	Reason  string
+	Summary report.RunSummary
+	// RunDir holds the console log, the initramfs and the QEMU command line.
+	RunDir, ConsoleLog string
+	Kernel             *kernel.Kernel
+	Accel              vm.Accel
+	Phases             []Phase
+	// ExecStatus is the program's exit status in exec mode.
+	ExecStatus int
+}
+
+// ExitCode is the process exit status for the result.
+func (r *Result) ExitCode() int {
+	if r.Outcome == report.Pass && r.ExecStatus != 0 {
+		return r.ExecStatus
+	}
+	return r.Outcome.ExitCode()
+}
+
+func (o *Options) setDefaults() error {
+	if o.Repo == "" {
+		return fmt.Errorf("harness: no repository root given")
+	}
+	if o.Kernel == "" {
+		o.Kernel = kernel.DefaultSpec
+	}
+	if o.KmodDir == "" {
+		o.KmodDir = filepath.Join(o.Repo, "kmod")
+	}
+	if o.TestsDir == "" {
+		o.TestsDir = o.Repo
+	}
+	if o.TestsPkg == "" {
+		o.TestsPkg = "./vmtests"
+	}
+	if o.OutDir == "" {
+		o.OutDir = filepath.Join(o.Repo, "out")
+	}
+	if o.Accel == "" {
+		o.Accel = "auto"
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	switch o.Accel {
+	case "auto", "kvm", "tcg":
+	default:
+		return fmt.Errorf("unknown accelerator %q: want auto, kvm or tcg", o.Accel)
+	}
+	return nil
+}
+
+// newRunDir makes a fresh directory for this run under OutDir and points
+// OutDir/latest at it.
+func newRunDir(outDir string) (string, error) {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return "", err
+	}
+	stamp := time.Now().Format("20060102-150405")
+	dir, err := os.MkdirTemp(outDir, "run-"+stamp+"-")
+	if err != nil {
+		return "", err
+	}
+	latest := filepath.Join(outDir, "latest")
+	os.Remove(latest)
+	os.Symlink(filepath.Base(dir), latest)
+	return dir, nil
+}
+
+// chooseAccel applies the user's choice, probing KVM for auto.
+func chooseAccel(ctx context.Context, want string, qemu string) (vm.Accel, string, error) {
+	switch want {
+	case "tcg":
+		return vm.TCG, "TCG (requested)", nil
+	case "kvm":
+		a, why := vm.Probe(ctx, qemu)
+		if a != vm.KVM {
+			return "", "", fmt.Errorf("KVM requested but %s", why)
+		}
+		return a, why, nil
+	}
+	a, why := vm.Probe(ctx, qemu)
+	return a, why, nil
+}
+
+// timeouts returns the guest timeout and the test binary's own timeout,
+// scaled for emulation: TCG runs a kernel several times slower than KVM.
+func (o *Options) timeouts(accel vm.Accel) (vmTimeout, testTimeout time.Duration) {
+	vmTimeout = o.Timeout
+	if vmTimeout == 0 {
+		vmTimeout = 3 * time.Minute
+		if accel == vm.TCG {
+			vmTimeout = 10 * time.Minute
+		}
+	}
+	testTimeout = o.TestTimeout
+	if testTimeout == 0 || testTimeout > vmTimeout {
+		// Leave the guest time to print the test binary's goroutine
+		// dump before the host kills QEMU.
+		testTimeout = vmTimeout * 9 / 10
+	}
+	return vmTimeout, testTimeout
+}
+
+func (o *Options) testArgs(testTimeout time.Duration) []string {
+	args := []string{"-test.v=test2json", "-test.timeout=" + testTimeout.String()}
+	if o.Run != "" {
+		args = append(args, "-test.run="+o.Run)
+	}
+	if o.Count > 0 {
+		args = append(args, fmt.Sprintf("-test.count=%d", o.Count))
+	}
+	return args
+}
+
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsAny(a, " \t\n'\"$") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}

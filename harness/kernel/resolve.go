@@ -1,0 +1,335 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ErrNotFound is returned, wrapped, when no Debian package matches a spec.
+var ErrNotFound = errors.New("no matching kernel package")
+
+// Package is one Debian package at an exact version.
+type Package struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Size    int64  `json:"size,omitempty"` // bytes to download
+}
+
+// String returns name=version, as apt-get takes it.
+func (p Package) String() string { return p.Name + "=" + p.Version }
+
+// Resolved is a spec resolved to exact packages, before any download.
+type Resolved struct {
+	Spec           string
+	Release        string // uname -r of the kernel
+	ImagePackage   string // "linux-image-6.1.0-57-amd64-unsigned"
+	PackageVersion string
+	Suites         []string // suites carrying PackageVersion
+	// Compiler is the compiler package the headers depend on, such as
+	// "gcc-12"; modules must be built with it.
+	Compiler string
+	Packages []Package // image, headers and kbuild: what Get downloads
+}
+
+// key names the kernel's cache entry.
+func (r *Resolved) key() string { return r.Release + "@" + r.PackageVersion }
+
+var (
+	// abiRE matches the ABI part of Debian's kernel package names:
+	// 5.10.0-32, 6.1.0-57, 6.1.0-0.deb11.52 (a backport), 6.12.57+deb12,
+	// 6.12.115+deb13.1, 7.3 (an experimental release candidate),
+	// 6.12.12+bpo (older backports).
+	abiRE = regexp.MustCompile(`^([0-9]+\.[0-9]+)(?:\.[0-9]+)?(?:-0\.deb[0-9]+\.[0-9]+|-[0-9]+|-trunk|-rc[0-9]+)?(?:\+deb[0-9]+(?:\.[0-9]+)?|\+bpo)?$`)
+	// abiDistRE finds the Debian release in 6.12.57+deb12 and 6.1.0-0.deb11.52.
+	abiDistRE   = regexp.MustCompile(`(?:\+|-0\.)deb([0-9]+)`)
+	compilerRE  = regexp.MustCompile(`^(?:linux-compiler-)?(gcc|clang)-([0-9]+)(?:-for-host|-x86)?$`)
+	kernelPkgRE = regexp.MustCompile(`^linux-(?:headers|kbuild|binary|base)-`)
+)
+
+// imageABI parses linux-image-ABI-FLAVOUR[-unsigned].
+func imageABI(name, flavour string) (abi string, unsigned, ok bool) {
+	rest, ok := strings.CutPrefix(name, "linux-image-")
+	if !ok {
+		return "", false, false
+	}
+	rest, unsigned = strings.CutSuffix(rest, "-unsigned")
+	abi, ok = strings.CutSuffix(rest, "-"+flavour)
+	return abi, unsigned, ok && abiRE.MatchString(abi)
+}
+
+// candidate is one kernel build found in the archive.
+type candidate struct {
+	abi, image, version string
+	unsigned            bool
+	suites              []string
+	compiler            string // "gcc-12"; "" when the headers name none
+	compilerMajor       int
+	packages            []Package
+}
+
+func (c *candidate) dist() int {
+	if m := abiDistRE.FindStringSubmatch(c.abi); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	for _, s := range c.suites {
+		if r := suiteRelease(s); r != 0 {
+			return r
+		}
+	}
+	return 0
+}
+
+func (c *candidate) String() string {
+	return fmt.Sprintf("%s %s (%s, %s)", c.image, c.version, strings.Join(c.suites, " "), orNone(c.compiler))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "compiler unknown"
+	}
+	return s
+}
+
+// resolve finds the packages of the kernel a spec names, from the lists on
+// disk: it does no network I/O.
+func resolve(ctx context.Context, a *apt, spec Spec, hostGCC int) (*Resolved, error) {
+	series := spec.series()
+	out, err := a.cache(ctx, "pkgnames", "linux-image-")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	allSeries := map[string]bool{}
+	for _, name := range strings.Fields(string(out)) {
+		abi, _, ok := imageABI(name, spec.Flavour)
+		if !ok {
+			continue
+		}
+		allSeries[seriesOf(abi)] = true
+		if seriesOf(abi) == series {
+			names = append(names, name, "linux-headers-"+abi+"-"+spec.Flavour)
+		}
+	}
+	if len(names) == 0 {
+		known := slices.SortedFunc(maps.Keys(allSeries), compareVersions)
+		return nil, fmt.Errorf("%w: no linux-image-%s* package for %s in Debian's archive (searched %s…%s); series there: %s",
+			ErrNotFound, series, spec.Flavour, suites[0].name, suites[len(suites)-1].name, strings.Join(known, ", "))
+	}
+	if out, err = a.cache(ctx, append([]string{"madison"}, names...)...); err != nil {
+		return nil, err
+	}
+	found := parseMadison(out)
+	var versions []string
+	for _, f := range found {
+		versions = append(versions, f.pkg.String())
+	}
+	slices.Sort(versions)
+	versions = slices.Compact(versions)
+	if out, err = a.cache(ctx, append([]string{"show"}, versions...)...); err != nil {
+		return nil, err
+	}
+	cands := candidates(spec.Flavour, found, parseStanzas(out))
+	c, err := pick(cands, spec, hostGCC)
+	if err != nil {
+		return nil, err
+	}
+	// Look the whole set up: it gives the download size and proves every
+	// package exists before anything is fetched.
+	var sets []string
+	for _, p := range c.packages {
+		sets = append(sets, p.String())
+	}
+	if out, err = a.cache(ctx, append([]string{"show"}, sets...)...); err != nil {
+		return nil, fmt.Errorf("looking up the packages of %s: %w", c.image, err)
+	}
+	sizes := map[Package]int64{}
+	for _, st := range parseStanzas(out) {
+		size, _ := strconv.ParseInt(st["Size"], 10, 64)
+		sizes[Package{Name: st["Package"], Version: st["Version"]}] = size
+	}
+	r := &Resolved{
+		Spec:           spec.String(),
+		Release:        c.abi + "-" + spec.Flavour,
+		ImagePackage:   c.image,
+		PackageVersion: c.version,
+		Suites:         c.suites,
+		Compiler:       c.compiler,
+	}
+	for _, p := range c.packages {
+		p.Size = sizes[p]
+		r.Packages = append(r.Packages, p)
+	}
+	return r, nil
+}
+
+// candidates pairs each kernel image with its headers and the packages they
+// depend on. Meta-packages (linux-image-6.1-amd64 depends on the newest
+// linux-image-6.1.0-NN-amd64) and images without headers are dropped.
+func candidates(flavour string, found []available, stanzas []map[string]string) []*candidate {
+	byPkg := map[Package]map[string]string{}
+	for _, st := range stanzas {
+		byPkg[Package{Name: st["Package"], Version: st["Version"]}] = st
+	}
+	suitesOf := map[Package][]string{}
+	for _, f := range found {
+		suitesOf[f.pkg] = append(suitesOf[f.pkg], f.suite)
+	}
+	best := map[string]*candidate{} // by abi and version
+	for key, suites := range suitesOf {
+		abi, unsigned, ok := imageABI(key.Name, flavour)
+		image, headers := byPkg[key], byPkg[Package{Name: "linux-headers-" + abi + "-" + flavour, Version: key.Version}]
+		if !ok || image == nil || headers == nil || slices.ContainsFunc(depends(image["Depends"]), isImage) {
+			continue
+		}
+		c := &candidate{abi: abi, image: key.Name, version: key.Version, unsigned: unsigned, suites: suites}
+		slices.Sort(c.suites)
+		c.suites = slices.Compact(c.suites)
+		c.packages = []Package{{Name: key.Name, Version: key.Version}}
+		// The 7.x packages split the image: linux-image-X depends on
+		// linux-binary-X (vmlinuz) and linux-base-X (config, System.map);
+		// linux-modules-X is not needed to boot from an initramfs.
+		for _, d := range append(depends(image["Depends"]), depends(headers["Depends"])...) {
+			if m := compilerRE.FindStringSubmatch(d); m != nil {
+				c.compiler = m[1] + "-" + m[2]
+				c.compilerMajor, _ = strconv.Atoi(m[2])
+			}
+			if kernelPkgRE.MatchString(d) {
+				c.packages = append(c.packages, Package{Name: d, Version: key.Version})
+			}
+		}
+		c.packages = append(c.packages, Package{Name: "linux-headers-" + abi + "-" + flavour, Version: key.Version})
+		slices.SortFunc(c.packages, func(a, b Package) int { return strings.Compare(a.Name, b.Name) })
+		c.packages = slices.Compact(c.packages)
+		id := abi + "=" + key.Version
+		if old := best[id]; old == nil || (c.unsigned && !old.unsigned) {
+			best[id] = c
+		}
+	}
+	return slices.Collect(maps.Values(best))
+}
+
+func isImage(dep string) bool { return strings.HasPrefix(dep, "linux-image-") }
+
+// pick chooses the candidate a spec names: with no Dist, the newest built
+// with the host's gcc (so modules build here), else the newest.
+func pick(cands []*candidate, spec Spec, hostGCC int) (*candidate, error) {
+	var ok, rejected []*candidate
+	for _, c := range cands {
+		switch {
+		case spec.Exact != "" && c.abi != spec.Exact && c.version != spec.Exact,
+			spec.Dist != 0 && c.dist() != spec.Dist:
+			rejected = append(rejected, c)
+		default:
+			ok = append(ok, c)
+		}
+	}
+	newestFirst := func(a, b *candidate) int {
+		if spec.Dist == 0 && hostGCC != 0 {
+			if am, bm := a.compilerMajor == hostGCC, b.compilerMajor == hostGCC; am != bm {
+				if am {
+					return -1
+				}
+				return 1
+			}
+		}
+		if c := compareVersions(b.version, a.version); c != 0 {
+			return c
+		}
+		return strings.Compare(b.abi, a.abi)
+	}
+	if len(ok) == 0 {
+		slices.SortFunc(rejected, newestFirst)
+		var have []string
+		for _, c := range rejected[:min(len(rejected), 6)] {
+			have = append(have, c.String())
+		}
+		what := fmt.Sprintf("kernel %s", spec.Exact)
+		if spec.Exact == "" {
+			what = fmt.Sprintf("%s kernel built for Debian %d", spec.Series, spec.Dist)
+		}
+		if len(have) == 0 {
+			return nil, fmt.Errorf("%w: no %s series kernel with headers for %s", ErrNotFound, spec.series(), spec.Flavour)
+		}
+		return nil, fmt.Errorf("%w: no %s; newest of the series:\n\t%s", ErrNotFound, what, strings.Join(have, "\n\t"))
+	}
+	slices.SortFunc(ok, newestFirst)
+	return ok[0], nil
+}
+
+// available is one line of apt-cache madison: a package version in a suite.
+type available struct {
+	pkg   Package
+	suite string
+}
+
+// parseMadison reads "name | version | URL suite/component arch Packages".
+func parseMadison(out []byte) []available {
+	var found []available
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Split(line, "|")
+		if len(f) != 3 {
+			continue
+		}
+		where := strings.Fields(f[2])
+		if len(where) < 2 || where[len(where)-1] != "Packages" {
+			continue
+		}
+		suite, _, _ := strings.Cut(where[1], "/")
+		pkg := Package{Name: strings.TrimSpace(f[0]), Version: strings.TrimSpace(f[1])}
+		found = append(found, available{pkg: pkg, suite: suite})
+	}
+	return found
+}
+
+// parseStanzas reads deb822 paragraphs (apt-cache show).
+func parseStanzas(out []byte) []map[string]string {
+	var all []map[string]string
+	var st map[string]string
+	var last string
+	for _, line := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.TrimSpace(line) == "":
+			st = nil
+		case line[0] == ' ' || line[0] == '\t':
+			if st != nil && last != "" {
+				st[last] += "\n" + strings.TrimSpace(line)
+			}
+		default:
+			k, v, ok := strings.Cut(line, ":")
+			if !ok {
+				continue
+			}
+			if st == nil {
+				st = map[string]string{}
+				all = append(all, st)
+			}
+			last = k
+			st[k] = strings.TrimSpace(v)
+		}
+	}
+	return all
+}
+
+// depends returns the package names in a Depends field, alternatives
+// included, without versions or architecture qualifiers.
+func depends(field string) []string {
+	var names []string
+	for _, group := range strings.Split(field, ",") {
+		for _, alt := range strings.Split(group, "|") {
+			name, _, _ := strings.Cut(strings.TrimSpace(alt), " ")
+			name, _, _ = strings.Cut(name, "(")
+			name, _, _ = strings.Cut(name, ":")
+			if name != "" {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
+}

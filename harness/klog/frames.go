@@ -1,0 +1,197 @@
+package klog
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// frameLine matches a call trace line: "  func+0x12/0x34 [module]", with "? "
+// for unreliable frames, and the "[<ffffffff8100a1b2>] " address older x86
+// kernels, kmemleak and lockdep print before the symbol.
+var frameLine = regexp.MustCompile(`^\s*(?:\[<[0-9a-f]+>\]\s*)?(\?\s+)?([A-Za-z_$][\w.$]*)\+(0x[0-9a-f]+)/(0x[0-9a-f]+)(?:\s+\[([\w.-]+)(?:\s+[0-9a-f]+)?\])?`)
+
+// parseFrame parses one call trace line.
+func parseFrame(msg string) (Frame, bool) {
+	m := frameLine.FindStringSubmatch(msg)
+	if m == nil {
+		return Frame{}, false
+	}
+	off, _ := strconv.ParseUint(m[3], 0, 64)
+	size, _ := strconv.ParseUint(m[4], 0, 64)
+	return Frame{Func: m[2], Offset: off, Size: size, Module: m[5], Reliable: m[1] == ""}, true
+}
+
+// rawFrame matches a stack entry without a symbol, as printed for an
+// address in freed module text: " ? 0xffffffffa00001c1".
+var rawFrame = regexp.MustCompile(`^\s*(?:\[<[0-9a-f]+>\]\s*)?(?:\?\s+)?(?:0x)?[0-9a-f]{8,16}$`)
+
+// bracket matches the markers around stack parts: <TASK>, </IRQ>, <NMI>,
+// <#DF>, and <EOI> and <EOE> of older kernels.
+var bracket = regexp.MustCompile(`^\s*<(/?)([#A-Z_]+)>\s*$`)
+
+// register matches register dump lines, which x86 also prints inside a
+// trace for the user mode registers of a task.
+var register = regexp.MustCompile(`^\s*(?:R[A-Z0-9]{1,3}|E[A-Z]{2}|[C-G]S|CR\d|DR\d|PKRU|Code|pc|lr|sp|x\d{1,2}|pstate)\s*:`)
+
+// ripLine matches the faulting instruction's location: x86 "RIP: 0010:f+0x1/0x2",
+// i386 "EIP: f+0x1/0x2", arm64 "pc : f+0x1/0x2".
+var ripLine = regexp.MustCompile(`^\s*(?:RIP: [0-9a-f]{4}:|EIP: |pc : )(.*)$`)
+
+func parseRIP(msg string) (Frame, bool) {
+	m := ripLine.FindStringSubmatch(msg)
+	if m == nil {
+		return Frame{}, false
+	}
+	f, ok := parseFrame(m[1])
+	f.Reliable = true
+	return f, ok
+}
+
+// stackLine reports whether msg can appear inside a call trace.
+func stackLine(msg string) bool {
+	if _, ok := parseFrame(msg); ok {
+		return true
+	}
+	return bracket.MatchString(msg) || rawFrame.MatchString(msg) || register.MatchString(msg)
+}
+
+// genericFrames are functions that say how a report was made, not where
+// the bug is: reporting, exception entry, scheduling, locking and
+// allocation. Names are without compiler suffixes.
+var genericFrames = map[string]bool{
+	// reporting and dying
+	"dump_stack": true, "dump_stack_lvl": true, "show_stack": true, "show_regs": true, "__show_regs": true,
+	"show_trace_log_lvl": true, "__warn": true, "warn_slowpath_fmt": true, "warn_slowpath_null": true,
+	"__warn_printk": true, "report_bug": true, "handle_bug": true, "exc_invalid_op": true,
+	"do_error_trap": true, "do_trap": true, "do_invalid_op": true, "invalid_op": true,
+	"panic": true, "vpanic": true, "nmi_panic": true, "printk": true, "_printk": true, "vprintk": true,
+	"vprintk_emit": true, "vprintk_default": true, "__die": true, "__die_body": true, "die": true,
+	"die_addr": true, "oops_end": true, "page_fault_oops": true, "no_context": true, "do_page_fault": true,
+	"__do_page_fault": true, "do_user_addr_fault": true, "exc_page_fault": true,
+	"kernelmode_fixup_or_oops": true, "__bad_area_nosemaphore": true, "bad_area_nosemaphore": true,
+	"bad_area": true, "spurious_kernel_fault": true, "exc_general_protection": true,
+	"do_general_protection": true, "fixup_exception": true, "BUG": true,
+	// refcount_t
+	"refcount_warn_saturate": true, "__refcount_sub_and_test": true, "__refcount_dec_and_test": true,
+	"refcount_dec_and_test": true, "refcount_sub_and_test": true, "__refcount_add": true,
+	"__refcount_inc": true, "refcount_inc": true, "refcount_dec": true, "__refcount_dec": true,
+	"refcount_inc_not_zero": true, "__refcount_inc_not_zero": true, "__refcount_add_not_zero": true,
+	// sanitizers
+	"print_report": true, "print_address_description": true, "check_memory_region": true,
+	"check_region_inline": true, "ubsan_epilogue": true,
+	// atomic context, lockdep
+	"__might_resched": true, "___might_sleep": true, "__might_sleep": true, "__might_fault": true,
+	"might_fault": true, "lock_acquire": true, "__lock_acquire": true, "lock_release": true,
+	"__lock_release": true, "check_noncircular": true, "check_prev_add": true, "check_prevs_add": true,
+	"validate_chain": true, "print_circular_bug": true, "print_deadlock_bug": true,
+	"check_deadlock": true, "print_usage_bug": true, "valid_state": true, "mark_lock": true,
+	"mark_lock_irq": true, "mark_usage": true, "lockdep_rcu_suspicious": true,
+	"debug_lockdep_rcu_enabled": true, "rcu_read_lock_held": true, "__schedule_bug": true,
+	// sleeping and locks
+	"__schedule": true, "schedule": true, "schedule_timeout": true, "schedule_preempt_disabled": true,
+	"io_schedule": true, "io_schedule_timeout": true, "preempt_schedule": true,
+	"preempt_schedule_common": true, "__wait_for_common": true, "wait_for_common": true,
+	"do_wait_for_common": true, "wait_for_completion": true, "wait_for_completion_timeout": true,
+	"wait_for_completion_interruptible": true, "wait_for_completion_killable": true,
+	"rwsem_down_write_slowpath": true, "rwsem_down_read_slowpath": true, "down_write": true,
+	"down_read": true, "down": true, "mutex_lock": true, "mutex_lock_nested": true, "__mutex_lock": true,
+	"__mutex_lock_slowpath": true, "mutex_lock_interruptible": true, "mutex_lock_killable": true,
+	"queued_spin_lock_slowpath": true, "native_queued_spin_lock_slowpath": true,
+	"__pv_queued_spin_lock_slowpath": true, "msleep": true, "usleep_range_state": true,
+	// entry and kernel threads
+	"do_syscall_64": true, "do_syscall_x64": true, "ret_from_fork": true, "ret_from_fork_asm": true,
+	"kthread": true, "worker_thread": true, "process_one_work": true,
+	// watchdogs, stall detection and the timer interrupt that runs them
+	"watchdog_timer_fn": true, "nmi_cpu_backtrace": true, "nmi_trigger_cpumask_backtrace": true,
+	"arch_trigger_cpumask_backtrace": true, "rcu_dump_cpu_stacks": true, "print_cpu_stall": true,
+	"print_other_cpu_stall": true, "check_cpu_stall": true, "rcu_pending": true,
+	"rcu_sched_clock_irq": true, "update_process_times": true, "tick_sched_handle": true,
+	"tick_sched_timer": true, "tick_nohz_handler": true, "__hrtimer_run_queues": true,
+	"hrtimer_interrupt": true, "__sysvec_apic_timer_interrupt": true, "sysvec_apic_timer_interrupt": true,
+	"irq_exit_rcu": true, "__irq_exit_rcu": true, "handle_softirqs": true, "__do_softirq": true,
+	"do_softirq": true, "watchdog": true, "check_hung_uninterruptible_tasks": true,
+	"check_hung_task": true, "hung_task_panic": true, "sched_show_task": true,
+	"show_state_filter": true,
+	// allocators (kmemleak's backtraces start with them)
+	"slab_post_alloc_hook": true, "create_object": true,
+}
+
+// genericPrefixes extend genericFrames to families of functions.
+var genericPrefixes = []string{
+	"asm_exc_", "asm_sysvec_", "asm_common_interrupt", "__pfx_", "entry_SYSCALL",
+	"__asan_", "__kasan_", "kasan_", "__ubsan_handle_", "kfence_", "kmemleak_",
+	"__kmalloc", "kmalloc", "kmem_cache_alloc", "kzalloc", "kvmalloc", "__kvmalloc", "krealloc",
+	"__kmem_cache_alloc", "___slab_alloc", "__slab_alloc", "lockdep_", "_raw_", "__raw_", "do_raw_",
+}
+
+func generic(name string) bool {
+	if genericFrames[name] {
+		return true
+	}
+	for _, p := range genericPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// baseName drops a compiler suffix: "__mutex_lock.constprop.0" is "__mutex_lock".
+func baseName(fn string) string {
+	if i := strings.IndexByte(fn, '.'); i > 0 {
+		return fn[:i]
+	}
+	return fn
+}
+
+// fingerprintFrames is how many frames a fingerprint names.
+const fingerprintFrames = 3
+
+// fingerprint identifies a report; see Report.Fingerprint.
+func fingerprint(kind Kind, title string, rip *Frame, trace []Frame) string {
+	// Lockups and stalls are found from an interrupt: the interrupted
+	// code is the culprit, not the interrupt that noticed.
+	interruptsLast := kind == SoftLockup || kind == HardLockup || kind == RCUStall
+	var names []string
+	for _, mode := range []struct{ anyReliability, interrupts bool }{
+		{false, !interruptsLast}, {true, !interruptsLast}, {false, true}, {true, true},
+	} {
+		names = names[:0]
+		if rip != nil && !generic(baseName(rip.Func)) {
+			names = append(names, baseName(rip.Func))
+		}
+		fromTrace := 0
+		for _, f := range trace {
+			if len(names) == fingerprintFrames {
+				break
+			}
+			name := baseName(f.Func)
+			if (!f.Reliable && !mode.anyReliability) || (f.Interrupt && !mode.interrupts) || generic(name) {
+				continue
+			}
+			fromTrace++
+			if len(names) == 0 || names[len(names)-1] != name {
+				names = append(names, name)
+			}
+		}
+		if fromTrace > 0 {
+			break
+		}
+	}
+	if len(names) == 0 {
+		return string(kind) + "|" + normalizeTitle(title)
+	}
+	return string(kind) + "|" + strings.Join(names, "|")
+}
+
+var (
+	hexNumber = regexp.MustCompile(`\b(?:0x)?[0-9a-f]*[0-9][0-9a-f]*\b`)
+	spaces    = regexp.MustCompile(`\s+`)
+)
+
+// normalizeTitle blanks out the numbers of a title (addresses, PIDs,
+// seconds) so that it can stand in for frames in a fingerprint.
+func normalizeTitle(title string) string {
+	return spaces.ReplaceAllString(hexNumber.ReplaceAllString(title, "N"), " ")
+}

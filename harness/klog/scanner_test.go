@@ -1,0 +1,476 @@
+package klog
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func readSample(tb testing.TB, name string) string {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
+}
+
+// found is the part of a Report the sample tests pin down.
+type found struct {
+	Kind        Kind
+	Title       string
+	Fingerprint string
+	Start, End  int
+	Truncated   bool
+}
+
+func summarize(reports []Report) []found {
+	var fs []found
+	for _, r := range reports {
+		fs = append(fs, found{r.Kind, r.Title, r.Fingerprint, r.StartLine, r.EndLine, r.Truncated})
+	}
+	return fs
+}
+
+// The samples in testdata are written in the formats the kernel prints:
+// 6.12 unless the name says otherwise, and 5.10 without <TASK> markers.
+var samples = []struct {
+	file string
+	want []found
+}{
+	{
+		// connector.md §4: rmmod while a callback runs, then the CPU
+		// returns into freed module text; panic_on_oops follows.
+		file: "oops-freed-text.log",
+		want: []found{
+			{Oops, "BUG: unable to handle page fault for address: ffffffffa00001c1",
+				"OOPS|cn_rx_skb|netlink_unicast|netlink_sendmsg", 6, 41, false},
+			{Panic, "Kernel panic - not syncing: Fatal exception",
+				"PANIC|Kernel panic - not syncing: Fatal exception", 47, 48, false},
+		},
+	},
+	{
+		file: "warning.log",
+		want: []found{{Warning, "WARNING: at /work/kmod/cn_echo.c:142 cn_echo_exit+0x5a/0x70 [cn_echo]",
+			"WARNING|cn_echo_exit|__do_sys_delete_module", 2, 42, false}},
+	},
+	{
+		file: "kasan-uaf.log",
+		want: []found{{KASAN, "BUG: KASAN: slab-use-after-free in cn_echo_callback+0x3c/0x120 [cn_echo]",
+			"KASAN|cn_echo_callback|cn_rx_skb|netlink_unicast", 2, 72, false}},
+	},
+	{
+		file: "kfence.log",
+		want: []found{{KFENCE, "BUG: KFENCE: use-after-free read in cn_echo_callback+0x3c/0x120 [cn_echo]",
+			"KFENCE|cn_echo_callback|cn_rx_skb|netlink_unicast", 1, 24, false}},
+	},
+	{
+		file: "ubsan-5.10.log",
+		want: []found{{UBSAN, "UBSAN: shift-out-of-bounds in /work/kmod/cn_echo.c:97:19",
+			"UBSAN|cn_echo_callback|cn_rx_skb|netlink_unicast", 1, 21, false}},
+	},
+	{
+		// With printk caller ids; the report ends after its stack.
+		file: "lockdep-circular.log",
+		want: []found{{Lockdep, "WARNING: possible circular locking dependency detected",
+			"LOCKDEP|cn_echo_callback|cn_rx_skb|netlink_unicast", 2, 80, false}},
+	},
+	{
+		// The frame after "Preemption disabled at:" is not the trace.
+		file: "sleep-in-atomic-6.1.log",
+		want: []found{{Lockdep, "BUG: sleeping function called from invalid context at kernel/locking/mutex.c:580",
+			"LOCKDEP|cn_echo_reply|cn_echo_callback|cn_rx_skb", 2, 28, false}},
+	},
+	{
+		// No <TASK>: the stack ends at the first line that cannot be in one.
+		file: "hung-task-5.10.log",
+		want: []found{{HungTask, "INFO: task vmtests.test:161 blocked for more than 120 seconds.",
+			"HUNG_TASK|cn_echo_callback|cn_rx_skb|netlink_unicast", 2, 28, false}},
+	},
+	{
+		file: "hung-task-panic.log",
+		want: []found{
+			{HungTask, "INFO: task vmtests.test:161 blocked for more than 122 seconds.",
+				"HUNG_TASK|cn_echo_flush|cn_echo_callback|cn_rx_skb", 1, 23, false},
+			{Panic, "Kernel panic - not syncing: hung_task: blocked tasks",
+				"PANIC|Kernel panic - not syncing: hung_task: blocked tasks", 24, 40, false},
+		},
+	},
+	{
+		file: "soft-lockup.log",
+		want: []found{{SoftLockup, "watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [vmtests.test:161]",
+			"SOFT_LOCKUP|cn_echo_spin|cn_echo_callback|cn_rx_skb", 2, 41, false}},
+	},
+	{
+		file: "rcu-stall.log",
+		want: []found{{RCUStall, "rcu: INFO: rcu_preempt self-detected stall on CPU",
+			"RCU_STALL|cn_echo_spin|cn_echo_callback|cn_rx_skb", 1, 37, false}},
+	},
+	{
+		// /sys/kernel/debug/kmemleak: a 6.12 record and a 5.10 one.
+		file: "kmemleak.txt",
+		want: []found{
+			{Kmemleak, "unreferenced object 0xffff888005f1c2a0 (size 64):",
+				"KMEMLEAK|cn_echo_callback|cn_rx_skb|netlink_unicast", 1, 15, false},
+			{Kmemleak, "unreferenced object 0xffff888003d41e00 (size 128):",
+				"KMEMLEAK|cn_echo_work", 16, 27, false},
+		},
+	},
+	{
+		// kmemleak.verbose=1: the summary after an object adds nothing;
+		// a summary alone is all there is to report.
+		file: "kmemleak-console.log",
+		want: []found{
+			{Kmemleak, "unreferenced object 0xffff888005f1c2a0 (size 64):",
+				"KMEMLEAK|cn_echo_callback|cn_rx_skb|netlink_unicast", 2, 11, false},
+			{Kmemleak, "2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+				"KMEMLEAK|N new suspected memory leaks (see /sys/kernel/debug/kmemleak)", 13, 13, false},
+		},
+	},
+	{
+		file: "refcount.log",
+		want: []found{{Refcount, "refcount_t: underflow; use-after-free.",
+			"REFCOUNT|cn_queue_release_callback|cn_del_callback|cn_echo_exit", 1, 31, false}},
+	},
+	{
+		file: "gpf-and-bug.log",
+		want: []found{
+			{Oops, "Oops: general protection fault, probably for non-canonical address 0xdffffc0000000002: 0000 [#1] PREEMPT SMP KASAN NOPTI",
+				"OOPS|cn_echo_callback|cn_rx_skb|netlink_unicast", 1, 28, false},
+			{Oops, "kernel BUG at /work/kmod/cn_echo.c:77!",
+				"OOPS|cn_echo_check|cn_echo_callback|cn_rx_skb", 31, 56, false},
+		},
+	},
+}
+
+func TestParseSamples(t *testing.T) {
+	for _, tt := range samples {
+		t.Run(tt.file, func(t *testing.T) {
+			got := Parse(readSample(t, tt.file))
+			if diff := cmp.Diff(tt.want, summarize(got)); diff != "" {
+				t.Fatalf("unexpected reports (-want +got):\n%s", diff)
+			}
+			for _, r := range got {
+				if len(r.Lines) != r.EndLine-r.StartLine+1 {
+					t.Errorf("%s: %d lines for lines %d-%d", r.Kind, len(r.Lines), r.StartLine, r.EndLine)
+				}
+			}
+		})
+	}
+}
+
+// Reports come out of Line as soon as they are complete: at their last
+// line, or at the line after it when only that line shows the end.
+func TestScannerStreams(t *testing.T) {
+	for _, tt := range samples {
+		t.Run(tt.file, func(t *testing.T) {
+			s := NewScanner()
+			var all []Report
+			lines := strings.SplitAfter(readSample(t, tt.file), "\n")
+			for i, l := range lines {
+				if l == "" {
+					continue
+				}
+				for _, r := range s.Line(l) {
+					if n := i + 1; r.EndLine != n && r.EndLine != n-1 {
+						t.Errorf("%s ending at line %d came out at line %d", r.Kind, r.EndLine, n)
+					}
+					all = append(all, r)
+				}
+			}
+			all = append(all, s.Flush()...)
+			if diff := cmp.Diff(Parse(readSample(t, tt.file)), all); diff != "" {
+				t.Fatalf("streaming differs from Parse (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestReportDetails(t *testing.T) {
+	r := Parse(readSample(t, "lockdep-circular.log"))[0]
+	// The original lines, prefix and all, from the rule before the header.
+	wantFirst := []string{
+		"[   70.000010][  T161] ======================================================",
+		"[   70.000020][  T161] WARNING: possible circular locking dependency detected",
+	}
+	if diff := cmp.Diff(wantFirst, r.Lines[:2]); diff != "" {
+		t.Fatalf("unexpected first lines (-want +got):\n%s", diff)
+	}
+	// The frames are those of the stack backtrace, not of the chain.
+	wantFrames := []string{
+		"dump_stack_lvl", "print_circular_bug", "check_noncircular", "__lock_acquire", "lock_acquire",
+		"cn_echo_callback", "__mutex_lock", "cn_echo_callback", "cn_echo_callback", "cn_echo_callback",
+		"cn_rx_skb", "netlink_unicast", "netlink_sendmsg", "__sys_sendto", "__x64_sys_sendto",
+		"do_syscall_64", "entry_SYSCALL_64_after_hwframe",
+	}
+	if diff := cmp.Diff(wantFrames, r.Frames); diff != "" {
+		t.Fatalf("unexpected frames (-want +got):\n%s", diff)
+	}
+	if f := r.Trace[5]; f.Func != "cn_echo_callback" || f.Reliable || f.Module != "cn_echo" || f.Offset != 0x5e || f.Size != 0x120 {
+		t.Fatalf("unexpected frame %+v", f)
+	}
+
+	oops := Parse(readSample(t, "oops-freed-text.log"))[0]
+	want := Frame{Func: "cn_rx_skb", Offset: 0xd3, Size: 0x100, Reliable: false}
+	if diff := cmp.Diff(want, oops.Trace[4]); diff != "" {
+		t.Fatalf("unexpected frame (-want +got):\n%s", diff)
+	}
+
+	stall := Parse(readSample(t, "rcu-stall.log"))[0]
+	for _, f := range stall.Trace {
+		switch f.Func {
+		case "hrtimer_interrupt":
+			if !f.Interrupt {
+				t.Errorf("%s is inside <IRQ> but not marked so", f.Func)
+			}
+		case "cn_rx_skb":
+			if f.Interrupt {
+				t.Errorf("%s is inside <TASK> but marked as in an interrupt", f.Func)
+			}
+		}
+	}
+}
+
+// The same bug hit on 5.10 and on 6.12, at other addresses, in other
+// processes, has one fingerprint.
+func TestFingerprintIsStable(t *testing.T) {
+	v510 := `[   12.000000] ------------[ cut here ]------------
+[   12.000001] WARNING: CPU: 1 PID: 4242 at /build/kmod/cn_echo.c:139 cn_echo_exit+0x4e/0x60 [cn_echo]
+[   12.000002] Modules linked in: cn_echo(OE-) crc32c_intel
+[   12.000003] CPU: 1 PID: 4242 Comm: rmmod Tainted: G           OE     5.10.0-33-amd64 #1 Debian 5.10.226-1
+[   12.000004] RIP: 0010:cn_echo_exit+0x4e/0x60 [cn_echo]
+[   12.000005] Call Trace:
+[   12.000006]  __do_sys_delete_module.constprop.0+0x17a/0x270
+[   12.000007]  ? exit_to_user_mode_prepare+0x37/0x160
+[   12.000008]  do_syscall_64+0x33/0x80
+[   12.000009]  entry_SYSCALL_64_after_hwframe+0x61/0xc6
+[   12.000010] ---[ end trace 7d3f3c2a1b0e9f11 ]---
+`
+	old := Parse(v510)
+	cur := Parse(readSample(t, "warning.log"))
+	if len(old) != 1 || len(cur) != 1 {
+		t.Fatalf("got %d and %d reports, want 1 each", len(old), len(cur))
+	}
+	if old[0].Fingerprint != cur[0].Fingerprint {
+		t.Fatalf("fingerprints differ: %q and %q", old[0].Fingerprint, cur[0].Fingerprint)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	f := func(fn string, reliable, irq bool) Frame { return Frame{Func: fn, Reliable: reliable, Interrupt: irq} }
+	tests := []struct {
+		name  string
+		kind  Kind
+		rip   *Frame
+		trace []Frame
+		want  string
+	}{
+		{
+			name:  "generic and unreliable frames are left out",
+			kind:  Warning,
+			trace: []Frame{f("dump_stack_lvl", true, false), f("__warn", true, false), f("noise", false, false), f("a", true, false), f("b.isra.0", true, false), f("c", true, false), f("d", true, false)},
+			want:  "WARNING|a|b|c",
+		},
+		{
+			name:  "the RIP function leads, once",
+			kind:  Oops,
+			rip:   &Frame{Func: "a.cold", Reliable: true},
+			trace: []Frame{f("a", false, false), f("a", true, false), f("b", true, false), f("c", true, false)},
+			want:  "OOPS|a|b|c",
+		},
+		{
+			name:  "only unreliable frames: they are used",
+			kind:  Oops,
+			trace: []Frame{f("__die", false, false), f("x", false, false), f("y", false, false)},
+			want:  "OOPS|x|y",
+		},
+		{
+			name:  "a stall blames the interrupted code",
+			kind:  RCUStall,
+			trace: []Frame{f("tick_handler", true, true), f("spin", true, false), f("caller", true, false)},
+			want:  "RCU_STALL|spin|caller",
+		},
+		{
+			name:  "a stall in interrupt context",
+			kind:  SoftLockup,
+			trace: []Frame{f("irq_work", true, true), f("__schedule", true, false)},
+			want:  "SOFT_LOCKUP|irq_work",
+		},
+		{
+			name:  "a warning in interrupt context keeps its frames",
+			kind:  Warning,
+			trace: []Frame{f("timer_fn", true, true), f("task_fn", true, false)},
+			want:  "WARNING|timer_fn|task_fn",
+		},
+		{
+			name: "no frames: the title without numbers",
+			kind: HungTask,
+			want: "HUNG_TASK|INFO: task vmtests.test:N blocked for more than N seconds.",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fingerprint(tt.kind, "INFO: task vmtests.test:161 blocked for more than 120 seconds.", tt.rip, tt.trace)
+			if got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMessage(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"[    1.234567] Linux version 6.12.117", "Linux version 6.12.117"},
+		{"[    1.234567]  cn_rx_skb+0xd3/0x100", " cn_rx_skb+0xd3/0x100"},
+		{"[    1.234567][  T123]  cn_rx_skb+0xd3/0x100\r\n", " cn_rx_skb+0xd3/0x100"},
+		{"[    1.234567] [    C0] rcu: INFO: x", "rcu: INFO: x"},
+		{"<4>[ 1.2] WARNING: CPU: 0 PID: 1 at x.c:1 f+0x0/0x1", "WARNING: CPU: 0 PID: 1 at x.c:1 f+0x0/0x1"},
+		{"4,612,42183456,-;BUG: unable to handle page fault", "BUG: unable to handle page fault"},
+		{"no prefix at all", "no prefix at all"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := message(tt.in); got != tt.want {
+			t.Errorf("message(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParseFrame(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Frame
+		ok   bool
+	}{
+		{" cn_rx_skb+0xd3/0x100", Frame{Func: "cn_rx_skb", Offset: 0xd3, Size: 0x100, Reliable: true}, true},
+		{" ? cn_echo_exit+0x5a/0x70 [cn_echo]", Frame{Func: "cn_echo_exit", Offset: 0x5a, Size: 0x70, Module: "cn_echo"}, true},
+		{"    [<00000000c5a8d1f2>] kmem_cache_alloc_trace+0x15b/0x2a0", Frame{Func: "kmem_cache_alloc_trace", Offset: 0x15b, Size: 0x2a0, Reliable: true}, true},
+		{" [<ffffffff8100a1b2>] ? f.isra.0+0x1/0x2 [m 3b6f9a0c1d2e]", Frame{Func: "f.isra.0", Offset: 1, Size: 2, Module: "m"}, true},
+		{"       __mutex_lock+0x8e/0x960", Frame{Func: "__mutex_lock", Offset: 0x8e, Size: 0x960, Reliable: true}, true},
+		{" handle_softirqs+0x9c/0x310 (P)", Frame{Func: "handle_softirqs", Offset: 0x9c, Size: 0x310, Reliable: true}, true},
+		{"RIP: 0010:cn_echo_exit+0x5a/0x70 [cn_echo]", Frame{}, false},
+		{"ffff888004a1c0b8 (&lock){+.+.}-{3:3}, at: f+0x5e/0x120 [cn_echo]", Frame{}, false},
+		{" #0: ffff888004a1c078 (&lock){+.+.}-{3:3}, at: f+0x40/0x120", Frame{}, false},
+		{"hardirqs last  enabled at (1234): [<ffffffff81a1b2c3>] f+0x24/0x50", Frame{}, false},
+		{" ? 0xffffffffa00001c1", Frame{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := parseFrame(tt.in)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("parseFrame(%q) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestEdges(t *testing.T) {
+	warnStart := `[ 1.0] ------------[ cut here ]------------
+[ 1.1] WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2
+[ 1.2] Call Trace:
+[ 1.3]  <TASK>
+[ 1.4]  g+0x1/0x2
+`
+	tests := []struct {
+		name string
+		log  string
+		want []found
+	}{
+		{
+			name: "input ends inside a warning",
+			log:  warnStart,
+			want: []found{{Warning, "WARNING: at x.c:1 f+0x1/0x2", "WARNING|f|g", 1, 5, true}},
+		},
+		{
+			name: "a panic cuts a warning short",
+			log:  warnStart + "[ 1.5] Kernel panic - not syncing: panic_on_warn set ...\n",
+			want: []found{
+				{Warning, "WARNING: at x.c:1 f+0x1/0x2", "WARNING|f|g", 1, 5, true},
+				{Panic, "Kernel panic - not syncing: panic_on_warn set ...", "PANIC|Kernel panic - not syncing: panic_on_warn set ...", 6, 6, false},
+			},
+		},
+		{
+			name: "cut here and the WARN message go to the next report",
+			log: `[ 2.0] INFO: task a:1 blocked for more than 120 seconds.
+[ 2.1] task:a state:D
+[ 2.2] ------------[ cut here ]------------
+[ 2.3] refcount_t: saturated; leaking memory.
+[ 2.4] WARNING: CPU: 0 PID: 1 at lib/refcount.c:22 refcount_warn_saturate+0x1/0x2
+[ 2.5] ---[ end trace 0000000000000000 ]---
+`,
+			want: []found{
+				{HungTask, "INFO: task a:1 blocked for more than 120 seconds.", "HUNG_TASK|INFO: task a:N blocked for more than N seconds.", 1, 2, true},
+				{Refcount, "refcount_t: saturated; leaking memory.", "REFCOUNT|refcount_t: saturated; leaking memory.", 3, 6, false},
+			},
+		},
+		{
+			name: "a WARN message, then the warning",
+			log: `[ 3.0] ------------[ cut here ]------------
+[ 3.1] cn_echo: bad state 3
+[ 3.2] WARNING: CPU: 0 PID: 1 at x.c:9 h+0x1/0x2 [cn_echo]
+[ 3.3] ---[ end trace 0000000000000000 ]---
+`,
+			want: []found{{Warning, "WARNING: at x.c:9 h+0x1/0x2 [cn_echo]", "WARNING|h", 1, 4, false}},
+		},
+		{
+			name: "a rule belongs to the header right after it only",
+			log: `=============================================
+1 lock held by khungtaskd/31:
+BUG: scheduling while atomic: vmtests.test/161/0x00000002
+Call Trace:
+ cn_echo_callback+0x1/0x2 [cn_echo]
+`,
+			want: []found{{Lockdep, "BUG: scheduling while atomic: vmtests.test/161/0x00000002", "LOCKDEP|cn_echo_callback", 3, 5, false}},
+		},
+		{
+			name: "noise only",
+			log:  "[ 0.1] Linux version 6.12\n------------[ cut here ]------------\n==============================\nWARNING: kernel stack regs at 00000000a1b2c3d4 in vmtests.test:161 has bad 'bp' value 0000000000000000\n",
+		},
+		{
+			name: "a lone BUG line",
+			log:  "[ 5.0] BUG: Bad rss-counter state mm:00000000b1c2d3e4 type:MM_ANONPAGES val:1 Comm:vmtests.test Pid:161\n[ 5.1] cnvmtest: next\n",
+			want: []found{{Oops, "BUG: Bad rss-counter state mm:00000000b1c2d3e4 type:MM_ANONPAGES val:1 Comm:vmtests.test Pid:161",
+				"OOPS|BUG: Bad rss-counter state mm:N type:MM_ANONPAGES val:N Comm:vmtests.test Pid:N", 1, 1, false}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, summarize(Parse(tt.log))); diff != "" {
+				t.Fatalf("unexpected reports (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestOpen(t *testing.T) {
+	s := NewScanner()
+	if s.Open() != nil {
+		t.Fatal("open report before any input")
+	}
+	s.Line("[ 1.0] INFO: task a:1 blocked for more than 120 seconds.")
+	s.Line("[ 1.1] Call Trace:")
+	s.Line("[ 1.2]  cn_echo_callback+0x40/0x120 [cn_echo]")
+	r := s.Open()
+	if r == nil || r.Kind != HungTask || r.Fingerprint != "HUNG_TASK|cn_echo_callback" || !r.Truncated {
+		t.Fatalf("Open() = %+v", r)
+	}
+	if got := s.Flush(); len(got) != 1 || got[0].Truncated {
+		t.Fatalf("Flush() = %+v, want the report, complete", got)
+	}
+	if s.Open() != nil {
+		t.Fatal("open report after Flush")
+	}
+}
+
+func TestLimits(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2\n")
+	for range maxLines + 10 {
+		b.WriteString("some line\n")
+	}
+	got := Parse(b.String())
+	if len(got) != 1 || len(got[0].Lines) != maxLines || !got[0].Truncated {
+		t.Fatalf("got %d reports, first with %d lines, want 1 of %d lines, truncated", len(got), len(got[0].Lines), maxLines)
+	}
+}

@@ -1,0 +1,535 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Recorder.
+type Options struct {
+	// Out receives the report while the run goes on. Nil discards it.
+	Out io.Writer
+	// Verbose prints every test's output as go test -v does. Otherwise
+	// only failing tests are shown, as go test does without -v.
+	Verbose bool
+	// JSON prints the events as go test -json does, one a line, instead
+	// of text. Verbose is then irrelevant.
+	JSON bool
+	// Package names the package in the events and lines the recorder
+	// makes up when the stream named none, for instance when the guest
+	// never started. It may be empty.
+	Package string
+}
+
+// A Recorder consumes the test2json events of a run as they arrive,
+// prints them at once in the chosen format and keeps each test's result.
+// Its methods may be called from several goroutines: the result channel
+// reader calls Event while the console reader calls Attach.
+type Recorder struct {
+	mu   sync.Mutex
+	opts Options
+	out  io.Writer
+	err  error
+	now  func() time.Time // replaced in tests
+
+	tests   map[testKey]*test
+	order   []*test // in the order they started
+	pkgs    map[string]*pkg
+	pkgList []*pkg
+	pending map[string]*attachment // for tests not seen yet, by name
+
+	run       attachment // attached to the run as a whole (test "")
+	finished  Outcome    // what Finish said of the run
+	finishWhy string     // and why
+	lastName  string     // the test that printed last, for "=== NAME" lines
+	firstTime time.Time
+	lastTime  time.Time
+}
+
+type testKey struct{ pkg, name string }
+
+// attachment is what Attach adds to a test or to the run.
+type attachment struct {
+	kernelLog strings.Builder
+	reports   []string
+	outcome   Outcome
+}
+
+func (a *attachment) add(kernelLog string, outcome Outcome, reason string) {
+	a.kernelLog.WriteString(kernelLog)
+	if kernelLog != "" && !strings.HasSuffix(kernelLog, "\n") {
+		a.kernelLog.WriteByte('\n')
+	}
+	if reason != "" {
+		a.reports = append(a.reports, reason)
+	}
+	if outcome != "" {
+		a.outcome = outcome
+	}
+}
+
+func (a *attachment) merge(b *attachment) {
+	a.add(b.kernelLog.String(), b.outcome, "")
+	a.reports = append(a.reports, b.reports...)
+}
+
+// test is the state of one test or subtest.
+type test struct {
+	pkg, name string
+	parent    *test
+	children  []*test
+	depth     int // 1 for a top-level test
+	started   time.Time
+
+	action   string  // pass, fail or skip once finished
+	elapsed  float64 // seconds
+	closedBy Outcome // the outcome Finish gave it
+	closeWhy string
+	attach   attachment
+
+	output  strings.Builder // everything test2json attributed to the test
+	partial string          // an output line still missing its newline
+
+	result      string   // its "--- PASS: ..." line, without indentation
+	resultVerb  string   // PASS, FAIL or SKIP from that line
+	subResults  []string // verbose: subtest result lines printed with this test's own
+	quietReport []string // quiet: the lines of its failure report
+}
+
+func (t *test) done() bool { return t.action != "" }
+
+func (t *test) hasRunningChild() bool {
+	for _, c := range t.children {
+		if !c.done() {
+			return true
+		}
+	}
+	return false
+}
+
+// outcome is the test's outcome as the results report it.
+func (t *test) outcome() Outcome {
+	switch {
+	case t.attach.outcome != "":
+		return t.attach.outcome
+	case t.closedBy != "":
+		return t.closedBy
+	case t.action == actionPass:
+		return Pass
+	case t.action == actionSkip:
+		return Skip
+	case t.action == actionFail:
+		return Fail
+	}
+	return ""
+}
+
+// pkg is the state of one package's test binary.
+type pkg struct {
+	name       string
+	started    time.Time
+	action     string // the package-level pass, fail or skip
+	elapsed    float64
+	sawSummary bool // an "ok" or "FAIL" line for the package was printed
+	tests      int
+	partial    string
+}
+
+// NewRecorder returns a Recorder that prints to opts.Out.
+func NewRecorder(opts Options) *Recorder {
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	return &Recorder{
+		opts:    opts,
+		out:     out,
+		now:     time.Now,
+		tests:   make(map[testKey]*test),
+		pkgs:    make(map[string]*pkg),
+		pending: make(map[string]*attachment),
+	}
+}
+
+// Err returns the first error met writing to Options.Out.
+func (r *Recorder) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// Event records e and prints what it adds to the report at once.
+// It returns an error only if writing to Options.Out failed; the event is
+// recorded all the same.
+func (r *Recorder) Event(e Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	before := r.err
+	r.event(e)
+	if r.err != before {
+		return r.err
+	}
+	return nil
+}
+
+func (r *Recorder) event(e Event) {
+	if !e.Time.IsZero() {
+		if r.firstTime.IsZero() {
+			r.firstTime = e.Time
+		}
+		r.lastTime = e.Time
+	}
+	p := r.pkg(e.Package, e.Time)
+	if e.Test == "" {
+		r.pkgEvent(p, e)
+		return
+	}
+	r.testEvent(p, e)
+}
+
+func (r *Recorder) pkg(name string, at time.Time) *pkg {
+	if name == "" {
+		name = r.opts.Package
+	}
+	p, ok := r.pkgs[name]
+	if !ok {
+		p = &pkg{name: name, started: at}
+		r.pkgs[name] = p
+		r.pkgList = append(r.pkgList, p)
+	}
+	if p.started.IsZero() {
+		p.started = at
+	}
+	return p
+}
+
+func (r *Recorder) test(p *pkg, name string, at time.Time) *test {
+	k := testKey{p.name, name}
+	if t, ok := r.tests[k]; ok {
+		return t
+	}
+	t := &test{pkg: p.name, name: name, started: at, depth: 1}
+	// The parent is the longest known prefix ending before a slash: a
+	// subtest name may itself contain slashes.
+	for i := strings.LastIndexByte(name, '/'); i > 0; i = strings.LastIndexByte(name[:i], '/') {
+		if parent, ok := r.tests[testKey{p.name, name[:i]}]; ok {
+			t.parent = parent
+			t.depth = parent.depth + 1
+			parent.children = append(parent.children, t)
+			break
+		}
+	}
+	if a, ok := r.pending[name]; ok {
+		t.attach.merge(a)
+		delete(r.pending, name)
+	}
+	r.tests[k] = t
+	r.order = append(r.order, t)
+	p.tests++
+	return t
+}
+
+func (r *Recorder) pkgEvent(p *pkg, e Event) {
+	switch e.Action {
+	case actionOutput:
+		r.writeJSON(e)
+		for _, line := range splitLines(&p.partial, e.Output) {
+			if isSummaryLine(line) {
+				p.sawSummary = true
+			}
+			r.pkgLine(line)
+		}
+	case actionPass, actionFail, actionSkip:
+		if p.partial != "" {
+			r.pkgLine(p.partial + "\n")
+			p.partial = ""
+		}
+		if !p.sawSummary {
+			// A test binary run through test2json never prints the
+			// line go test adds: make it up, as go test -json would.
+			r.event(Event{Time: e.Time, Action: actionOutput, Package: e.Package, Output: summaryLine(p, e)})
+		}
+		r.writeJSON(e)
+		if p.action == "" {
+			p.action = e.Action
+			p.elapsed = e.Elapsed
+		}
+	default:
+		r.writeJSON(e)
+	}
+}
+
+// summaryLine is the line go test prints after a package's tests.
+func summaryLine(p *pkg, e Event) string {
+	switch e.Action {
+	case actionPass:
+		if p.tests == 0 {
+			return fmt.Sprintf("ok  \t%s\t%.3fs [no tests to run]\n", p.name, e.Elapsed)
+		}
+		return fmt.Sprintf("ok  \t%s\t%.3fs\n", p.name, e.Elapsed)
+	case actionSkip:
+		return fmt.Sprintf("?   \t%s\t[no test files]\n", p.name)
+	}
+	return fmt.Sprintf("FAIL\t%s\t%.3fs\n", p.name, e.Elapsed)
+}
+
+func isSummaryLine(line string) bool {
+	return strings.HasPrefix(line, "ok  \t") || strings.HasPrefix(line, "FAIL\t") || strings.HasPrefix(line, "?   \t")
+}
+
+func (r *Recorder) testEvent(p *pkg, e Event) {
+	t := r.test(p, e.Test, e.Time)
+	switch e.Action {
+	case actionOutput:
+		r.writeJSON(e)
+		t.output.WriteString(e.Output)
+		for _, line := range splitLines(&t.partial, e.Output) {
+			r.testLine(t, line)
+		}
+	case actionPass, actionFail, actionSkip:
+		if t.done() {
+			r.writeJSON(e) // a repeated result changes nothing
+			return
+		}
+		if t.partial != "" {
+			line := t.partial + "\n"
+			t.partial = ""
+			r.testLine(t, line)
+		}
+		if t.result == "" {
+			// Streams from test2json always carry the result line;
+			// make it up for those that do not, and for Finish.
+			verb := strings.ToUpper(e.Action)
+			r.event(Event{Time: e.Time, Action: actionOutput, Package: e.Package, Test: e.Test,
+				Output: fmt.Sprintf("--- %s: %s (%.2fs)\n", verb, t.name, e.Elapsed)})
+		}
+		r.writeJSON(e)
+		t.action = e.Action
+		t.elapsed = e.Elapsed
+		r.testDone(t)
+	default:
+		r.writeJSON(e)
+	}
+}
+
+// splitLines appends s to *partial and returns the complete lines in it,
+// each with its newline, leaving the rest in *partial.
+func splitLines(partial *string, s string) []string {
+	s = *partial + s
+	var lines []string
+	for {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			break
+		}
+		lines = append(lines, s[:i+1])
+		s = s[i+1:]
+	}
+	*partial = s
+	return lines
+}
+
+// resultVerb returns PASS, FAIL or SKIP if line is name's result line.
+func resultVerb(line, name string) string {
+	line = strings.TrimLeft(line, " ")
+	for _, verb := range []string{"PASS", "FAIL", "SKIP"} {
+		if strings.HasPrefix(line, "--- "+verb+": "+name+" (") {
+			return verb
+		}
+	}
+	return ""
+}
+
+func (r *Recorder) writeJSON(e Event) {
+	if !r.opts.JSON {
+		return
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		// Event has no field that can fail to encode.
+		panic(fmt.Sprintf("report: encoding event: %v", err))
+	}
+	r.write(string(b) + "\n")
+}
+
+func (r *Recorder) write(s string) {
+	if r.err != nil || s == "" {
+		return
+	}
+	if _, err := io.WriteString(r.out, s); err != nil {
+		r.err = fmt.Errorf("writing test report: %w", err)
+	}
+}
+
+// Attach adds a slice of the kernel log and, when outcome is not empty,
+// a new outcome to a test, or to the run when test is "". reason, when not
+// empty, joins the test's Reports, for instance the title of the kernel
+// splat that changed the outcome. The latest outcome given wins over the
+// one the test reported, so a passing test during which the kernel warned
+// becomes KERNEL_SPLAT. A verdict change is printed at once, with the
+// kernel log; a plain log attachment is only kept for the results.
+// A test not seen yet gets the attachment when it starts.
+func (r *Recorder) Attach(test string, kernelLog string, outcome Outcome, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var a *attachment
+	var pkgName string
+	switch t := r.findTest(test); {
+	case test == "":
+		a = &r.run
+		pkgName = r.defaultPkg()
+	case t != nil:
+		a = &t.attach
+		pkgName = t.pkg
+	default:
+		if r.pending[test] == nil {
+			r.pending[test] = &attachment{}
+		}
+		a = r.pending[test]
+		pkgName = r.defaultPkg()
+	}
+	a.add(kernelLog, outcome, reason)
+	if outcome == "" {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("cnvmtest: ")
+	if test != "" {
+		b.WriteString(test + ": ")
+	}
+	b.WriteString(string(outcome))
+	if reason != "" {
+		b.WriteString(": " + reason)
+	}
+	b.WriteByte('\n')
+	for _, line := range strings.SplitAfter(kernelLog, "\n") {
+		if line != "" {
+			b.WriteString("    " + strings.TrimRight(line, "\n") + "\n")
+		}
+	}
+	r.notice(pkgName, test, b.String())
+}
+
+// notice prints text of the harness' own, not the guest's.
+func (r *Recorder) notice(pkgName, test, text string) {
+	if r.opts.JSON {
+		r.writeJSON(Event{Time: r.now(), Action: actionOutput, Package: pkgName, Test: test, Output: text})
+		return
+	}
+	r.write(text)
+	r.lastName = "" // the next test output names its test again
+}
+
+func (r *Recorder) findTest(name string) *test {
+	if name == "" {
+		return nil
+	}
+	if t, ok := r.tests[testKey{r.defaultPkg(), name}]; ok {
+		return t
+	}
+	for _, t := range r.order {
+		if t.name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+func (r *Recorder) defaultPkg() string {
+	if len(r.pkgList) > 0 {
+		return r.pkgList[0].name
+	}
+	return r.opts.Package
+}
+
+// Finish ends the run. Tests that started and never finished, because the
+// guest crashed, hung or was killed, are closed as failed: their outcome is
+// runOutcome when that is neither PASS, SKIP nor FAIL, else FAIL, and
+// reason (for example "kernel panic while running") is printed with them.
+// Packages whose binary never reported are closed as failed too.
+// runOutcome and reason also become the run's own outcome, which a
+// summary weighs against the tests' outcomes. Call Finish once, after the
+// last event; events after it are still recorded.
+func (r *Recorder) Finish(runOutcome Outcome, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.finished = worse(r.finished, runOutcome)
+	if reason != "" && r.finishWhy == "" {
+		r.finishWhy = reason
+	}
+	closeAs := runOutcome
+	if !closeAs.Failed() {
+		closeAs = Fail
+	}
+	why := reason
+	if why == "" {
+		why = "test did not finish"
+	}
+	now := r.now()
+	// Say why next to the tests that were running, not their parents.
+	running := make(map[*test]bool)
+	for _, t := range r.order {
+		if !t.done() && !t.hasRunningChild() {
+			running[t] = true
+		}
+	}
+	closedAny := false
+	for i := len(r.order) - 1; i >= 0; i-- {
+		t := r.order[i]
+		if t.done() {
+			continue
+		}
+		closedAny = true
+		if t.result == "" && running[t] {
+			r.event(Event{Time: now, Action: actionOutput, Package: t.pkg, Test: t.name,
+				Output: fmt.Sprintf("    cnvmtest: %s: %s\n", closeAs, why)})
+		}
+		action := actionFail
+		if t.resultVerb != "" {
+			action = strings.ToLower(t.resultVerb) // only its event was lost
+		}
+		if action == actionFail {
+			t.closedBy, t.closeWhy = closeAs, why
+		}
+		r.event(Event{Time: now, Action: action, Package: t.pkg, Test: t.name, Elapsed: since(t.started, now, 2)})
+	}
+	for _, p := range r.pkgList {
+		if p.action != "" {
+			continue
+		}
+		closedAny = true
+		r.event(Event{Time: now, Action: actionFail, Package: p.name, Elapsed: since(p.started, now, 3)})
+	}
+	if !runOutcome.Failed() || runOutcome == Fail || closedAny {
+		return
+	}
+	msg := string(runOutcome)
+	if reason != "" {
+		msg += ": " + reason
+	}
+	if len(r.pkgList) == 0 && r.opts.Package != "" {
+		// Nothing ran: say so in the place go test says a package failed.
+		r.event(Event{Time: now, Action: actionStart, Package: r.opts.Package})
+		r.event(Event{Time: now, Action: actionOutput, Package: r.opts.Package,
+			Output: fmt.Sprintf("FAIL\t%s [%s]\n", r.opts.Package, msg)})
+		r.event(Event{Time: now, Action: actionFail, Package: r.opts.Package})
+		return
+	}
+	r.notice(r.defaultPkg(), "", "cnvmtest: "+msg+"\n")
+}
+
+// since returns the seconds from start to now rounded to the given number
+// of decimals, as go test prints durations, or 0 when start is unknown.
+func since(start, now time.Time, decimals int) float64 {
+	d := now.Sub(start)
+	if start.IsZero() || d < 0 {
+		return 0
+	}
+	scale := math.Pow10(decimals)
+	return math.Round(d.Seconds()*scale) / scale
+}

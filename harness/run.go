@@ -1,0 +1,312 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness/build"
+	"github.com/cnvmtest/cnvmtest/harness/kernel"
+	"github.com/cnvmtest/cnvmtest/harness/klog"
+	"github.com/cnvmtest/cnvmtest/harness/report"
+	"github.com/cnvmtest/cnvmtest/harness/vm"
+	"github.com/cnvmtest/cnvmtest/initramfs"
+	"github.com/cnvmtest/cnvmtest/initramfs/guest"
+)
+
+// Run performs one run. An error means the harness could not do its job
+// (INFRA); what the kernel and the tests did is in the Result.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.setDefaults(); err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	runDir, err := newRunDir(o.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("creating the run directory: %w", err)
+	}
+	res.RunDir = runDir
+	phase := func(name string, start time.Time) {
+		d := time.Since(start)
+		res.Phases = append(res.Phases, Phase{name, d})
+		if o.Verbose {
+			fmt.Fprintf(o.Stderr, "cnvmtest: phase %-11s %7.2fs\n", name, d.Seconds())
+		}
+	}
+
+	// Kernel.
+	t := time.Now()
+	store := o.Store
+	if store == nil {
+		if store, err = kernel.DefaultStore(); err != nil {
+			return nil, err
+		}
+	}
+	spec, err := kernel.ParseSpec(o.Kernel)
+	if err != nil {
+		return nil, err
+	}
+	k, err := store.Get(ctx, spec, o.Stderr)
+	if err != nil {
+		return nil, fmt.Errorf("kernel %s: %w", o.Kernel, err)
+	}
+	res.Kernel = k
+	phase("kernel", t)
+	fmt.Fprintf(o.Stderr, "cnvmtest: kernel %s = %s (Debian %s), image %s\n", o.Kernel, k.Release, k.PackageVersion, k.Image)
+
+	// Module.
+	t = time.Now()
+	mod := build.Module{
+		Src:    o.KmodDir,
+		KDir:   k.BuildDir,
+		Kernel: k.Release + " (" + k.PackageVersion + ")",
+		Key:    k.Release + "@" + k.PackageVersion,
+		Cache:  filepath.Join(store.Dir, "modules"),
+	}
+	ko, err := mod.Build(ctx, o.Stderr)
+	var merr *build.ModuleError
+	if errors.As(err, &merr) {
+		res.Outcome, res.Reason = report.ModuleBuildFail, merr.Error()
+		fmt.Fprintf(o.Stderr, "cnvmtest: MODULE_BUILD_FAIL: %v\n", merr)
+		return res, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	phase("module", t)
+
+	// Guest binaries.
+	t = time.Now()
+	bin := filepath.Join(runDir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return nil, err
+	}
+	runner := filepath.Join(bin, "runner")
+	if err := build.Program(ctx, o.Repo, "./initramfs/runner", runner); err != nil {
+		return nil, err
+	}
+	cfg := guest.Config{
+		Module: "/" + guest.Dir + "/" + filepath.Base(ko),
+		Params: o.ModuleParams,
+		Env:    o.Env,
+		Unload: true,
+	}
+	vmTimeout, testTimeout := time.Duration(0), time.Duration(0)
+	q, err := vm.QEMUPath("")
+	if err != nil {
+		return nil, err
+	}
+	accel, why, err := chooseAccel(ctx, o.Accel, q)
+	if err != nil {
+		return nil, err
+	}
+	res.Accel = accel
+	fmt.Fprintf(o.Stderr, "cnvmtest: accelerator %s: %s\n", accel, why)
+	vmTimeout, testTimeout = o.timeouts(accel)
+
+	files := []initramfs.File{
+		{Name: "bin/uinit", Source: runner},
+		{Name: guest.Dir + "/" + filepath.Base(ko), Source: ko, Mode: 0o644},
+	}
+	for _, f := range o.Files {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("file for the guest: %w", err)
+		}
+		files = append(files, initramfs.File{Name: guest.Dir + "/" + filepath.Base(f), Source: f})
+	}
+	if len(o.Exec) > 0 {
+		prog := filepath.Join(guest.Dir, filepath.Base(o.Exec[0]))
+		files = append(files, initramfs.File{Name: prog, Source: o.Exec[0]})
+		cfg.Program, cfg.Args = "/"+prog, o.Exec[1:]
+	} else {
+		if o.testsImport, err = build.ImportPath(ctx, o.TestsDir, o.TestsPkg); err != nil {
+			return nil, err
+		}
+		testBin := filepath.Join(bin, "tests.test")
+		if err := build.TestBinary(ctx, o.TestsDir, o.TestsPkg, testBin); err != nil {
+			return nil, err
+		}
+		files = append(files, initramfs.File{Name: guest.Dir + "/tests.test", Source: testBin})
+		cfg.Program, cfg.Args = "/"+guest.Dir+"/tests.test", o.testArgs(testTimeout)
+	}
+	phase("binaries", t) // runner and test binary
+
+	// Initramfs.
+	t = time.Now()
+	base, err := initramfs.Base(filepath.Join(store.Dir, "initramfs"), o.Repo, o.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	cfgJSON, _ := json.MarshalIndent(cfg, "", "  ")
+	files = append(files, initramfs.File{Name: guest.ConfigPath, Data: cfgJSON})
+	image := filepath.Join(runDir, "initramfs.cpio")
+	if err := initramfs.Write(image, base, files); err != nil {
+		return nil, err
+	}
+	phase("initramfs", t)
+
+	return res, o.boot(ctx, res, bootArgs{
+		kernel: k, image: image, accel: accel, timeout: vmTimeout, qemu: q,
+	})
+}
+
+type bootArgs struct {
+	kernel  *kernel.Kernel
+	image   string
+	qemu    string
+	accel   vm.Accel
+	timeout time.Duration
+}
+
+// boot runs the guest and fills in the outcome.
+func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
+	res.ConsoleLog = filepath.Join(res.RunDir, "console.log")
+	con, err := newConsole(res.ConsoleLog)
+	if err != nil {
+		return err
+	}
+	rec := report.NewRecorder(report.Options{Verbose: o.Verbose, JSON: o.JSON, Out: o.Stdout, Package: o.testsImport})
+	s := &stream{rec: rec}
+	if o.Verbose {
+		s.verbose = o.Stderr
+	}
+	if len(o.Exec) > 0 {
+		s.raw = o.Stdout
+	} else if err := s.startConverter(ctx, o.testsImport); err != nil {
+		return err
+	}
+
+	start := time.Now()
+	exit, err := vm.Run(ctx, vm.Config{
+		QEMU:      b.qemu,
+		Accel:     b.accel,
+		Kernel:    b.kernel.Image,
+		Initramfs: b.image,
+		Append:    []string{"quiet"},
+		MemoryMB:  o.MemoryMB,
+		CPUs:      o.CPUs,
+		Timeout:   b.timeout,
+		Console:   con,
+		Results:   s.line,
+	})
+	s.close()
+	reports := con.finish()
+	if err != nil {
+		return err
+	}
+	os.WriteFile(filepath.Join(res.RunDir, "qemu.cmdline"), []byte(quoteArgs(exit.Cmdline)+"\n"), 0o644)
+	if started := s.at(guest.EvStart); !started.IsZero() {
+		res.Phases = append(res.Phases, Phase{"boot", started.Sub(start)})
+		if done := s.at(guest.EvExit); !done.IsZero() {
+			res.Phases = append(res.Phases, Phase{"tests", done.Sub(started)})
+		}
+	}
+	res.Phases = append(res.Phases, Phase{"qemu", exit.Elapsed})
+	if o.Verbose {
+		for _, p := range res.Phases[len(res.Phases)-3:] {
+			fmt.Fprintf(o.Stderr, "cnvmtest: phase %-11s %7.2fs\n", p.Name, p.Elapsed.Seconds())
+		}
+	}
+
+	outcome, reason := o.judge(s, exit, reports)
+	for _, r := range reports {
+		kind := report.KernelSplat
+		if r.Kind == klog.Panic {
+			kind = report.KernelPanic
+		}
+		rec.Attach("", strings.Join(r.Lines, "\n"), kind, r.Title)
+	}
+	if ex, ok := s.find(guest.EvExit); ok {
+		res.ExecStatus = ex.Status
+	}
+	rec.Finish(outcome, reason)
+	res.Summary = rec.Summary()
+	res.Outcome, res.Reason = res.Summary.Outcome, res.Summary.Reason
+	if len(o.Exec) > 0 {
+		// exec runs no tests; the program's status is the result.
+		res.Outcome, res.Reason = outcome, reason
+	}
+
+	if o.JUnit != "" {
+		if err := o.writeJUnit(res, rec); err != nil {
+			return err
+		}
+	}
+	if res.Outcome != report.Pass {
+		fmt.Fprintf(o.Stderr, "cnvmtest: %s: %s\n", res.Outcome, res.Reason)
+	}
+	fmt.Fprintf(o.Stderr, "cnvmtest: kernel console log: %s\n", res.ConsoleLog)
+	return nil
+}
+
+// judge decides the run's outcome from what the runner said, how QEMU
+// ended and what the kernel printed. The most severe finding wins.
+func (o *Options) judge(s *stream, exit *vm.Exit, reports []klog.Report) (report.Outcome, string) {
+	for _, r := range reports {
+		if r.Kind == klog.Panic {
+			return report.KernelPanic, r.Title
+		}
+	}
+	if exit.TimedOut {
+		return report.Timeout, fmt.Sprintf("the guest did not finish within %s; QEMU was killed", exit.Elapsed.Round(time.Second))
+	}
+	boot, ok := s.find(guest.EvBoot)
+	if !ok {
+		return report.BootFail, fmt.Sprintf("the guest never reached the runner (QEMU exit status %d); see the console log", exit.ExitCode())
+	}
+	if m, ok := s.find(guest.EvModule); ok && m.Error != "" {
+		return report.ModuleLoadFail, m.Error
+	}
+	if e, ok := s.find(guest.EvError); ok {
+		return report.Infra, "guest runner: " + e.Error
+	}
+	done, ok := s.find(guest.EvDone)
+	if len(reports) > 0 {
+		return report.KernelSplat, fmt.Sprintf("%d kernel report(s), first: %s", len(reports), reports[0].Title)
+	}
+	if !ok {
+		return report.Infra, "the guest stopped before the runner finished; see the console log"
+	}
+	if bad := klog.Taint(done.Taint).Unexpected(klog.Taint(boot.Taint) | klog.TaintOOTModule | klog.TaintUnsignedModule); bad != 0 {
+		return report.KernelSplat, "kernel tainted during the run: " + bad.Flags()
+	}
+	if u, ok := s.find(guest.EvUnload); ok && u.Error != "" {
+		return report.Fail, u.Error
+	}
+	ex, _ := s.find(guest.EvExit)
+	if len(o.Exec) > 0 {
+		return report.Pass, ""
+	}
+	sum := s.rec.Summary()
+	switch {
+	case sum.Failed > 0:
+		return report.Fail, fmt.Sprintf("%d test(s) failed", sum.Failed)
+	case ex.Status != 0:
+		return report.Fail, fmt.Sprintf("test binary exited with status %d", ex.Status)
+	case sum.Passed == 0:
+		return report.Skip, "no test passed: a run that tests nothing is a failure"
+	}
+	return report.Pass, ""
+}
+
+func (o *Options) writeJUnit(res *Result, rec *report.Recorder) error {
+	f, err := os.Create(o.JUnit)
+	if err != nil {
+		return fmt.Errorf("JUnit report: %w", err)
+	}
+	defer f.Close()
+	props := map[string]string{
+		"kernel.spec":    o.Kernel,
+		"kernel.release": res.Kernel.Release,
+		"kernel.package": res.Kernel.PackageVersion,
+		"accel":          string(res.Accel),
+		"outcome":        string(res.Outcome),
+		"console.log":    res.ConsoleLog,
+	}
+	return report.WriteJUnit(f, "cnvmtest "+res.Kernel.Release, props, rec.Results(), res.Summary)
+}
