@@ -25,8 +25,8 @@ const (
 	// reports (possible circular or recursive locking, inconsistent lock
 	// state, suspicious RCU usage...), and "BUG: sleeping function called
 	// from invalid context", "BUG: scheduling while atomic" and the
-	// spinlock debug BUGs. These print a "BUG:" line but, unlike an Oops,
-	// kill nothing: the kernel goes on with a lock bug in it.
+	// spinlock debug BUGs. Those print "BUG:" but, unlike an Oops, kill
+	// nothing: the kernel goes on, with a locking bug in it.
 	Lockdep Kind = "LOCKDEP"
 	// HungTask is a task the hung task detector found blocked ("INFO:
 	// task x:1 blocked for more than 120 seconds"), or a workqueue lockup.
@@ -86,15 +86,16 @@ type Report struct {
 	Truncated bool
 }
 
-// String returns the kind and title, such as "WARNING: WARNING: at x.c:1 f+0x0/0x10".
+// String returns the kind and the title, such as
+// "OOPS: BUG: unable to handle page fault for address: ffffffffa00001c1".
 func (r Report) String() string { return string(r.Kind) + ": " + r.Title }
 
-// Frame is one line of a call trace, such as " ? cn_rx_skb+0xd3/0x100 [cn]".
+// Frame is one line of a call trace, such as " ? cn_echo_callback+0x3c/0x120 [cn_echo]".
 type Frame struct {
-	Func   string // "cn_rx_skb", with any compiler suffix (".isra.0")
-	Offset uint64 // 0xd3
-	Size   uint64 // 0x100
-	Module string // "cn", or "" for the kernel image
+	Func   string // "cn_echo_callback", with any compiler suffix (".isra.0")
+	Offset uint64 // 0x3c
+	Size   uint64 // 0x120
+	Module string // "cn_echo", or "" for the kernel image
 	// Reliable is false for frames printed with "?": addresses found on
 	// the stack that the unwinder could not prove are return addresses.
 	Reliable bool

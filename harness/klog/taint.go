@@ -32,7 +32,7 @@ const (
 	TaintAux                                   // X: auxiliary, for distributions
 	TaintRandstruct                            // T: built with the randstruct plugin
 	TaintTest                                  // N: an in-kernel test (KUnit) ran
-	TaintFWCTL                                 // J: fwctl's mutating debug interface was used (6.15)
+	TaintFWCTL                                 // J: fwctl's mutating debug interface was used
 )
 
 // ModuleTaints are the taints that loading cnvmtest's test module sets on

@@ -525,3 +525,18 @@ func TestConcurrentEventsAndAttach(t *testing.T) {
 		t.Fatalf("%d attached lines, want 50", got)
 	}
 }
+
+// The harness attaches each kernel report to the run and gives the worst
+// as Finish's reason: the summary says it once.
+func TestRunReasonNotRepeated(t *testing.T) {
+	r, _ := replay(t, "demo.jsonl", Options{})
+	r.Attach("", "[ 9.0] Kernel panic - not syncing: Fatal exception", KernelPanic, "Kernel panic - not syncing: Fatal exception")
+	r.Finish(KernelPanic, "Kernel panic - not syncing: Fatal exception")
+	s := r.Summary()
+	if diff := cmp.Diff([]string{"Kernel panic - not syncing: Fatal exception"}, s.Reports); diff != "" {
+		t.Fatalf("unexpected reports (-want +got):\n%s", diff)
+	}
+	if s.Outcome != KernelPanic || s.Reason != "Kernel panic - not syncing: Fatal exception" {
+		t.Fatalf("got %s %q", s.Outcome, s.Reason)
+	}
+}

@@ -110,13 +110,15 @@ func (r *Recorder) Summary() RunSummary {
 		KernelLog: r.run.kernelLog.String(),
 		Reports:   append([]string(nil), r.run.reports...),
 	}
-	if r.finished.Failed() && r.finished != Fail && r.finishWhy != "" {
+	if r.finished.Failed() && r.finished != Fail && r.finishWhy != "" && !slices.Contains(s.Reports, r.finishWhy) {
 		// A failure of the run itself, such as a panic: a report of it.
 		s.Reports = append(s.Reports, r.finishWhy)
 	}
 	var v verdict
 	v.add(r.finished, r.finishWhy)
-	v.add(r.run.outcome, strings.Join(r.run.reports, "; "))
+	if reports := strings.Join(r.run.reports, "; "); reports != r.finishWhy || r.run.outcome != r.finished {
+		v.add(r.run.outcome, reports)
+	}
 	for _, name := range slices.Sorted(maps.Keys(r.pending)) {
 		// Attached to a test that never showed up: it belongs to the run.
 		a := r.pending[name]
