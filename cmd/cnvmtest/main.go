@@ -94,6 +94,12 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		}
 		return 2
 	}
+	switch o.Accel {
+	case "auto", "kvm", "tcg":
+	default:
+		fmt.Fprintf(stderr, "cnvmtest: unknown accelerator %q: want auto, kvm or tcg\n", o.Accel)
+		return 2
+	}
 	if cmd == "exec" {
 		if fs.NArg() == 0 {
 			fmt.Fprintln(stderr, "cnvmtest exec: no program given: cnvmtest exec [flags] -- PROG ARGS")

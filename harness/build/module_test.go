@@ -1,0 +1,106 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestModuleHash(t *testing.T) {
+	src := t.TempDir()
+	writeFiles(t, src, map[string]string{"Kbuild": "obj-m += m.o\n", "m.c": "int x;\n"})
+	m := Module{Src: src, Key: "6.1.0-57-amd64@6.1.192-3"}
+	h1, err := m.hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Build products in the source tree must not change the key.
+	writeFiles(t, src, map[string]string{"m.o": "obj", "m.ko": "ko", ".m.o.cmd": "cmd"})
+	if h2, _ := m.hash(); h2 != h1 {
+		t.Errorf("build products changed the hash")
+	}
+	writeFiles(t, src, map[string]string{"m.c": "int y;\n"})
+	if h3, _ := m.hash(); h3 == h1 {
+		t.Errorf("a source change kept the hash")
+	}
+	other := m
+	other.Key = "6.12.117+deb12-amd64@6.12.117-1"
+	other.Src = src
+	writeFiles(t, src, map[string]string{"m.c": "int x;\n"})
+	if h4, _ := other.hash(); h4 == h1 {
+		t.Errorf("another kernel kept the hash")
+	}
+}
+
+func TestModuleBuildWithoutKernelTree(t *testing.T) {
+	src := t.TempDir()
+	writeFiles(t, src, map[string]string{"Kbuild": "obj-m += m.o\n", "m.c": "int x;\n"})
+	m := Module{Src: src, KDir: filepath.Join(t.TempDir(), "missing"), Kernel: "6.1.0-57-amd64", Cache: t.TempDir()}
+	_, err := m.Build(context.Background(), io.Discard)
+	var merr *ModuleError
+	if !errors.As(err, &merr) {
+		t.Fatalf("Build = %v, want a *ModuleError", err)
+	}
+	if !strings.Contains(err.Error(), "6.1.0-57-amd64") || !strings.Contains(err.Error(), "no kbuild tree") {
+		t.Errorf("error %q does not name the kernel and the missing tree", err)
+	}
+}
+
+// TestModuleBuildFailureKeepsCompilerOutput uses a fake kbuild tree whose
+// Makefile fails like a compiler would.
+func TestModuleBuildFailureKeepsCompilerOutput(t *testing.T) {
+	kdir := t.TempDir()
+	writeFiles(t, kdir, map[string]string{"Makefile": "modules:\n\t@echo 'm.c:1:1: error: expected identifier' >&2; exit 1\n"})
+	src := t.TempDir()
+	writeFiles(t, src, map[string]string{"Kbuild": "obj-m += m.o\n", "m.c": "garbage\n"})
+	m := Module{Src: src, KDir: kdir, Kernel: "7.3.4-amd64", Cache: t.TempDir()}
+	_, err := m.Build(context.Background(), io.Discard)
+	var merr *ModuleError
+	if !errors.As(err, &merr) || !strings.Contains(merr.Output, "error: expected identifier") {
+		t.Fatalf("Build = %v, want a *ModuleError with the compiler's output", err)
+	}
+}
+
+// TestModuleBuildCaches uses a fake kbuild tree that "builds" a .ko and
+// counts its runs: the second build of the same sources must not run make.
+func TestModuleBuildCaches(t *testing.T) {
+	kdir := t.TempDir()
+	count := filepath.Join(t.TempDir(), "count")
+	writeFiles(t, kdir, map[string]string{"Makefile": "modules:\n\techo run >> " + count + "\n\ttouch $(M)/m.ko\n"})
+	src := t.TempDir()
+	writeFiles(t, src, map[string]string{"Kbuild": "obj-m += m.o\n", "m.c": "int x;\n"})
+	m := Module{Src: src, KDir: kdir, Kernel: "k", Key: "k", Cache: t.TempDir()}
+	ko1, err := m.Build(context.Background(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ko2, err := m.Build(context.Background(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ko1 != ko2 {
+		t.Errorf("second build gave %s, want the cached %s", ko2, ko1)
+	}
+	runs, _ := os.ReadFile(count)
+	if n := strings.Count(string(runs), "run"); n != 1 {
+		t.Errorf("make ran %d times, want 1", n)
+	}
+	if _, err := os.Stat(filepath.Join(src, "m.ko")); err == nil {
+		t.Errorf("the build wrote into the source tree")
+	}
+}

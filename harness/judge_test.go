@@ -1,0 +1,111 @@
+package harness
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness/klog"
+	"github.com/cnvmtest/cnvmtest/harness/report"
+	"github.com/cnvmtest/cnvmtest/harness/vm"
+	"github.com/cnvmtest/cnvmtest/initramfs/guest"
+)
+
+// feed builds a stream that saw the given control records and test events.
+func feed(records []guest.Record, events ...report.Event) *stream {
+	s := &stream{rec: report.NewRecorder(report.Options{})}
+	for _, r := range records {
+		s.line(r.Encode())
+	}
+	for _, e := range events {
+		s.rec.Event(e)
+	}
+	return s
+}
+
+func pass(name string) []report.Event {
+	return []report.Event{
+		{Action: "run", Test: name},
+		{Action: "pass", Test: name, Elapsed: 0.1},
+	}
+}
+
+func TestJudge(t *testing.T) {
+	const oe = uint64(klog.TaintOOTModule | klog.TaintUnsignedModule)
+	full := func(exit int, taint uint64) []guest.Record {
+		return []guest.Record{
+			{Event: guest.EvBoot, Kernel: "6.1.0-57-amd64"},
+			{Event: guest.EvModule, Taint: oe},
+			{Event: guest.EvStart},
+			{Event: guest.EvExit, Status: exit},
+			{Event: guest.EvUnload},
+			{Event: guest.EvDone, Taint: taint},
+		}
+	}
+	oops := klog.Parse("BUG: unable to handle page fault for address: ffffffffa00001c1\n" +
+		"#PF: supervisor instruction fetch in kernel mode\nOops: 0010 [#1] PREEMPT SMP NOPTI\n" +
+		"Call Trace:\n <TASK>\n ? cn_rx_skb+0xd3/0x120\n ? netlink_unicast+0x10b/0x1c0\n </TASK>\n---[ end trace 0000000000000000 ]---\n")
+	panicked := klog.Parse("Kernel panic - not syncing: Fatal exception\n")
+	if len(oops) != 1 || len(panicked) != 1 {
+		t.Fatalf("sample reports: got %d oops, %d panic reports", len(oops), len(panicked))
+	}
+	tests := []struct {
+		name    string
+		s       *stream
+		exit    vm.Exit
+		reports []klog.Report
+		exec    bool
+		want    report.Outcome
+	}{
+		{"all passed", feed(full(0, oe), pass("TestA")...), vm.Exit{}, nil, false, report.Pass},
+		{"test failed", feed(full(1, oe), report.Event{Action: "run", Test: "TestA"},
+			report.Event{Action: "fail", Test: "TestA"}), vm.Exit{}, nil, false, report.Fail},
+		{"binary failed without a failing test", feed(full(2, oe), pass("TestA")...), vm.Exit{}, nil, false, report.Fail},
+		{"nothing ran", feed(full(0, oe)), vm.Exit{}, nil, false, report.Skip},
+		{"no boot", feed(nil), vm.Exit{}, nil, false, report.BootFail},
+		{"timeout", feed(nil), vm.Exit{TimedOut: true}, nil, false, report.Timeout},
+		{"module did not load", feed([]guest.Record{{Event: guest.EvBoot}, {Event: guest.EvModule, Error: "finit_module: exec format error"}, {Event: guest.EvDone}}),
+			vm.Exit{}, nil, false, report.ModuleLoadFail},
+		{"runner failed", feed([]guest.Record{{Event: guest.EvBoot}, {Event: guest.EvError, Error: "no config"}, {Event: guest.EvDone}}),
+			vm.Exit{}, nil, false, report.Infra},
+		{"guest died mid-run", feed(full(0, oe)[:3], pass("TestA")...), vm.Exit{}, nil, false, report.Infra},
+		{"oops", feed(full(0, oe), pass("TestA")...), vm.Exit{}, oops, false, report.KernelSplat},
+		{"panic beats timeout", feed(nil), vm.Exit{TimedOut: true}, panicked, false, report.KernelPanic},
+		{"new taint W", feed(full(0, oe|uint64(klog.TaintWarn)), pass("TestA")...), vm.Exit{}, nil, false, report.KernelSplat},
+		{"unload failed", feed(append(full(0, oe)[:4], guest.Record{Event: guest.EvUnload, Error: "delete_module: resource busy"}, guest.Record{Event: guest.EvDone, Taint: oe}), pass("TestA")...),
+			vm.Exit{}, nil, false, report.Fail},
+		{"exec with non-zero status still ran", feed(full(3, oe)), vm.Exit{}, nil, true, report.Pass},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := &Options{}
+			if tt.exec {
+				o.Exec = []string{"/bin/prog"}
+			}
+			exit := tt.exit
+			exit.Elapsed = time.Second
+			got, reason := o.judge(tt.s, &exit, tt.reports)
+			if got != tt.want {
+				t.Fatalf("judge = %s (%s), want %s", got, reason, tt.want)
+			}
+			if got != report.Pass && reason == "" {
+				t.Errorf("judge gave %s without a reason", got)
+			}
+		})
+	}
+}
+
+func TestTimeouts(t *testing.T) {
+	o := &Options{}
+	vmT, testT := o.timeouts(vm.TCG)
+	if vmT != 10*time.Minute || testT >= vmT {
+		t.Errorf("TCG timeouts = %s, %s; want 10m and less for the tests", vmT, testT)
+	}
+	vmK, _ := o.timeouts(vm.KVM)
+	if vmK >= vmT {
+		t.Errorf("KVM timeout %s not shorter than TCG's %s", vmK, vmT)
+	}
+	o = &Options{Timeout: time.Minute, TestTimeout: time.Hour}
+	if _, testT := o.timeouts(vm.TCG); testT >= time.Minute {
+		t.Errorf("test timeout %s not capped below the guest's 1m", testT)
+	}
+}

@@ -1,0 +1,103 @@
+package initramfs
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/u-root/mkuimage/cpio"
+)
+
+// readArchive reads one newc archive and returns name -> record.
+func readArchive(t *testing.T, b []byte) map[string]cpio.Record {
+	t.Helper()
+	recs := map[string]cpio.Record{}
+	rr := cpio.Newc.Reader(bytes.NewReader(b))
+	for {
+		rec, err := rr.ReadRecord()
+		if err == io.EOF {
+			return recs
+		}
+		if err != nil {
+			t.Fatalf("reading the overlay: %v", err)
+		}
+		recs[rec.Name] = rec
+	}
+}
+
+func TestWriteAppendsOverlayToBase(t *testing.T) {
+	dir := t.TempDir()
+	var base bytes.Buffer
+	bw := cpio.Newc.Writer(&base)
+	if err := cpio.WriteRecords(bw, []cpio.Record{
+		cpio.Directory("bin", 0o755),
+		cpio.StaticFile("bin/init", "base init", 0o755),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cpio.WriteTrailer(bw); err != nil {
+		t.Fatal(err)
+	}
+	basePath := filepath.Join(dir, "base.cpio")
+	os.WriteFile(basePath, base.Bytes(), 0o644)
+	runner := filepath.Join(dir, "runner")
+	os.WriteFile(runner, []byte("#runner"), 0o644)
+
+	out := filepath.Join(dir, "img.cpio")
+	err := Write(out, basePath, []File{
+		{Name: "bin/uinit", Source: runner},
+		{Name: "cnvm/sub/run.json", Data: []byte(`{}`)},
+	})
+	if err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	b, _ := os.ReadFile(out)
+	if !bytes.HasPrefix(b, base.Bytes()) {
+		t.Fatalf("image does not start with the base archive")
+	}
+	recs := readArchive(t, b[base.Len():])
+	if _, ok := recs["bin/init"]; ok {
+		t.Errorf("overlay repeats the base's files")
+	}
+	got := map[string]string{}
+	for name, r := range recs {
+		kind := "dir"
+		if r.Mode&cpio.S_IFMT == cpio.S_IFREG {
+			data, _ := io.ReadAll(io.NewSectionReader(r, 0, int64(r.FileSize)))
+			kind = string(data)
+		}
+		got[name] = kind
+	}
+	want := map[string]string{
+		"bin":               "dir",
+		"bin/uinit":         "#runner",
+		"cnvm":              "dir",
+		"cnvm/sub":          "dir",
+		"cnvm/sub/run.json": "{}",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("unexpected files (-want +got):\n%s", diff)
+	}
+	if m := recs["bin/uinit"].Mode & 0o777; m != 0o755 {
+		t.Errorf("bin/uinit mode %o, want 755", m)
+	}
+	if m := recs["cnvm/sub/run.json"].Mode & 0o777; m != 0o644 {
+		t.Errorf("run.json mode %o, want 644", m)
+	}
+}
+
+func TestWriteMissingSourceLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "img.cpio")
+	err := Write(out, "", []File{{Name: "bin/uinit", Source: filepath.Join(dir, "missing")}})
+	if err == nil {
+		t.Fatal("Write with a missing source succeeded")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 0 {
+		t.Fatalf("Write left %d files behind after failing", len(entries))
+	}
+}
