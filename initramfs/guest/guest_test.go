@@ -36,8 +36,8 @@ func TestDecodeRejectsOtherLines(t *testing.T) {
 		"",
 		"=== RUN   TestEcho\n",
 		"\x16=== RUN   TestEcho\n",
-		"cnvmtest {\"event\":\"exit\"}\n",   // no record separator
-		"\x1ecnvmtest not json\n",           // marker but no JSON
+		"cnvmtest {\"event\":\"exit\"}\n",    // no record separator
+		"\x1ecnvmtest not json\n",            // marker but no JSON
 		"  \x1ecnvmtest {\"event\":\"x\"}\n", // marker not at the start
 	} {
 		if r, ok := Decode([]byte(line)); ok {
