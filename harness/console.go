@@ -3,22 +3,32 @@ package harness
 import (
 	"bytes"
 	"os"
+	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/cnvmtest/cnvmtest/harness/klog"
+	"github.com/cnvmtest/cnvmtest/initramfs/guest"
 )
 
 // console receives the kernel console: it writes every byte to the log file
-// at once (so a crash loses nothing) and scans whole lines for kernel
-// reports.
+// at once (so a crash loses nothing), scans whole lines for kernel reports,
+// and follows the runner's per-test markers to tell which test was running
+// when each line was printed.
 type console struct {
 	f *os.File
 
 	mu      sync.Mutex
 	partial []byte
 	scan    *klog.Scanner
+	lines   []string // every line, lines[i] is line i+1
 	reports []klog.Report
-	text    bytes.Buffer
+	// active[i] is the test that was running at line i+1: the innermost
+	// one, the last begun of those not yet ended.
+	active  []string
+	running []string
+	// spans holds each test's first and last console line.
+	spans map[string][2]int
 }
 
 func newConsole(path string) (*console, error) {
@@ -26,14 +36,13 @@ func newConsole(path string) (*console, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &console{f: f, scan: klog.NewScanner()}, nil
+	return &console{f: f, scan: klog.NewScanner(), spans: map[string][2]int{}}, nil
 }
 
 func (c *console) Write(b []byte) (int, error) {
 	c.f.Write(b)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.text.Write(b)
 	c.partial = append(c.partial, b...)
 	for {
 		i := bytes.IndexByte(c.partial, '\n')
@@ -42,26 +51,75 @@ func (c *console) Write(b []byte) (int, error) {
 		}
 		line := string(bytes.TrimRight(c.partial[:i], "\r"))
 		c.partial = c.partial[i+1:]
-		c.reports = append(c.reports, c.scan.Line(line)...)
+		c.addLine(line)
 	}
 	return len(b), nil
 }
 
-// finish flushes the scanner and closes the log; it returns every report.
-func (c *console) finish() []klog.Report {
+// timestamp matches the console's "[    4.788543] " prefix.
+var timestamp = regexp.MustCompile(`^\[\s*\d+\.\d+\]\s?(?:\[[TC]\d+\]\s?)?`)
+
+func (c *console) addLine(line string) {
+	c.lines = append(c.lines, line)
+	n := len(c.lines)
+	text := timestamp.ReplaceAllString(line, "")
+	if name, ok := strings.CutPrefix(text, guest.KmsgBegin); ok {
+		c.running = append(c.running, name)
+		c.spans[name] = [2]int{n, 0}
+	} else if name, ok := strings.CutPrefix(text, guest.KmsgEnd); ok {
+		for i := len(c.running) - 1; i >= 0; i-- {
+			if c.running[i] == name {
+				c.running = append(c.running[:i], c.running[i+1:]...)
+				break
+			}
+		}
+		if s, ok := c.spans[name]; ok {
+			c.spans[name] = [2]int{s[0], n}
+		}
+	}
+	cur := ""
+	if len(c.running) > 0 {
+		cur = c.running[len(c.running)-1]
+	}
+	c.active = append(c.active, cur)
+	c.reports = append(c.reports, c.scan.Line(line)...)
+}
+
+// attributed is a kernel report and the test running when it began ("" for
+// none).
+type attributed struct {
+	klog.Report
+	Test string
+}
+
+// finish flushes the scanner and closes the log. It returns every report
+// with its test, and each test's slice of the console; a test that never
+// ended gets the console up to the end.
+func (c *console) finish() ([]attributed, map[string]string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.partial) > 0 {
-		c.reports = append(c.reports, c.scan.Line(string(c.partial))...)
+		c.addLine(string(c.partial))
 		c.partial = nil
 	}
 	c.reports = append(c.reports, c.scan.Flush()...)
 	c.f.Close()
-	return c.reports
-}
 
-func (c *console) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.text.String()
+	var out []attributed
+	for _, r := range c.reports {
+		test := ""
+		if r.StartLine >= 1 && r.StartLine <= len(c.active) {
+			test = c.active[r.StartLine-1]
+		}
+		out = append(out, attributed{r, test})
+	}
+	slices := map[string]string{}
+	for name, s := range c.spans {
+		end := s[1]
+		if end == 0 {
+			end = len(c.lines)
+		}
+		slices[name] = strings.Join(c.lines[s[0]-1:end], "\n")
+	}
+	return out, slices
 }

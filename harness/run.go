@@ -195,7 +195,11 @@ func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
 		Results:   s.line,
 	})
 	s.close()
-	reports := con.finish()
+	found, slices := con.finish()
+	reports := make([]klog.Report, len(found))
+	for i, r := range found {
+		reports[i] = r.Report
+	}
 	if err != nil {
 		return err
 	}
@@ -214,13 +218,7 @@ func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
 	}
 
 	outcome, reason := o.judge(s, exit, reports)
-	for _, r := range reports {
-		kind := report.KernelSplat
-		if r.Kind == klog.Panic {
-			kind = report.KernelPanic
-		}
-		rec.Attach("", strings.Join(r.Lines, "\n"), kind, r.Title)
-	}
+	attribute(rec, s, found, slices)
 	if ex, ok := s.find(guest.EvExit); ok {
 		res.ExecStatus = ex.Status
 	}
@@ -242,6 +240,30 @@ func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
 	}
 	fmt.Fprintf(o.Stderr, "cnvmtest: kernel console log: %s\n", res.ConsoleLog)
 	return nil
+}
+
+// attribute gives each test its slice of the kernel console, and fails the
+// test during which the kernel printed a report or gained a taint bit.
+// Reports printed outside any test go to the run.
+func attribute(rec *report.Recorder, s *stream, found []attributed, slices map[string]string) {
+	for test, log := range slices {
+		rec.Attach(test, log, "", "")
+	}
+	splat := map[string]bool{}
+	for _, r := range found {
+		kind := report.KernelSplat
+		if r.Kind == klog.Panic {
+			kind = report.KernelPanic
+		}
+		rec.Attach(r.Test, strings.Join(r.Lines, "\n"), kind, fmt.Sprintf("%s [%s]", r.Title, r.Fingerprint))
+		splat[r.Test] = true
+	}
+	for _, r := range s.all(guest.EvTest) {
+		bad := klog.Taint(r.Taint).Unexpected(klog.Taint(r.TaintBefore) | klog.ModuleTaints)
+		if bad != 0 && !splat[r.Test] {
+			rec.Attach(r.Test, "", report.KernelSplat, "kernel tainted during the test: "+bad.Flags())
+		}
+	}
 }
 
 // judge decides the run's outcome from what the runner said, how QEMU
@@ -272,7 +294,7 @@ func (o *Options) judge(s *stream, exit *vm.Exit, reports []klog.Report) (report
 	if !ok {
 		return report.Infra, "the guest stopped before the runner finished; see the console log"
 	}
-	if bad := klog.Taint(done.Taint).Unexpected(klog.Taint(boot.Taint) | klog.TaintOOTModule | klog.TaintUnsignedModule); bad != 0 {
+	if bad := klog.Taint(done.Taint).Unexpected(klog.Taint(boot.Taint) | klog.ModuleTaints); bad != 0 {
 		return report.KernelSplat, "kernel tainted during the run: " + bad.Flags()
 	}
 	if u, ok := s.find(guest.EvUnload); ok && u.Error != "" {

@@ -73,7 +73,7 @@ func (s *stream) line(b []byte) {
 		}
 		s.times[r.Event] = time.Now()
 		s.mu.Unlock()
-		if s.verbose != nil {
+		if s.verbose != nil && r.Event != guest.EvTest {
 			fmt.Fprintf(s.verbose, "cnvmtest: guest %s%s\n", r.Event, detail(r))
 		}
 		return
@@ -118,6 +118,19 @@ func (s *stream) find(event string) (guest.Record, bool) {
 		}
 	}
 	return guest.Record{}, false
+}
+
+// all returns every record of an event.
+func (s *stream) all(event string) []guest.Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []guest.Record
+	for _, r := range s.records {
+		if r.Event == event {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (s *stream) at(event string) time.Time {

@@ -19,6 +19,14 @@ const (
 	ResultPort = "/dev/ttyS1"
 )
 
+// KmsgBegin and KmsgEnd start the kernel log lines the runner writes around
+// each test ("cnvmtest: begin TestX"), so that the host can tell which test
+// was running when the kernel printed a report.
+const (
+	KmsgBegin = "cnvmtest: begin "
+	KmsgEnd   = "cnvmtest: end "
+)
+
 // EnvGuest is set to 1 in the environment of the guest's tests; they refuse
 // to run without it.
 const EnvGuest = "CNVMTEST_GUEST"
@@ -65,6 +73,10 @@ type Record struct {
 	Error string `json:"error,omitempty"`
 	// Elapsed is the time the step took.
 	Elapsed time.Duration `json:"elapsed,omitempty"`
+	// Test and TaintBefore come with EvTest: the taint when the test
+	// started; Taint is the taint when it ended.
+	Test        string `json:"test,omitempty"`
+	TaintBefore uint64 `json:"taint_before,omitempty"`
 }
 
 // Events, in the order the runner sends them.
@@ -72,6 +84,7 @@ const (
 	EvBoot   = "boot"   // runner started
 	EvModule = "module" // module loaded (Error empty) or not
 	EvStart  = "start"  // program started
+	EvTest   = "test"   // a test ended: its taint before and after
 	EvExit   = "exit"   // program exited with Status
 	EvUnload = "unload" // module unloaded (Error empty) or not
 	EvDone   = "done"   // runner finished; the guest powers off next

@@ -112,7 +112,7 @@ func runProgram(out *port, cfg guest.Config) (int, time.Duration, error) {
 	}
 	cmd.Stdout, cmd.Stderr = pw, pw
 	start := time.Now()
-	kmsg("program start: " + cfg.Program)
+	kmsg("cnvmtest: program start: " + cfg.Program)
 	if err := cmd.Start(); err != nil {
 		pw.Close()
 		pr.Close()
@@ -120,15 +120,17 @@ func runProgram(out *port, cfg guest.Config) (int, time.Duration, error) {
 	}
 	out.record(guest.Record{Event: guest.EvStart})
 	pw.Close()
-	copyLines(out, pr)
+	t := &tracker{out: out, before: map[string]uint64{}}
+	copyLines(out, pr, t.line)
 	err = cmd.Wait()
 	elapsed := time.Since(start)
-	kmsg("program exit: " + cfg.Program)
+	kmsg("cnvmtest: program exit: " + cfg.Program)
 	return exitStatus(err), elapsed, nil
 }
 
-// copyLines forwards the program's output line by line until it closes.
-func copyLines(out *port, r io.Reader) {
+// copyLines forwards the program's output line by line until it closes,
+// showing each line to see first.
+func copyLines(out *port, r io.Reader, see func([]byte)) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := br.ReadBytes('\n')
@@ -136,11 +138,43 @@ func copyLines(out *port, r io.Reader) {
 			if line[len(line)-1] != '\n' {
 				line = append(line, '\n')
 			}
+			see(line)
 			out.write(line)
 		}
 		if err != nil {
 			return
 		}
+	}
+}
+
+// tracker follows the test binary's test2json framing lines ("\x16=== RUN",
+// "\x16--- PASS: …") to mark each test's start and end in the kernel log
+// and to report the kernel taint around each test.
+type tracker struct {
+	out    *port
+	before map[string]uint64
+}
+
+func (t *tracker) line(b []byte) {
+	if len(b) == 0 || b[0] != 0x16 {
+		return
+	}
+	s := strings.TrimRight(string(b[1:]), "\r\n")
+	if name, ok := strings.CutPrefix(s, "=== RUN   "); ok {
+		kmsg(guest.KmsgBegin + name)
+		t.before[name] = taint()
+		return
+	}
+	for _, verdict := range []string{"--- PASS: ", "--- FAIL: ", "--- SKIP: "} {
+		rest, ok := strings.CutPrefix(s, verdict)
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(rest, " (")
+		kmsg(guest.KmsgEnd + name)
+		t.out.record(guest.Record{Event: guest.EvTest, Test: name, TaintBefore: t.before[name], Taint: taint()})
+		delete(t.before, name)
+		return
 	}
 }
 
@@ -200,7 +234,7 @@ func kmsg(s string) {
 	if err != nil {
 		return
 	}
-	fmt.Fprintf(f, "cnvmtest: %s\n", s)
+	fmt.Fprintf(f, "%s\n", s)
 	f.Close()
 }
 
