@@ -35,6 +35,10 @@
 //	<store>/locks/                       flock files serialising builders
 //	<store>/tmp/                         entries being built
 //
+// An entry holds the extracted vmlinux, the image package's /boot (or, for
+// 7.x, linux-binary and linux-base), and the headers and linux-kbuild trees
+// with their Makefile and symlinks made relative. Modules are not unpacked:
+// the guest boots from an initramfs and loads only cnvmtest's own module.
 // An entry without a valid kernel.json is incomplete and is rebuilt. Entries
 // are built in tmp and renamed into place, and hold only relative paths and
 // symlinks, so a store can be moved or restored from a CI cache.
@@ -45,6 +49,7 @@
 //	CNVMTEST_DEBIAN_MIRROR  mirror base URL (default http://deb.debian.org), serving
 //	                        /debian and /debian-security
 //	CNVMTEST_NET_TESTS=1    run the integration tests, which download from Debian
+//	                        (=all also fetches every series)
 //
 // apt honours http_proxy and the system's apt.conf.d as usual.
 package kernel

@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -60,11 +59,12 @@ func unpackDeb(ctx context.Context, deb, root, only string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "dpkg-deb", "--fsys-tarfile", deb)
-	// dpkg-deb forks its decompressor, which holds the pipes too: stop
-	// the whole process group, and don't let Wait hang on a pipe a
-	// surviving child keeps open.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// dpkg-deb forks its decompressor, which holds the pipes too: stopping
+	// dpkg-deb alone leaves it decompressing into a pipe no one reads
+	// while Wait waits for it to close stderr. So cancelling stops the
+	// whole process group, closing stdout makes a survivor's next write
+	// fail, and WaitDelay bounds what is left.
+	killGroupOnCancel(cmd)
 	cmd.WaitDelay = 5 * time.Second
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -77,7 +77,8 @@ func unpackDeb(ctx context.Context, deb, root, only string) error {
 	}
 	err = extractTar(tar.NewReader(out), r, only)
 	if err != nil {
-		cancel() // rather than let dpkg-deb block on a full pipe
+		cancel()
+		out.Close()
 	}
 	werr := cmd.Wait()
 	switch {
@@ -92,6 +93,8 @@ func unpackDeb(ctx context.Context, deb, root, only string) error {
 }
 
 func extractTar(tr *tar.Reader, root *os.Root, only string) error {
+	x := &extractor{root: root}
+	defer x.close()
 	inside := false
 	for {
 		h, err := tr.Next()
@@ -117,23 +120,60 @@ func extractTar(tr *tar.Reader, root *os.Root, only string) error {
 		if !filepath.IsLocal(name) {
 			return fmt.Errorf("%q: path outside the package root", h.Name)
 		}
-		if err := extractEntry(tr, root, h, name); err != nil {
+		if err := x.extract(tr, h, name); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 }
 
-func extractEntry(tr *tar.Reader, root *os.Root, h *tar.Header, name string) error {
-	if dir := path.Dir(name); dir != "." {
-		if err := root.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
+// extractor writes tar entries under root. A tar lists a directory's
+// entries together, so it keeps the last directory open and works relative
+// to it: resolving every path from root, one component at a time, made
+// extraction three times slower than dpkg-deb -x.
+type extractor struct {
+	root *os.Root
+	dir  string   // the last parent directory used, relative to root
+	at   *os.Root // open on dir
+}
+
+func (x *extractor) close() {
+	if x.at != nil {
+		x.at.Close()
 	}
+}
+
+// parent returns the directory that will hold name, created if need be,
+// and name's last element.
+func (x *extractor) parent(name string) (*os.Root, string, error) {
+	dir, base := path.Split(name)
+	if dir == "" {
+		return x.root, base, nil
+	}
+	if dir != x.dir {
+		x.close()
+		x.at, x.dir = nil, ""
+		if err := x.root.MkdirAll(dir, 0o755); err != nil {
+			return nil, "", err
+		}
+		at, err := x.root.OpenRoot(dir)
+		if err != nil {
+			return nil, "", err
+		}
+		x.at, x.dir = at, dir
+	}
+	return x.at, base, nil
+}
+
+func (x *extractor) extract(tr *tar.Reader, h *tar.Header, name string) error {
 	switch h.Typeflag {
 	case tar.TypeDir:
-		return root.MkdirAll(name, 0o755)
+		return x.root.MkdirAll(name, 0o755)
 	case tar.TypeReg:
-		f, err := root.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, h.FileInfo().Mode().Perm())
+		at, base, err := x.parent(name)
+		if err != nil {
+			return err
+		}
+		f, err := at.OpenFile(base, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, h.FileInfo().Mode().Perm())
 		if err != nil {
 			return err
 		}
@@ -145,7 +185,7 @@ func extractEntry(tr *tar.Reader, root *os.Root, h *tar.Header, name string) err
 			return err
 		}
 		// make compares the headers' times with the objects it builds.
-		return root.Chtimes(name, h.ModTime, h.ModTime)
+		return at.Chtimes(base, h.ModTime, h.ModTime)
 	case tar.TypeSymlink:
 		target := h.Linkname
 		if path.IsAbs(target) {
@@ -155,15 +195,22 @@ func extractEntry(tr *tar.Reader, root *os.Root, h *tar.Header, name string) err
 			}
 			target = rel
 		}
-		root.Remove(name)
-		return root.Symlink(target, name)
+		at, base, err := x.parent(name)
+		if err != nil {
+			return err
+		}
+		at.Remove(base)
+		return at.Symlink(target, base)
 	case tar.TypeLink:
 		old := path.Clean(strings.TrimPrefix(h.Linkname, "./"))
 		if !filepath.IsLocal(old) {
 			return fmt.Errorf("hard link to %q outside the package root", h.Linkname)
 		}
-		root.Remove(name)
-		return root.Link(old, name)
+		if _, _, err := x.parent(name); err != nil {
+			return err
+		}
+		x.root.Remove(name)
+		return x.root.Link(old, name)
 	}
 	return nil
 }
