@@ -38,10 +38,12 @@ type Options struct {
 	Env []string
 	// Files are host files copied into the guest's /cnvm directory.
 	Files []string
-	// Run, Count and TestTimeout go to the test binary as -test.run,
-	// -test.count and -test.timeout.
-	Run         string
-	Count       int
+	// Run and Count go to the test binary as -test.run and -test.count.
+	Run   string
+	Count int
+	// TestTimeout is how long the tests may go without a test starting or
+	// ending before the guest treats them as hung; default scaled by
+	// accelerator.
 	TestTimeout time.Duration
 	// Timeout bounds the guest; default scaled by accelerator.
 	Timeout time.Duration
@@ -162,27 +164,38 @@ func chooseAccel(ctx context.Context, want string, qemu string) (vm.Accel, strin
 	return a, why, nil
 }
 
-// timeouts returns the guest timeout and the test binary's own timeout,
-// scaled for emulation: TCG runs a kernel several times slower than KVM.
-func (o *Options) timeouts(accel vm.Accel) (vmTimeout, testTimeout time.Duration) {
-	vmTimeout = o.Timeout
+// timeouts returns the guest's timeout, the test binary's own -test.timeout
+// and the stall timeout of a single test, scaled for emulation: TCG runs a
+// kernel several times slower than KVM.
+func (o *Options) timeouts(accel vm.Accel) (vmTimeout, binTimeout, stall time.Duration) {
+	vmTimeout, stall = o.Timeout, o.TestTimeout
 	if vmTimeout == 0 {
 		vmTimeout = 3 * time.Minute
 		if accel == vm.TCG {
 			vmTimeout = 10 * time.Minute
 		}
 	}
-	testTimeout = o.TestTimeout
-	if testTimeout == 0 || testTimeout > vmTimeout {
-		// Leave the guest time to print the test binary's goroutine
-		// dump before the host kills QEMU.
-		testTimeout = vmTimeout * 9 / 10
+	if stall == 0 {
+		stall = time.Minute
+		if accel == vm.TCG {
+			stall = 3 * time.Minute
+		}
 	}
-	return vmTimeout, testTimeout
+	// The binary's own timeout fires first and prints its goroutines;
+	// then the runner's deadline (forensics); then the host kills QEMU.
+	binTimeout = vmTimeout * 8 / 10
+	return vmTimeout, binTimeout, stall
 }
 
-func (o *Options) testArgs(testTimeout time.Duration) []string {
-	args := []string{"-test.v=test2json", "-test.timeout=" + testTimeout.String()}
+// runnerDeadline leaves the runner time to collect forensics and report
+// before the host kills the guest; boot time counts against the guest
+// timeout but not against the runner's clock, hence the margin.
+func runnerDeadline(vmTimeout time.Duration) time.Duration {
+	return vmTimeout * 9 / 10
+}
+
+func (o *Options) testArgs(binTimeout time.Duration) []string {
+	args := []string{"-test.v=test2json", "-test.timeout=" + binTimeout.String()}
 	if o.Run != "" {
 		args = append(args, "-test.run="+o.Run)
 	}

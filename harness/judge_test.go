@@ -96,16 +96,28 @@ func TestJudge(t *testing.T) {
 
 func TestTimeouts(t *testing.T) {
 	o := &Options{}
-	vmT, testT := o.timeouts(vm.TCG)
-	if vmT != 10*time.Minute || testT >= vmT {
-		t.Errorf("TCG timeouts = %s, %s; want 10m and less for the tests", vmT, testT)
+	vmT, binT, stall := o.timeouts(vm.TCG)
+	if vmT != 10*time.Minute || binT >= runnerDeadline(vmT) || runnerDeadline(vmT) >= vmT {
+		t.Errorf("TCG timeouts = %s, %s, deadline %s: want the binary's before the runner's before the guest's", vmT, binT, runnerDeadline(vmT))
 	}
-	vmK, _ := o.timeouts(vm.KVM)
-	if vmK >= vmT {
-		t.Errorf("KVM timeout %s not shorter than TCG's %s", vmK, vmT)
+	vmK, _, stallK := o.timeouts(vm.KVM)
+	if vmK >= vmT || stallK >= stall {
+		t.Errorf("KVM timeouts %s/%s not shorter than TCG's %s/%s", vmK, stallK, vmT, stall)
 	}
-	o = &Options{Timeout: time.Minute, TestTimeout: time.Hour}
-	if _, testT := o.timeouts(vm.TCG); testT >= time.Minute {
-		t.Errorf("test timeout %s not capped below the guest's 1m", testT)
+	o = &Options{Timeout: time.Minute, TestTimeout: 20 * time.Second}
+	if _, binT, stall := o.timeouts(vm.TCG); binT >= time.Minute || stall != 20*time.Second {
+		t.Errorf("timeouts(1m, 20s) = binary %s, stall %s", binT, stall)
+	}
+}
+
+func TestJudgeHang(t *testing.T) {
+	s := feed([]guest.Record{
+		{Event: guest.EvBoot}, {Event: guest.EvModule}, {Event: guest.EvStart},
+		{Event: guest.EvHang, Test: "TestStuck", Error: "no test started or ended for 3m0s"},
+		{Event: guest.EvExit, Status: 137}, {Event: guest.EvDone},
+	})
+	got, reason := (&Options{}).judge(s, &vm.Exit{}, nil)
+	if got != report.Timeout || reason == "" {
+		t.Fatalf("judge = %s (%s), want TIMEOUT with a reason", got, reason)
 	}
 }

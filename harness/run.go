@@ -96,7 +96,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		Env:    o.Env,
 		Unload: true,
 	}
-	vmTimeout, testTimeout := time.Duration(0), time.Duration(0)
 	q, err := vm.QEMUPath("")
 	if err != nil {
 		return nil, err
@@ -107,7 +106,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Accel = accel
 	fmt.Fprintf(o.Stderr, "cnvmtest: accelerator %s: %s\n", accel, why)
-	vmTimeout, testTimeout = o.timeouts(accel)
+	vmTimeout, binTimeout, stall := o.timeouts(accel)
+	cfg.Deadline = runnerDeadline(vmTimeout)
 
 	files := []initramfs.File{
 		{Name: "bin/uinit", Source: runner},
@@ -132,7 +132,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 		files = append(files, initramfs.File{Name: guest.Dir + "/tests.test", Source: testBin})
-		cfg.Program, cfg.Args = "/"+guest.Dir+"/tests.test", o.testArgs(testTimeout)
+		cfg.Program, cfg.Args = "/"+guest.Dir+"/tests.test", o.testArgs(binTimeout)
+		cfg.Stall = stall
 	}
 	phase("binaries", t) // runner and test binary
 
@@ -204,6 +205,9 @@ func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
 		return err
 	}
 	os.WriteFile(filepath.Join(res.RunDir, "qemu.cmdline"), []byte(quoteArgs(exit.Cmdline)+"\n"), 0o644)
+	if err := writeRepro(res.RunDir, b.kernel, exit.Cmdline); err != nil {
+		fmt.Fprintf(o.Stderr, "cnvmtest: writing the reproducer: %v\n", err)
+	}
 	if started := s.at(guest.EvStart); !started.IsZero() {
 		res.Phases = append(res.Phases, Phase{"boot", started.Sub(start)})
 		if done := s.at(guest.EvExit); !done.IsZero() {
@@ -237,6 +241,7 @@ func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
 	}
 	if res.Outcome != report.Pass {
 		fmt.Fprintf(o.Stderr, "cnvmtest: %s: %s\n", res.Outcome, res.Reason)
+		fmt.Fprintf(o.Stderr, "cnvmtest: to boot this guest again: sh %s (add gdb to attach a debugger)\n", filepath.Join(res.RunDir, "repro.sh"))
 	}
 	fmt.Fprintf(o.Stderr, "cnvmtest: kernel console log: %s\n", res.ConsoleLog)
 	return nil
@@ -258,6 +263,9 @@ func attribute(rec *report.Recorder, s *stream, found []attributed, slices map[s
 		rec.Attach(r.Test, strings.Join(r.Lines, "\n"), kind, fmt.Sprintf("%s [%s]", r.Title, r.Fingerprint))
 		splat[r.Test] = true
 	}
+	for _, h := range s.all(guest.EvHang) {
+		rec.Attach(h.Test, "", report.Timeout, h.Error)
+	}
 	for _, r := range s.all(guest.EvTest) {
 		bad := klog.Taint(r.Taint).Unexpected(klog.Taint(r.TaintBefore) | klog.ModuleTaints)
 		if bad != 0 && !splat[r.Test] {
@@ -273,6 +281,9 @@ func (o *Options) judge(s *stream, exit *vm.Exit, reports []klog.Report) (report
 		if r.Kind == klog.Panic {
 			return report.KernelPanic, r.Title
 		}
+	}
+	if h, ok := s.find(guest.EvHang); ok {
+		return report.Timeout, "guest runner: " + h.Error
 	}
 	if exit.TimedOut {
 		return report.Timeout, fmt.Sprintf("the guest did not finish within %s; QEMU was killed", exit.Elapsed.Round(time.Second))

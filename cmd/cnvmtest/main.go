@@ -69,6 +69,7 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	fs.StringVar(&o.Run, "run", "", "run only tests matching this regexp (as go test -run)")
 	fs.IntVar(&o.Count, "count", 0, "run each test this many times (as go test -count)")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "kill the guest after this long (default 10m under TCG, 3m under KVM; env VMTEST_TIMEOUT)")
+	fs.DurationVar(&o.TestTimeout, "test-timeout", 0, "treat the tests as hung when no test starts or ends for this long (default 3m under TCG, 1m under KVM)")
 	fs.StringVar(&o.Accel, "accel", envOr("CNVMTEST_ACCEL", "auto"), "accelerator: auto (probe KVM, else TCG), kvm (fail without it) or tcg")
 	fs.BoolVar(&o.Verbose, "v", false, "verbose: every test's output, phase timings")
 	fs.BoolVar(&o.JSON, "json", false, "print go test -json events")

@@ -52,6 +52,13 @@ type Config struct {
 	// Unload removes the module after Program exits; a failure to unload
 	// (a leaked reference) is reported.
 	Unload bool `json:"unload,omitempty"`
+	// Deadline, counted from the runner's start, is when the runner gives
+	// up on the program: it collects hang forensics and stops it, before
+	// the host kills the guest.
+	Deadline time.Duration `json:"deadline,omitempty"`
+	// Stall is how long the tests may go without a test starting or
+	// ending before the runner treats them as hung; 0 disables it.
+	Stall time.Duration `json:"stall,omitempty"`
 }
 
 // Marker starts every control record. The record separator byte cannot
@@ -85,6 +92,7 @@ const (
 	EvModule = "module" // module loaded (Error empty) or not
 	EvStart  = "start"  // program started
 	EvTest   = "test"   // a test ended: its taint before and after
+	EvHang   = "hang"   // program stopped as hung (Test, Error say why)
 	EvExit   = "exit"   // program exited with Status
 	EvUnload = "unload" // module unloaded (Error empty) or not
 	EvDone   = "done"   // runner finished; the guest powers off next

@@ -61,6 +61,7 @@ func (p *port) write(b []byte) {
 func (p *port) record(r guest.Record) { p.write(r.Encode()) }
 
 func run(out *port) error {
+	started := time.Now()
 	var uts unix.Utsname
 	unix.Uname(&uts)
 	out.record(guest.Record{Event: guest.EvBoot, Kernel: unix.ByteSliceToString(uts.Release[:]), Taint: taint()})
@@ -84,7 +85,7 @@ func run(out *port) error {
 		out.record(guest.Record{Event: guest.EvModule, Taint: taint(), Elapsed: time.Since(start)})
 	}
 
-	status, elapsed, err := runProgram(out, cfg)
+	status, elapsed, err := runProgram(out, cfg, started)
 	if err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func run(out *port) error {
 	return nil
 }
 
-func runProgram(out *port, cfg guest.Config) (int, time.Duration, error) {
+func runProgram(out *port, cfg guest.Config, started time.Time) (int, time.Duration, error) {
 	cmd := exec.Command(cfg.Program, cfg.Args...)
 	cmd.Dir = "/" + guest.Dir
 	cmd.Env = append(append(os.Environ(), cfg.Env...), guest.EnvGuest+"=1",
@@ -120,9 +121,12 @@ func runProgram(out *port, cfg guest.Config) (int, time.Duration, error) {
 	}
 	out.record(guest.Record{Event: guest.EvStart})
 	pw.Close()
-	t := &tracker{out: out, before: map[string]uint64{}}
+	t := &tracker{out: out, before: map[string]uint64{}, progress: time.Now()}
+	stop := make(chan struct{})
+	go t.watch(cmd.Process, cfg, started, stop)
 	copyLines(out, pr, t.line)
 	err = cmd.Wait()
+	close(stop)
 	elapsed := time.Since(start)
 	kmsg("cnvmtest: program exit: " + cfg.Program)
 	return exitStatus(err), elapsed, nil
@@ -148,11 +152,16 @@ func copyLines(out *port, r io.Reader, see func([]byte)) {
 }
 
 // tracker follows the test binary's test2json framing lines ("\x16=== RUN",
-// "\x16--- PASS: …") to mark each test's start and end in the kernel log
-// and to report the kernel taint around each test.
+// "\x16--- PASS: …") to mark each test's start and end in the kernel log,
+// to report the kernel taint around each test, and to notice when tests
+// stop making progress.
 type tracker struct {
-	out    *port
-	before map[string]uint64
+	out *port
+
+	mu       sync.Mutex
+	before   map[string]uint64
+	running  []string
+	progress time.Time
 }
 
 func (t *tracker) line(b []byte) {
@@ -162,7 +171,11 @@ func (t *tracker) line(b []byte) {
 	s := strings.TrimRight(string(b[1:]), "\r\n")
 	if name, ok := strings.CutPrefix(s, "=== RUN   "); ok {
 		kmsg(guest.KmsgBegin + name)
+		t.mu.Lock()
 		t.before[name] = taint()
+		t.running = append(t.running, name)
+		t.progress = time.Now()
+		t.mu.Unlock()
 		return
 	}
 	for _, verdict := range []string{"--- PASS: ", "--- FAIL: ", "--- SKIP: "} {
@@ -172,10 +185,68 @@ func (t *tracker) line(b []byte) {
 		}
 		name, _, _ := strings.Cut(rest, " (")
 		kmsg(guest.KmsgEnd + name)
-		t.out.record(guest.Record{Event: guest.EvTest, Test: name, TaintBefore: t.before[name], Taint: taint()})
+		t.mu.Lock()
+		before := t.before[name]
 		delete(t.before, name)
+		for i := len(t.running) - 1; i >= 0; i-- {
+			if t.running[i] == name {
+				t.running = append(t.running[:i], t.running[i+1:]...)
+				break
+			}
+		}
+		t.progress = time.Now()
+		t.mu.Unlock()
+		t.out.record(guest.Record{Event: guest.EvTest, Test: name, TaintBefore: before, Taint: taint()})
 		return
 	}
+}
+
+// watch stops the program when the run's deadline passes or, while tests
+// run, when no test has started or ended for cfg.Stall.
+func (t *tracker) watch(p *os.Process, cfg guest.Config, started time.Time, stop <-chan struct{}) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		t.mu.Lock()
+		test := ""
+		if len(t.running) > 0 {
+			test = t.running[len(t.running)-1]
+		}
+		stalled := cfg.Stall > 0 && test != "" && time.Since(t.progress) > cfg.Stall
+		t.mu.Unlock()
+		var why string
+		switch {
+		case cfg.Deadline > 0 && time.Since(started) > cfg.Deadline:
+			why = fmt.Sprintf("the run reached its deadline (%s)", cfg.Deadline)
+		case stalled:
+			why = fmt.Sprintf("no test started or ended for %s", cfg.Stall)
+		default:
+			continue
+		}
+		t.out.record(guest.Record{Event: guest.EvHang, Test: test, Error: why})
+		forensics(p)
+		return
+	}
+}
+
+// forensics dumps what the kernel and the test binary are doing, then
+// stops the program: the kernel's task list and blocked tasks and every
+// CPU's backtrace go to the console; SIGQUIT makes a Go test binary print
+// all its goroutines on the result port.
+func forensics(p *os.Process) {
+	kmsg("cnvmtest: hang forensics")
+	for _, key := range []string{"w", "l", "t"} {
+		os.WriteFile("/proc/sysrq-trigger", []byte(key), 0)
+	}
+	p.Signal(syscall.SIGQUIT)
+	// Give the dump time to reach the port before killing.
+	time.Sleep(5 * time.Second)
+	p.Kill()
 }
 
 func exitStatus(err error) int {
