@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 
 	"github.com/u-root/gobusybox/src/pkg/golang"
 	"github.com/u-root/mkuimage/uimage"
@@ -44,6 +45,20 @@ func Base(dir, moduleDir string, log io.Writer) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("initramfs base: %w", err)
 	}
+	// Parallel runs (a kernel matrix) build the base once: the first
+	// builds, the others wait and reuse it.
+	lock, err := os.OpenFile(filepath.Join(dir, "base.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("initramfs base: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("initramfs base: locking: %w", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
+	}
+	fmt.Fprintf(log, "initramfs: building the u-root base image (once; about 30 s)\n")
 	tmp, err := os.MkdirTemp(dir, "build-")
 	if err != nil {
 		return "", fmt.Errorf("initramfs base: %w", err)

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/cnvmtest/cnvmtest/harness"
 	"github.com/cnvmtest/cnvmtest/harness/report"
@@ -62,7 +63,7 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	fs := flag.NewFlagSet("cnvmtest "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o harness.Options
-	fs.StringVar(&o.Kernel, "kernel", envOr("CNVMTEST_KERNEL", ""), "kernel spec, e.g. debian:6.1 (default debian:6.1; env CNVMTEST_KERNEL)")
+	fs.StringVar(&o.Kernel, "kernel", envOr("CNVMTEST_KERNEL", ""), "kernel spec, e.g. debian:6.1, or a comma-separated list for a matrix (default debian:6.1; env CNVMTEST_KERNEL)")
 	fs.StringVar(&o.KmodDir, "kmod", "", "module source directory (default ./kmod)")
 	fs.StringVar(&o.ModuleParams, "params", "", "module parameters, e.g. 'idx=18 val=5'")
 	tests := fs.String("tests", "", "Go test package to run in the guest: a package path in this module or a directory (default ./vmtests)")
@@ -75,7 +76,7 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	fs.BoolVar(&o.JSON, "json", false, "print go test -json events")
 	fs.StringVar(&o.JUnit, "junit", "", "write a JUnit XML report to this file")
 	fs.StringVar(&o.OutDir, "out", "", "directory for run directories (default ./out)")
-	fs.IntVar(&o.CPUs, "cpus", 2, "guest CPUs")
+	fs.IntVar(&o.CPUs, "cpus", 2, "guest CPUs (1 each in a parallel matrix)")
 	fs.IntVar(&o.MemoryMB, "mem", 1024, "guest memory in MiB")
 	fs.Func("env", "`K=V` added to the guest program's environment (repeatable)", func(v string) error {
 		if !strings.Contains(v, "=") {
@@ -88,6 +89,7 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		o.Files = append(o.Files, v)
 		return nil
 	})
+	parallel := fs.Int("parallel", 0, "with several kernels (-kernel a,b,c): guests at once (default one per core)")
 	repo := fs.String("repo", "", "cnvmtest source tree (default: found from the working directory)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -144,6 +146,12 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	}
 	o.Stdout, o.Stderr = stdout, stderr
 
+	if kernels := strings.Split(o.Kernel, ","); len(kernels) > 1 {
+		start := time.Now()
+		results := harness.RunMatrix(ctx, o, kernels, *parallel)
+		harness.WriteMatrixSummary(stdout, results, time.Since(start))
+		return harness.WorstOutcome(results).ExitCode()
+	}
 	res, err := harness.Run(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "cnvmtest: INFRA: %v\n", err)

@@ -1,0 +1,158 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness/report"
+)
+
+// MatrixResult is one kernel's run in a matrix.
+type MatrixResult struct {
+	Kernel  string
+	Result  *Result
+	Err     error
+	Elapsed time.Duration
+}
+
+// Outcome is the run's outcome, INFRA when the harness failed.
+func (m MatrixResult) Outcome() report.Outcome {
+	if m.Err != nil || m.Result == nil {
+		return report.Infra
+	}
+	return m.Result.Outcome
+}
+
+// MatrixParallel is how many guests run at once by default: one per core,
+// each with one vCPU, since a TCG vCPU keeps a host core busy. Memory is
+// not the limit on the machines this targets (1 GiB per guest).
+func MatrixParallel() int {
+	return max(1, runtime.NumCPU())
+}
+
+// RunMatrix runs o once per kernel, up to parallel at a time. Each run's
+// output is printed with the kernel as a prefix as it comes; JUnit reports
+// go to one file per kernel beside o.JUnit.
+func RunMatrix(ctx context.Context, o Options, kernels []string, parallel int) []MatrixResult {
+	if parallel < 1 {
+		parallel = MatrixParallel()
+	}
+	stdout, stderr := o.Stdout, o.Stderr
+	var mu sync.Mutex // one writer at a time across runs
+	results := make([]MatrixResult, len(kernels))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, k := range kernels {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ko := o
+			ko.Kernel = k
+			if ko.CPUs == 0 || parallel > 1 {
+				ko.CPUs = 1
+			}
+			ko.Stdout = &prefixWriter{mu: &mu, w: stdout, prefix: "[" + k + "] "}
+			ko.Stderr = &prefixWriter{mu: &mu, w: stderr, prefix: "[" + k + "] "}
+			if o.JUnit != "" {
+				ko.JUnit = junitFor(o.JUnit, k)
+			}
+			start := time.Now()
+			res, err := Run(ctx, ko)
+			ko.Stdout.(*prefixWriter).flush()
+			ko.Stderr.(*prefixWriter).flush()
+			results[i] = MatrixResult{Kernel: k, Result: res, Err: err, Elapsed: time.Since(start)}
+			if err != nil {
+				mu.Lock()
+				fmt.Fprintf(stderr, "[%s] cnvmtest: INFRA: %v\n", k, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+// junitFor names a kernel's JUnit file: out/junit.xml -> out/junit.debian-6.1.xml.
+func junitFor(path, kernel string) string {
+	ext := filepath.Ext(path)
+	safe := strings.Map(func(r rune) rune {
+		if r == ':' || r == '/' || r == ',' || r == '@' || r == ' ' {
+			return '-'
+		}
+		return r
+	}, kernel)
+	return strings.TrimSuffix(path, ext) + "." + safe + ext
+}
+
+// WriteMatrixSummary prints the table of a matrix run.
+func WriteMatrixSummary(w io.Writer, results []MatrixResult, wall time.Duration) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "KERNEL\tRELEASE\tOUTCOME\tPASSED\tFAILED\tSKIPPED\tTIME")
+	var sum time.Duration
+	for _, m := range results {
+		release, passed, failed, skipped := "-", 0, 0, 0
+		if r := m.Result; r != nil {
+			if r.Kernel != nil {
+				release = r.Kernel.Release
+			}
+			passed, failed, skipped = r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%.1fs\n", m.Kernel, release, m.Outcome(), passed, failed, skipped, m.Elapsed.Seconds())
+		sum += m.Elapsed
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "matrix: %d kernels in %.1fs wall time (%.1fs of runs added up)\n", len(results), wall.Seconds(), sum.Seconds())
+}
+
+// WorstOutcome is the outcome a matrix exits with: the worst of its runs.
+func WorstOutcome(results []MatrixResult) report.Outcome {
+	worst := report.Pass
+	for _, m := range results {
+		if slices.Index(report.Outcomes, m.Outcome()) > slices.Index(report.Outcomes, worst) {
+			worst = m.Outcome()
+		}
+	}
+	return worst
+}
+
+// prefixWriter prefixes each whole line and writes it under a shared lock,
+// so that parallel runs do not interleave within a line.
+type prefixWriter struct {
+	mu     *sync.Mutex
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		io.WriteString(p.w, p.prefix)
+		p.w.Write(p.buf[:i+1])
+		p.buf = p.buf[i+1:]
+	}
+}
+
+func (p *prefixWriter) flush() {
+	p.mu.Lock()
+	partial := len(p.buf) > 0
+	p.mu.Unlock()
+	if partial {
+		p.Write([]byte("\n"))
+	}
+}
