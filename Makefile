@@ -15,7 +15,7 @@ SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Extra apt-get options, e.g. an archives directory that CI caches.
 APT_OPTS ?=
 
-.PHONY: all deps unit vmtest test vet clean FORCE
+.PHONY: all deps unit vmtest vmshell test vet clean FORCE
 
 all: test
 
@@ -49,6 +49,10 @@ vmtest: deps $(CNVMTEST)
 	$(CNVMTEST) run -kernel $(KERNEL) -junit $(OUT)/junit.xml $(VMFLAGS)
 
 test: unit vmtest
+
+# An interactive u-root shell in the guest with the module loaded.
+vmshell: deps $(CNVMTEST)
+	$(CNVMTEST) shell -kernel $(KERNEL) $(VMFLAGS)
 
 clean:
 	rm -rf $(OUT)

@@ -26,6 +26,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{}
+	b, err := o.prepare(ctx, res, false)
+	if err != nil || b == nil {
+		return res, err
+	}
+	return res, o.boot(ctx, res, *b)
+}
+
+// prepare does everything before the boot: kernel, module, guest binaries
+// and initramfs. A nil bootArgs with a nil error means the run already has
+// its outcome (the module did not build). A shell gets no test binary.
+func (o *Options) prepare(ctx context.Context, res *Result, shell bool) (*bootArgs, error) {
 	runDir, err := newRunDir(o.OutDir)
 	if err != nil {
 		return nil, fmt.Errorf("creating the run directory: %w", err)
@@ -73,7 +84,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if errors.As(err, &merr) {
 		res.Outcome, res.Reason = report.ModuleBuildFail, merr.Error()
 		fmt.Fprintf(o.Stderr, "cnvmtest: MODULE_BUILD_FAIL: %v\n", merr)
-		return res, nil
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
@@ -119,11 +130,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		files = append(files, initramfs.File{Name: guest.Dir + "/" + filepath.Base(f), Source: f})
 	}
-	if len(o.Exec) > 0 {
+	switch {
+	case shell:
+		cfg.Program, cfg.Shell = "/bin/sh", true // u-root links gosh there
+	case len(o.Exec) > 0:
 		prog := filepath.Join(guest.Dir, filepath.Base(o.Exec[0]))
 		files = append(files, initramfs.File{Name: prog, Source: o.Exec[0]})
 		cfg.Program, cfg.Args = "/"+prog, o.Exec[1:]
-	} else {
+	default:
 		if o.testsImport, err = build.ImportPath(ctx, o.TestsDir, o.TestsPkg); err != nil {
 			return nil, err
 		}
@@ -151,9 +165,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	phase("initramfs", t)
 
-	return res, o.boot(ctx, res, bootArgs{
-		kernel: k, image: image, accel: accel, timeout: vmTimeout, qemu: q,
-	})
+	return &bootArgs{kernel: k, image: image, accel: accel, timeout: vmTimeout, qemu: q}, nil
 }
 
 type bootArgs struct {
@@ -342,4 +354,26 @@ func (o *Options) writeJUnit(res *Result, rec *report.Recorder) error {
 		"console.log":    res.ConsoleLog,
 	}
 	return report.WriteJUnit(f, "cnvmtest "+res.Kernel.Release, props, rec.Results(), res.Summary)
+}
+
+// Shell boots the kernel with the module loaded and gives the guest's
+// console, with u-root's shell, to this process's terminal.
+func Shell(ctx context.Context, o Options) error {
+	if err := o.setDefaults(); err != nil {
+		return err
+	}
+	res := &Result{}
+	b, err := o.prepare(ctx, res, true)
+	if err != nil {
+		return err
+	}
+	if b == nil {
+		return fmt.Errorf("%s: %s", res.Outcome, res.Reason)
+	}
+	fmt.Fprintf(o.Stderr, "cnvmtest: booting %s for a shell; type exit (or poweroff) to leave\n", b.kernel.Release)
+	_, err = vm.Interactive(ctx, vm.Config{
+		QEMU: b.qemu, Accel: b.accel, Kernel: b.kernel.Image, Initramfs: b.image,
+		Append: []string{"quiet"}, MemoryMB: o.MemoryMB, CPUs: o.CPUs,
+	}, filepath.Join(res.RunDir, "results.out"))
+	return err
 }

@@ -6,6 +6,7 @@
 //
 //	cnvmtest [run] [flags]              run the guest test suite
 //	cnvmtest exec [flags] -- PROG ARGS  run a static program in the guest
+//	cnvmtest shell [flags]              an interactive shell in the guest
 //
 // The exit status is 0 when every guest test passed; see package report for
 // the status of each other outcome.
@@ -40,7 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch cmd {
-	case "run", "exec":
+	case "run", "exec", "shell":
 		return runCmd(ctx, cmd, args, stdout, stderr)
 	case "help":
 		usage(stderr)
@@ -55,6 +56,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   cnvmtest [run] [flags]               run the guest test suite
   cnvmtest exec [flags] -- PROG ARGS   run a static program in the guest with the module loaded
+  cnvmtest shell [flags]               an interactive u-root shell in the guest with the module loaded
 Run 'cnvmtest run -h' for the flags.
 `)
 }
@@ -146,6 +148,13 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	}
 	o.Stdout, o.Stderr = stdout, stderr
 
+	if cmd == "shell" {
+		if err := harness.Shell(ctx, o); err != nil {
+			fmt.Fprintf(stderr, "cnvmtest shell: %v\n", err)
+			return report.Infra.ExitCode()
+		}
+		return 0
+	}
 	if kernels := strings.Split(o.Kernel, ","); len(kernels) > 1 {
 		start := time.Now()
 		results := harness.RunMatrix(ctx, o, kernels, *parallel)

@@ -195,3 +195,47 @@ func (e *Exit) ExitCode() int {
 	}
 	return -1
 }
+
+// Interactive boots the guest with the console on this process's terminal
+// (stdin and stdout) for a person to use; the result port goes to
+// resultFile. It returns when QEMU exits.
+func Interactive(ctx context.Context, cfg Config, resultFile string) (*Exit, error) {
+	q, err := QEMUPath(cfg.QEMU)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Create(resultFile)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	opts, err := qemu.OptionsFor(qemu.ArchAMD64,
+		qemu.WithQEMUCommand(q),
+		qemu.WithKernel(cfg.Kernel),
+		qemu.WithInitramfs(cfg.Initramfs),
+		qemu.WithAppendKernel(append([]string{"console=ttyS0", "panic=-1"}, cfg.Append...)...),
+		machineArgs(cfg, f),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("QEMU options: %w", err)
+	}
+	opts.QEMUArgs = dropArg(opts.QEMUArgs, "-nographic")
+	// Ctrl-C belongs to the guest's shell, not to QEMU.
+	for i, a := range opts.QEMUArgs {
+		if a == "stdio" && i > 0 && opts.QEMUArgs[i-1] == "-serial" {
+			opts.QEMUArgs[i-1], opts.QEMUArgs[i] = "-chardev", "stdio,id=con,signal=off"
+			opts.QEMUArgs = append(opts.QEMUArgs[:i+1], append([]string{"-serial", "chardev:con"}, opts.QEMUArgs[i+1:]...)...)
+			break
+		}
+	}
+	cmdline, err := opts.Cmdline()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, cmdline[0], cmdline[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ExtraFiles = opts.ExtraFiles
+	start := time.Now()
+	err = cmd.Run()
+	return &Exit{Err: err, Cmdline: cmdline, Elapsed: time.Since(start)}, nil
+}

@@ -49,6 +49,9 @@ type Config struct {
 	Program string   `json:"program"`
 	Args    []string `json:"args,omitempty"`
 	Env     []string `json:"env,omitempty"`
+	// Shell runs Program on the console with the console as its terminal,
+	// for a person to type at, instead of streaming its output.
+	Shell bool `json:"shell,omitempty"`
 	// Unload removes the module after Program exits; a failure to unload
 	// (a leaked reference) is reported.
 	Unload bool `json:"unload,omitempty"`

@@ -85,6 +85,9 @@ func run(out *port) error {
 		out.record(guest.Record{Event: guest.EvModule, Taint: taint(), Elapsed: time.Since(start)})
 	}
 
+	if cfg.Shell {
+		return runShell(out, cfg)
+	}
 	status, elapsed, err := runProgram(out, cfg, started)
 	if err != nil {
 		return err
@@ -105,8 +108,7 @@ func run(out *port) error {
 func runProgram(out *port, cfg guest.Config, started time.Time) (int, time.Duration, error) {
 	cmd := exec.Command(cfg.Program, cfg.Args...)
 	cmd.Dir = "/" + guest.Dir
-	cmd.Env = append(append(os.Environ(), cfg.Env...), guest.EnvGuest+"=1",
-		guest.EnvModule+"="+cfg.Module, guest.EnvModuleParams+"="+cfg.Params)
+	cmd.Env = programEnv(cfg)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return 0, 0, err
@@ -130,6 +132,42 @@ func runProgram(out *port, cfg guest.Config, started time.Time) (int, time.Durat
 	elapsed := time.Since(start)
 	kmsg("cnvmtest: program exit: " + cfg.Program)
 	return exitStatus(err), elapsed, nil
+}
+
+// consoleTTY is the first serial port, the kernel console (console=ttyS0).
+const consoleTTY = "/dev/ttyS0"
+
+// programEnv tells the program it runs in a cnvmtest guest and which
+// module the runner loaded.
+func programEnv(cfg guest.Config) []string {
+	return append(append(os.Environ(), cfg.Env...), guest.EnvGuest+"=1",
+		guest.EnvModule+"="+cfg.Module, guest.EnvModuleParams+"="+cfg.Params)
+}
+
+// runShell gives the console to an interactive shell with the module
+// loaded; the guest powers off when the shell exits.
+func runShell(out *port, cfg guest.Config) error {
+	fmt.Printf("cnvmtest: module %s loaded; this is u-root's shell (gosh). Type exit to power off.\n", filepath.Base(cfg.Module))
+	cmd := exec.Command(cfg.Program, cfg.Args...)
+	cmd.Dir = "/" + guest.Dir
+	cmd.Env = programEnv(cfg)
+	// u-root's init hands uinit a pipe for output; a shell needs the
+	// console itself as its terminal.
+	tty, err := os.OpenFile(consoleTTY, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("opening the console for the shell: %w", err)
+	}
+	defer tty.Close()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	out.record(guest.Record{Event: guest.EvStart})
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		fmt.Fprintf(tty, "cnvmtest: starting the shell %s: %v\n", cfg.Program, err)
+	}
+	out.record(guest.Record{Event: guest.EvExit, Status: exitStatus(err)})
+	return nil
 }
 
 // copyLines forwards the program's output line by line until it closes,
