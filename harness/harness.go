@@ -38,9 +38,13 @@ type Options struct {
 	Env []string
 	// Files are host files copied into the guest's /cnvm directory.
 	Files []string
-	// Run and Count go to the test binary as -test.run and -test.count.
-	Run   string
-	Count int
+	// Run, Count, Bench and BenchTime go to the test binary as
+	// -test.run, -test.count, -test.bench (with -test.benchmem) and
+	// -test.benchtime.
+	Run       string
+	Count     int
+	Bench     string
+	BenchTime string
 	// TestTimeout is how long the tests may go without a test starting or
 	// ending before the guest treats them as hung; default scaled by
 	// accelerator.
@@ -201,6 +205,12 @@ func (o *Options) testArgs(binTimeout time.Duration) []string {
 	}
 	if o.Count > 0 {
 		args = append(args, fmt.Sprintf("-test.count=%d", o.Count))
+	}
+	if o.Bench != "" {
+		args = append(args, "-test.bench="+o.Bench, "-test.benchmem")
+	}
+	if o.BenchTime != "" {
+		args = append(args, "-test.benchtime="+o.BenchTime)
 	}
 	return args
 }

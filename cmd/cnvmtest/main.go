@@ -71,6 +71,8 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	tests := fs.String("tests", "", "Go test package to run in the guest: a package path in this module or a directory (default ./vmtests)")
 	fs.StringVar(&o.Run, "run", "", "run only tests matching this regexp (as go test -run)")
 	fs.IntVar(&o.Count, "count", 0, "run each test this many times (as go test -count)")
+	fs.StringVar(&o.Bench, "bench", "", "run benchmarks matching this regexp in the guest (as go test -bench, with -benchmem)")
+	fs.StringVar(&o.BenchTime, "benchtime", "", "as go test -benchtime")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "kill the guest after this long (default 10m under TCG, 3m under KVM; env VMTEST_TIMEOUT)")
 	fs.DurationVar(&o.TestTimeout, "test-timeout", 0, "treat the tests as hung when no test starts or ends for this long (default 3m under TCG, 1m under KVM)")
 	fs.StringVar(&o.Accel, "accel", envOr("CNVMTEST_ACCEL", "auto"), "accelerator: auto (probe KVM, else TCG), kvm (fail without it) or tcg")
