@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -73,6 +74,7 @@ func TestJudge(t *testing.T) {
 		{"new taint W", feed(full(0, oe|uint64(klog.TaintWarn)), pass("TestA")...), vm.Exit{}, nil, false, report.KernelSplat},
 		{"unload failed", feed(append(full(0, oe)[:4], guest.Record{Event: guest.EvUnload, Error: "delete_module: resource busy"}, guest.Record{Event: guest.EvDone, Taint: oe}), pass("TestA")...),
 			vm.Exit{}, nil, false, report.Fail},
+		{"interrupted", feed(full(0, oe)[:3], pass("TestA")...), vm.Exit{Err: context.Canceled}, nil, false, report.Infra},
 		{"exec with non-zero status still ran", feed(full(3, oe)), vm.Exit{}, nil, true, report.Pass},
 	}
 	for _, tt := range tests {

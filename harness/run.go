@@ -297,6 +297,9 @@ func (o *Options) judge(s *stream, exit *vm.Exit, reports []klog.Report) (report
 	if h, ok := s.find(guest.EvHang); ok {
 		return report.Timeout, "guest runner: " + h.Error
 	}
+	if errors.Is(exit.Err, context.Canceled) {
+		return report.Infra, "interrupted: QEMU was stopped before the guest finished"
+	}
 	if exit.TimedOut {
 		return report.Timeout, fmt.Sprintf("the guest did not finish within %s; QEMU was killed", exit.Elapsed.Round(time.Second))
 	}

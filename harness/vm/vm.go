@@ -125,8 +125,9 @@ func Run(ctx context.Context, cfg Config) (*Exit, error) {
 	if cfg.Timeout > 0 && exit.Elapsed >= cfg.Timeout && ctx.Err() == nil {
 		exit.TimedOut = true
 	}
-	if ctx.Err() != nil && exit.Err == nil {
-		exit.Err = ctx.Err()
+	if ctx.Err() != nil {
+		// Killed because the caller gave up (Ctrl-C), not by the guest.
+		exit.Err = fmt.Errorf("%w (%v)", ctx.Err(), exit.Err)
 	}
 	return exit, nil
 }
