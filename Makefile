@@ -45,8 +45,16 @@ CNVMTEST = $(OUT)/bin/cnvmtest
 $(CNVMTEST): FORCE
 	$(GO) build -o $@ ./cmd/cnvmtest
 
-vmtest: deps $(CNVMTEST)
-	$(CNVMTEST) run -kernel $(KERNEL) -junit $(OUT)/junit.xml $(VMFLAGS)
+# An independent C client the guest suite cross-checks the Go client with.
+CNCLIENT = $(OUT)/cnclient
+
+$(CNCLIENT): vmtests/testdata/cnclient.c
+	@mkdir -p $(OUT)
+	$(CC) -static -O2 -Wall -o $@ $<
+
+vmtest: deps $(CNVMTEST) $(CNCLIENT)
+	$(CNVMTEST) run -kernel $(KERNEL) -junit $(OUT)/junit.xml \
+		-file $(CNCLIENT) -env CNVMTEST_CNCLIENT=required $(VMFLAGS)
 
 test: unit vmtest
 

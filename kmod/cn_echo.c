@@ -7,22 +7,27 @@
  *
  *	idx:val		echo: unicast the message back to its sender
  *	idx:val+1	multicast the message to group idx
- *	idx:val+2	sleep slow_ms, then echo (unload tests)
+ *	idx:val+2	notify the sender, sleep slow_ms, then echo (unload tests)
  *	idx:val+3	multicast to group idx, excluding the sender
+ *	idx:val+4	reply with the sender's credentials as the kernel saw them
+ *	idx:val+5	echo with GFP_KERNEL, which may block the sender
  *
  * A reply carries the request's id, seq, len, flags and data, with
- * ack = request ack + 1. The counters and the last multicast result
- * are read-only module parameters, so the tests can read them from
- * /sys/module/cn_echo/parameters/.
+ * ack = request ack + 1; the credentials reply carries a struct
+ * cn_echo_creds instead of the data. The counters and the last send
+ * results are read-only module parameters, so the tests can read them
+ * from /sys/module/cn_echo/parameters/.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
+#include <linux/cred.h>
 #include <linux/delay.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
 
@@ -37,7 +42,7 @@ MODULE_PARM_DESC(idx, "Connector index and multicast group: even, 12..32 (defaul
 
 static unsigned int val = 1;
 module_param(val, uint, 0444);
-MODULE_PARM_DESC(val, "Value of the echo id; val+1..val+3 are registered too (default 1)");
+MODULE_PARM_DESC(val, "Value of the echo id; val+1..val+5 are registered too (default 1)");
 
 static unsigned int slow_ms = 2000;
 module_param(slow_ms, uint, 0444);
@@ -97,6 +102,11 @@ static atomic_t last_mcast_ret = ATOMIC_INIT(1);
 module_param_cb(last_mcast_ret, &cn_echo_ro_int_ops, &last_mcast_ret, 0444);
 MODULE_PARM_DESC(last_mcast_ret, "Return of the last multicast send (1 before the first)");
 
+/* Same convention for the GFP_KERNEL echo of idx:val+5. */
+static atomic_t last_block_ret = ATOMIC_INIT(1);
+module_param_cb(last_block_ret, &cn_echo_ro_int_ops, &last_block_ret, 0444);
+MODULE_PARM_DESC(last_block_ret, "Return of the last GFP_KERNEL echo (1 before the first)");
+
 static atomic_t dup_add_ret = ATOMIC_INIT(0);
 module_param_cb(dup_add_ret, &cn_echo_ro_int_ops, &dup_add_ret, 0444);
 MODULE_PARM_DESC(dup_add_ret, "Return of cn_add_callback() for an id already registered");
@@ -123,10 +133,12 @@ static void cn_echo_leave(void)
 
 /*
  * Send a copy of @msg with ack + 1. Callbacks run in the sender's process
- * context, so the copy may sleep; the send itself must not, or a client
- * that does not read its socket would block in its own sendmsg().
+ * context, so the copy may sleep; the send itself must not unless @gfp
+ * says so, or a client that does not read its socket would block in its
+ * own sendmsg().
  */
-static int cn_echo_send(const struct cn_msg *msg, u32 portid, u32 group)
+static int cn_echo_send(const struct cn_msg *msg, u32 portid, u32 group,
+			gfp_t gfp)
 {
 	struct cn_msg *reply;
 	int ret;
@@ -139,7 +151,7 @@ static int cn_echo_send(const struct cn_msg *msg, u32 portid, u32 group)
 	reply->ack = msg->ack + 1;
 
 	/* Unicast returns the bytes queued, multicast 0. */
-	ret = cn_netlink_send(reply, portid, group, GFP_ATOMIC);
+	ret = cn_netlink_send(reply, portid, group, gfp);
 	kfree(reply);
 
 	if (ret < 0)
@@ -152,7 +164,7 @@ static int cn_echo_send(const struct cn_msg *msg, u32 portid, u32 group)
 static void cn_echo_callback(struct cn_msg *msg, struct netlink_skb_parms *nsp)
 {
 	cn_echo_enter();
-	cn_echo_send(msg, nsp->portid, 0);
+	cn_echo_send(msg, nsp->portid, 0, GFP_ATOMIC);
 	cn_echo_leave();
 }
 
@@ -161,16 +173,31 @@ static void cn_echo_mcast_callback(struct cn_msg *msg,
 				   struct netlink_skb_parms *nsp)
 {
 	cn_echo_enter();
-	atomic_set(&last_mcast_ret, cn_echo_send(msg, 0, 0));
+	atomic_set(&last_mcast_ret, cn_echo_send(msg, 0, 0, GFP_ATOMIC));
 	cn_echo_leave();
+}
+
+/*
+ * The start notice tells the sender that the callback is running, so that
+ * a test can unload the module at that moment: the request's header with
+ * the ack unchanged and no data.
+ */
+static void cn_echo_notify_start(const struct cn_msg *msg, u32 portid)
+{
+	struct cn_msg notice = *msg;
+
+	notice.len = 0;
+	if (cn_netlink_send(&notice, portid, 0, GFP_ATOMIC) < 0)
+		atomic_long_inc(&send_errors);
 }
 
 static void cn_echo_slow_callback(struct cn_msg *msg,
 				  struct netlink_skb_parms *nsp)
 {
 	cn_echo_enter();
+	cn_echo_notify_start(msg, nsp->portid);
 	msleep(slow_ms);
-	cn_echo_send(msg, nsp->portid, 0);
+	cn_echo_send(msg, nsp->portid, 0, GFP_ATOMIC);
 	cn_echo_leave();
 }
 
@@ -179,7 +206,68 @@ static void cn_echo_mcast_excl_callback(struct cn_msg *msg,
 					struct netlink_skb_parms *nsp)
 {
 	cn_echo_enter();
-	atomic_set(&last_mcast_ret, cn_echo_send(msg, nsp->portid, idx));
+	atomic_set(&last_mcast_ret,
+		   cn_echo_send(msg, nsp->portid, idx, GFP_ATOMIC));
+	cn_echo_leave();
+}
+
+/*
+ * What the connector tells a callback about the sender. The ids are mapped
+ * into the initial namespaces: an unmapped uid reads as the overflow uid.
+ */
+struct cn_echo_creds {
+	__u32 pid;	/* nsp->creds.pid: tgid in the sender's pid namespace */
+	__u32 uid;	/* nsp->creds.uid */
+	__u32 gid;	/* nsp->creds.gid */
+	__u32 portid;	/* nsp->portid */
+	__u32 tgid;	/* the task running the callback, in the initial pid ns */
+};
+
+static void cn_echo_creds_callback(struct cn_msg *msg,
+				   struct netlink_skb_parms *nsp)
+{
+	struct cn_echo_creds *creds;
+	struct cn_msg *reply;
+	int ret;
+
+	cn_echo_enter();
+	reply = kzalloc(sizeof(*reply) + sizeof(*creds), GFP_KERNEL);
+	if (!reply) {
+		atomic_long_inc(&send_errors);
+		goto out;
+	}
+	*reply = *msg;
+	reply->ack = msg->ack + 1;
+	reply->len = sizeof(*creds);
+	creds = (struct cn_echo_creds *)reply->data;
+	creds->pid = nsp->creds.pid;
+	creds->uid = from_kuid_munged(&init_user_ns, nsp->creds.uid);
+	creds->gid = from_kgid_munged(&init_user_ns, nsp->creds.gid);
+	creds->portid = nsp->portid;
+	creds->tgid = task_tgid_nr(current);
+
+	ret = cn_netlink_send(reply, nsp->portid, 0, GFP_ATOMIC);
+	kfree(reply);
+	if (ret < 0)
+		atomic_long_inc(&send_errors);
+	else
+		atomic_long_inc(&replied);
+out:
+	cn_echo_leave();
+}
+
+/*
+ * GFP_KERNEL lets netlink_unicast() wait for room in the sender's receive
+ * queue. The sender is blocked in its own sendmsg() until it reads, which
+ * it cannot, or until a signal ends the wait (-ERESTARTSYS, reply lost).
+ * Only for the test of that behaviour (connector.md 2.5, row T35).
+ */
+static void cn_echo_block_callback(struct cn_msg *msg,
+				   struct netlink_skb_parms *nsp)
+{
+	cn_echo_enter();
+	atomic_set(&last_block_ret,
+		   cn_echo_send(msg, nsp->portid, 0, GFP_KERNEL));
 	cn_echo_leave();
 }
 
@@ -206,6 +294,14 @@ static struct cn_echo_cb {
 		.name = "cn_echo_mcast_excl",
 		.what = "mcast-excl",
 		.callback = cn_echo_mcast_excl_callback,
+	}, {
+		.name = "cn_echo_creds",
+		.what = "creds",
+		.callback = cn_echo_creds_callback,
+	}, {
+		.name = "cn_echo_block",
+		.what = "block",
+		.callback = cn_echo_block_callback,
 	},
 };
 
@@ -240,7 +336,7 @@ static int __init cn_echo_check_params(void)
 /* One line naming the ids, e.g. "registered 16:1 (echo) 16:2 (mcast) ..." */
 static void __init cn_echo_announce(void)
 {
-	char ids[128];
+	char ids[192];
 	unsigned int n;
 	int len = 0;
 

@@ -12,14 +12,25 @@
 //
 // builds kmod/cn_echo.ko against the chosen kernel, and boots that kernel in
 // QEMU with a u-root initramfs. The guest runner loads the module, sets
-// CNVMTEST_GUEST=1 and runs the test binary as root in the initial network
-// namespace with -test.v=test2json; the host turns the stream into go test
-// output.
+// CNVMTEST_GUEST=1, CNVMTEST_MODULE and CNVMTEST_MODULE_PARAMS and runs the
+// test binary as root in the initial namespaces with -test.v=test2json; the
+// host turns the stream into go test output.
 //
-// Outside a guest (CNVMTEST_GUEST unset) every test skips and says to run
-// `make vmtest`, so `go test ./...` on a workstation stays green. Inside a
-// guest a missing module fails every test instead: a skip there would mean
-// "not set up", and CI must not pass on a run that tested nothing.
+// Outside a guest (CNVMTEST_GUEST unset) every guest test skips and says to
+// run `make vmtest`, so `go test ./...` on a workstation stays green. Inside
+// a guest a missing module fails every test instead: a skip there would
+// mean "not set up", and CI must not pass on a run that tested nothing. Two
+// skips are deliberate and say how to run what they skip: T34, which oopses
+// the kernel and needs a boot of its own, and the C client cross-check when
+// out/cnclient was not shipped (a failure with CNVMTEST_CNCLIENT=required).
+//
+// # Other processes
+//
+// Rows that need another process (an unprivileged one, one in a new
+// namespace, a child for cn_proc to report) run the test binary itself with
+// CNVMTEST_HELPER naming a helper function; TestMain runs the helper instead
+// of the tests, and the helper prints what it saw as JSON. Credentials and
+// namespaces are real: SysProcAttr.Credential and Cloneflags on the re-exec.
 //
 // # What the tests assume
 //
@@ -29,8 +40,10 @@
 //	idx:val    ECHO: unicast reply to the sender, ack = request ack + 1
 //	idx:val+1  MULTICAST: sends to group idx with ack + 1, no reply;
 //	           the return value lands in last_mcast_ret
-//	idx:val+2  SLOW: sleeps slow_ms, then echoes
+//	idx:val+2  SLOW: a start notice, then sleeps slow_ms, then echoes
 //	idx:val+3  MULTICAST_EXCL: like MULTICAST, but skips the sender
+//	idx:val+4  CREDS: replies with the sender's pid, uid, gid and port
+//	idx:val+5  BLOCK: echoes with GFP_KERNEL (T35)
 //
 // and counts what it did in the parameters received, replied and
 // send_errors. The connector runs a callback synchronously inside the
@@ -38,8 +51,18 @@
 // returns.
 //
 // Module state (counters, last_mcast_ret, the set of sockets in group idx)
-// is shared by all tests, so no test calls t.Parallel; tests that need
-// concurrency start their own goroutines.
+// and cn_proc's listener count are shared by all tests, so no test calls
+// t.Parallel; tests that need concurrency start their own goroutines. T32
+// and T33 unload and reload the module, which restarts its counters; tests
+// compare counters before and after their own sends only.
+//
+// # Kernel versions
+//
+// Where 6.1 and 6.12 differ, the expectation comes from kernelBehaviours in
+// kernel_linux_test.go, a table keyed by version range (≤ 6.5, ≥ 6.6)
+// whose fields cite the kernel source of each difference; the running
+// kernel's version comes from uname. A kernel outside every range fails the
+// tests that ask.
 //
 // # Timing
 //
@@ -47,8 +70,10 @@
 // for something that must arrive is bounded by a 10 s context; every
 // "nothing arrives" assertion listens for 500 ms (the design asks for at
 // least 300 ms) and is followed by an echo that must be the very next
-// message, so silence cannot come from a dead socket. No test sleeps to wait
-// for the kernel.
+// message, so silence cannot come from a dead socket. The cn_proc tests
+// assert "no ack" and "not delivered here" behind a marker instead, which
+// needs no waiting (proc_linux_test.go explains why that is sound). No test
+// sleeps to wait for the kernel.
 //
 // Each test names the row of the connector test oracle (connector.md §7.2,
 // rows T1 to T42) that it checks; README.md maps the rows to tests.

@@ -61,6 +61,8 @@ type moduleIDs struct {
 	multicast     connector.ID
 	slow          connector.ID
 	multicastExcl connector.ID
+	creds         connector.ID
+	block         connector.ID
 }
 
 // echoIDs derives the module's ids from its idx and val parameters.
@@ -79,6 +81,8 @@ func echoIDs(tb testing.TB) moduleIDs {
 		multicast:     connector.ID{Idx: idx, Val: val + 1},
 		slow:          connector.ID{Idx: idx, Val: val + 2},
 		multicastExcl: connector.ID{Idx: idx, Val: val + 3},
+		creds:         connector.ID{Idx: idx, Val: val + 4},
+		block:         connector.ID{Idx: idx, Val: val + 5},
 	}
 }
 
