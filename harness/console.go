@@ -123,3 +123,10 @@ func (c *console) finish() ([]attributed, map[string]string) {
 	}
 	return out, slices
 }
+
+// tail returns the last n lines of the console.
+func (c *console) tail(n int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strings.Join(c.lines[max(0, len(c.lines)-n):], "\n")
+}

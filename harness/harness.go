@@ -187,15 +187,15 @@ func (o *Options) timeouts(accel vm.Accel) (vmTimeout, binTimeout, stall time.Du
 	}
 	// The binary's own timeout fires first and prints its goroutines;
 	// then the runner's deadline (forensics); then the host kills QEMU.
-	binTimeout = vmTimeout * 8 / 10
+	binTimeout = runnerDeadline(vmTimeout) * 8 / 10
 	return vmTimeout, binTimeout, stall
 }
 
-// runnerDeadline leaves the runner time to collect forensics and report
-// before the host kills the guest; boot time counts against the guest
-// timeout but not against the runner's clock, hence the margin.
+// runnerDeadline leaves the runner time to collect forensics (about 6 s)
+// and report before the host kills the guest. It counts guest uptime, so
+// boot time is included as it is in the host's timeout.
 func runnerDeadline(vmTimeout time.Duration) time.Duration {
-	return vmTimeout * 9 / 10
+	return vmTimeout - max(vmTimeout/10, 10*time.Second)
 }
 
 func (o *Options) testArgs(binTimeout time.Duration) []string {

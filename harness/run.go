@@ -27,8 +27,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res := &Result{}
 	b, err := o.prepare(ctx, res, false)
-	if err != nil || b == nil {
+	if err != nil {
 		return res, err
+	}
+	if b == nil {
+		// Decided before the boot (the module did not build): report
+		// it like any other outcome.
+		rec := report.NewRecorder(report.Options{Out: o.Stdout, JSON: o.JSON, Package: o.TestsPkg})
+		rec.Finish(res.Outcome, res.Reason)
+		res.Summary = rec.Summary()
+		if o.JUnit != "" {
+			return res, o.writeJUnit(res, rec)
+		}
+		return res, nil
 	}
 	return res, o.boot(ctx, res, *b)
 }
@@ -235,6 +246,11 @@ func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
 
 	outcome, reason := o.judge(s, exit, reports)
 	attribute(rec, s, found, slices)
+	switch outcome {
+	case report.BootFail, report.ModuleLoadFail, report.Infra:
+		// No test shows what went wrong: the end of the console does.
+		rec.Attach("", con.tail(80), "", "")
+	}
 	if ex, ok := s.find(guest.EvExit); ok {
 		res.ExecStatus = ex.Status
 	}
@@ -257,6 +273,14 @@ func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
 	}
 	fmt.Fprintf(o.Stderr, "cnvmtest: kernel console log: %s\n", res.ConsoleLog)
 	return nil
+}
+
+// qemuExit says how QEMU ended, for a reason.
+func qemuExit(exit *vm.Exit) string {
+	if exit.Err == nil {
+		return "status 0"
+	}
+	return exit.Err.Error()
 }
 
 // attribute gives each test its slice of the kernel console, and fails the
@@ -297,6 +321,9 @@ func (o *Options) judge(s *stream, exit *vm.Exit, reports []klog.Report) (report
 	if h, ok := s.find(guest.EvHang); ok {
 		return report.Timeout, "guest runner: " + h.Error
 	}
+	if s.binTimeout != "" {
+		return report.Timeout, "the test binary's own timeout fired (" + s.binTimeout + "): a test hung in user space"
+	}
 	if errors.Is(exit.Err, context.Canceled) {
 		return report.Infra, "interrupted: QEMU was stopped before the guest finished"
 	}
@@ -318,7 +345,7 @@ func (o *Options) judge(s *stream, exit *vm.Exit, reports []klog.Report) (report
 		return report.KernelSplat, fmt.Sprintf("%d kernel report(s), first: %s", len(reports), reports[0].Title)
 	}
 	if !ok {
-		return report.Infra, "the guest stopped before the runner finished; see the console log"
+		return report.Infra, fmt.Sprintf("QEMU exited (%s) before the guest runner finished; see the console log", qemuExit(exit))
 	}
 	if bad := klog.Taint(done.Taint).Unexpected(klog.Taint(boot.Taint) | klog.ModuleTaints); bad != 0 {
 		return report.KernelSplat, "kernel tainted during the run: " + bad.Flags()

@@ -2,11 +2,13 @@ package harness
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +27,9 @@ type stream struct {
 	mu      sync.Mutex
 	records []guest.Record
 	times   map[string]time.Time
+	// binTimeout is the line in which the test binary said its own
+	// -test.timeout fired.
+	binTimeout string
 
 	conv     *exec.Cmd
 	convIn   io.WriteCloser
@@ -77,6 +82,11 @@ func (s *stream) line(b []byte) {
 			fmt.Fprintf(s.verbose, "cnvmtest: guest %s%s\n", r.Event, detail(r))
 		}
 		return
+	}
+	if bytes.HasPrefix(b, []byte("panic: test timed out after ")) {
+		s.mu.Lock()
+		s.binTimeout = strings.TrimSpace(string(b))
+		s.mu.Unlock()
 	}
 	if s.convIn != nil {
 		s.convIn.Write(b)

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // ModuleError is a module that did not build for a kernel. Output holds
@@ -64,10 +65,22 @@ func (m Module) Build(ctx context.Context, log io.Writer) (string, error) {
 	if err := os.MkdirAll(m.Cache, 0o755); err != nil {
 		return "", err
 	}
-	work, err := os.MkdirTemp(m.Cache, "build-")
+	// Build in a directory named by the hash, under a lock: the path
+	// ends up in the module's WARN and BUG messages, so it should be the
+	// same on every build of the same sources.
+	lock, err := os.OpenFile(filepath.Join(m.Cache, hash+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return "", err
 	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("locking the module cache: %w", err)
+	}
+	if ko, err := singleKO(dir); err == nil {
+		return ko, nil // built by a parallel run meanwhile
+	}
+	work := filepath.Join(m.Cache, hash+".build")
+	os.RemoveAll(work)
 	defer os.RemoveAll(work)
 	if err := os.CopyFS(work, os.DirFS(m.Src)); err != nil {
 		return "", fmt.Errorf("copying module sources %s: %w", m.Src, err)
@@ -89,10 +102,9 @@ func (m Module) Build(ctx context.Context, log io.Writer) (string, error) {
 		fmt.Fprintf(log, "module build for %s printed warnings:\n%s", m.Kernel, w)
 	}
 	// Publish by rename: a half-built entry is never visible.
-	if err := os.Rename(work, dir); err != nil && !os.IsExist(err) {
-		if _, statErr := os.Stat(dir); statErr != nil {
-			return "", err
-		}
+	os.RemoveAll(dir)
+	if err := os.Rename(work, dir); err != nil {
+		return "", err
 	}
 	return singleKO(dir)
 }

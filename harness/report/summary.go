@@ -110,8 +110,9 @@ func (r *Recorder) Summary() RunSummary {
 		KernelLog: r.run.kernelLog.String(),
 		Reports:   append([]string(nil), r.run.reports...),
 	}
-	if r.finished.Failed() && r.finished != Fail && r.finishWhy != "" && !slices.Contains(s.Reports, r.finishWhy) {
-		// A failure of the run itself, such as a panic: a report of it.
+	if r.finished.Failed() && r.finished != Fail && r.finishWhy != "" && !slices.Contains(s.Reports, r.finishWhy) && !r.shownByTest(r.finished) {
+		// A failure of the run itself, such as a panic, that no test
+		// shows: a report of it.
 		s.Reports = append(s.Reports, r.finishWhy)
 	}
 	var v verdict
@@ -247,4 +248,15 @@ func (v *verdict) result() (Outcome, string) {
 		reasons = reasons[:maxReasons]
 	}
 	return v.outcome, strings.Join(reasons, "; ") + more
+}
+
+// shownByTest reports whether some test ended with outcome o, so that the
+// run's failure is already visible where it happened.
+func (r *Recorder) shownByTest(o Outcome) bool {
+	for _, t := range r.order {
+		if t.outcome() == o {
+			return true
+		}
+	}
+	return false
 }

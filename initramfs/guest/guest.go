@@ -55,8 +55,8 @@ type Config struct {
 	// Unload removes the module after Program exits; a failure to unload
 	// (a leaked reference) is reported.
 	Unload bool `json:"unload,omitempty"`
-	// Deadline, counted from the runner's start, is when the runner gives
-	// up on the program: it collects hang forensics and stops it, before
+	// Deadline, counted in guest uptime (about the time since QEMU
+	// started), is when the runner gives up on the program: it collects hang forensics and stops it, before
 	// the host kills the guest.
 	Deadline time.Duration `json:"deadline,omitempty"`
 	// Stall is how long the tests may go without a test starting or

@@ -61,7 +61,6 @@ func (p *port) write(b []byte) {
 func (p *port) record(r guest.Record) { p.write(r.Encode()) }
 
 func run(out *port) error {
-	started := time.Now()
 	var uts unix.Utsname
 	unix.Uname(&uts)
 	out.record(guest.Record{Event: guest.EvBoot, Kernel: unix.ByteSliceToString(uts.Release[:]), Taint: taint()})
@@ -75,6 +74,10 @@ func run(out *port) error {
 		return fmt.Errorf("parsing %s: %w", guest.ConfigPath, err)
 	}
 	mountExtra()
+	// u-root's init keeps the console quiet; tests want the kernel's
+	// informational lines (stack traces of hung tasks, sysrq dumps, the
+	// module's own messages) on the console the host analyses.
+	os.WriteFile("/proc/sys/kernel/printk", []byte("7"), 0)
 
 	if cfg.Module != "" {
 		start := time.Now()
@@ -88,7 +91,7 @@ func run(out *port) error {
 	if cfg.Shell {
 		return runShell(out, cfg)
 	}
-	status, elapsed, err := runProgram(out, cfg, started)
+	status, elapsed, err := runProgram(out, cfg)
 	if err != nil {
 		return err
 	}
@@ -105,7 +108,7 @@ func run(out *port) error {
 	return nil
 }
 
-func runProgram(out *port, cfg guest.Config, started time.Time) (int, time.Duration, error) {
+func runProgram(out *port, cfg guest.Config) (int, time.Duration, error) {
 	cmd := exec.Command(cfg.Program, cfg.Args...)
 	cmd.Dir = "/" + guest.Dir
 	cmd.Env = programEnv(cfg)
@@ -125,7 +128,7 @@ func runProgram(out *port, cfg guest.Config, started time.Time) (int, time.Durat
 	pw.Close()
 	t := &tracker{out: out, before: map[string]uint64{}, progress: time.Now()}
 	stop := make(chan struct{})
-	go t.watch(cmd.Process, cfg, started, stop)
+	go t.watch(cmd.Process, cfg, stop)
 	copyLines(out, pr, t.line)
 	err = cmd.Wait()
 	close(stop)
@@ -241,7 +244,7 @@ func (t *tracker) line(b []byte) {
 
 // watch stops the program when the run's deadline passes or, while tests
 // run, when no test has started or ended for cfg.Stall.
-func (t *tracker) watch(p *os.Process, cfg guest.Config, started time.Time, stop <-chan struct{}) {
+func (t *tracker) watch(p *os.Process, cfg guest.Config, stop <-chan struct{}) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -259,7 +262,7 @@ func (t *tracker) watch(p *os.Process, cfg guest.Config, started time.Time, stop
 		t.mu.Unlock()
 		var why string
 		switch {
-		case cfg.Deadline > 0 && time.Since(started) > cfg.Deadline:
+		case cfg.Deadline > 0 && uptime() > cfg.Deadline:
 			why = fmt.Sprintf("the run reached its deadline (%s)", cfg.Deadline)
 		case stalled:
 			why = fmt.Sprintf("no test started or ended for %s", cfg.Stall)
@@ -325,6 +328,18 @@ func unloadModule(path string) error {
 // kmemleak. Failure is not fatal: not every kernel has it.
 func mountExtra() {
 	unix.Mount("debugfs", "/sys/kernel/debug", "debugfs", 0, "")
+}
+
+// uptime is the time since the kernel started, close to the time since
+// QEMU started, which is what the host's timeout counts.
+func uptime() time.Duration {
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return 0
+	}
+	f, _, _ := strings.Cut(string(b), " ")
+	secs, _ := strconv.ParseFloat(f, 64)
+	return time.Duration(secs * float64(time.Second))
 }
 
 func taint() uint64 {
