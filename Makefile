@@ -15,7 +15,7 @@ SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Extra apt-get options, e.g. an archives directory that CI caches.
 APT_OPTS ?=
 
-.PHONY: all deps unit vmtest vmshell test vet clean FORCE
+.PHONY: all deps unit vmtest vmshell selftest test vet clean FORCE
 
 all: test
 
@@ -56,7 +56,13 @@ vmtest: deps $(CNVMTEST) $(CNCLIENT)
 	$(CNVMTEST) run -kernel $(KERNEL) -junit $(OUT)/junit.xml \
 		-file $(CNCLIENT) -env CNVMTEST_CNCLIENT=required $(VMFLAGS)
 
-test: unit vmtest
+# The harness's own fault-injection tests: each case boots a guest with a
+# planted fault (WARN, oops, panic, hang, Go crash, QEMU killed, broken
+# module...) and checks the outcome and its attribution.
+selftest: deps
+	CNVMTEST_SELFTEST=1 $(GO) test -timeout 30m -v ./harness/selftest
+
+test: unit vmtest selftest
 
 # An interactive u-root shell in the guest with the module loaded.
 vmshell: deps $(CNVMTEST)
