@@ -15,7 +15,7 @@ SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Extra apt-get options, e.g. an archives directory that CI caches.
 APT_OPTS ?=
 
-.PHONY: all deps unit vmtest vmshell selftest test vet clean FORCE
+.PHONY: all deps unit vmtest vmshell selftest test vet lint-workflows clean FORCE
 
 all: test
 
@@ -67,6 +67,14 @@ test: unit vmtest selftest
 # An interactive u-root shell in the guest with the module loaded.
 vmshell: deps $(CNVMTEST)
 	$(CNVMTEST) shell -kernel $(KERNEL) $(VMFLAGS)
+
+# lint-workflows checks .github/workflows with actionlint, which also runs
+# shellcheck on run: scripts and pyflakes on Python ones when installed.
+ACTIONLINT ?= github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+PYFLAKES = $(shell command -v pyflakes3 || command -v pyflakes)
+
+lint-workflows:
+	$(GO) run $(ACTIONLINT) $(if $(PYFLAKES),-pyflakes $(PYFLAKES)) .github/workflows/*.yml
 
 clean:
 	rm -rf $(OUT)

@@ -7,6 +7,7 @@
 //	cnvmtest [run] [flags]              run the guest test suite
 //	cnvmtest exec [flags] -- PROG ARGS  run a static program in the guest
 //	cnvmtest shell [flags]              an interactive shell in the guest
+//	cnvmtest bisect [flags]             find the first failing kernel, package or commit
 //
 // The exit status is 0 when every guest test passed; see package report for
 // the status of each other outcome.
@@ -43,6 +44,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "run", "exec", "shell":
 		return runCmd(ctx, cmd, args, stdout, stderr)
+	case "bisect":
+		return bisectCmd(ctx, args, stdout, stderr)
+	case "bisect-step":
+		return bisectStepCmd(ctx, args, stdout, stderr)
 	case "help":
 		usage(stderr)
 		return 0
@@ -57,6 +62,7 @@ func usage(w io.Writer) {
   cnvmtest [run] [flags]               run the guest test suite
   cnvmtest exec [flags] -- PROG ARGS   run a static program in the guest with the module loaded
   cnvmtest shell [flags]               an interactive u-root shell in the guest with the module loaded
+  cnvmtest bisect [flags]              find the first kernel, Debian package or module commit that fails (bisect -h)
 Run 'cnvmtest run -h' for the flags.
 `)
 }
