@@ -15,7 +15,7 @@ SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Extra apt-get options, e.g. an archives directory that CI caches.
 APT_OPTS ?=
 
-.PHONY: all deps unit vmtest vmshell selftest test vet lint-workflows clean FORCE
+.PHONY: all deps unit vmtest vmshell selftest test bench vet lint-workflows clean FORCE
 
 all: test
 
@@ -67,6 +67,14 @@ test: unit vmtest selftest
 # An interactive u-root shell in the guest with the module loaded.
 vmshell: deps $(CNVMTEST)
 	$(CNVMTEST) shell -kernel $(KERNEL) $(VMFLAGS)
+
+# Benchmarks of cnvmtest itself (README: Benchmarks). BENCHFLAGS='-n 3' for
+# a quick look, BENCHFLAGS=-cold adds a cold start from empty caches.
+BENCH_KERNELS ?= debian:6.1,debian-src:6.12
+BENCHFLAGS ?=
+
+bench: deps $(CNVMTEST)
+	$(CNVMTEST) bench -kernels $(BENCH_KERNELS) $(BENCHFLAGS)
 
 # lint-workflows checks .github/workflows with actionlint, which also runs
 # shellcheck on run: scripts and pyflakes on Python ones when installed.

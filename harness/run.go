@@ -128,6 +128,14 @@ func (o *Options) prepare(ctx context.Context, res *Result, shell bool) (*bootAr
 	}
 	res.Accel = accel
 	fmt.Fprintf(o.Stderr, "cnvmtest: accelerator %s: %s\n", accel, why)
+	if o.CPUs == 0 {
+		// Under TCG a second vCPU makes the kernel find the TSCs out of
+		// sync and fall back to a slower clocksource (make bench).
+		o.CPUs = 1
+		if accel == vm.KVM {
+			o.CPUs = 2
+		}
+	}
 	vmTimeout, binTimeout, stall := o.timeouts(accel)
 	cfg.Deadline = runnerDeadline(vmTimeout)
 

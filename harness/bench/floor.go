@@ -1,0 +1,156 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness"
+	"github.com/cnvmtest/cnvmtest/harness/vm"
+	"github.com/u-root/mkuimage/cpio"
+)
+
+// FloorMarker is the line harness/bench/floorinit prints on the console
+// before it powers off: proof that the kernel reached it.
+const FloorMarker = "cnvmtest-floor: init reached"
+
+// floorTimeout bounds one bare boot; under TCG it takes seconds.
+const floorTimeout = 3 * time.Minute
+
+// floorImage builds harness/bench/floorinit and an initramfs holding only
+// it as /init and /dev/console, so that its output reaches the console.
+func (s *session) floorImage(ctx context.Context) (string, error) {
+	bin := filepath.Join(s.runs, "floorinit")
+	if _, err := goCmd(ctx, s.cfg.Repo, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"},
+		"build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./harness/bench/floorinit"); err != nil {
+		return "", err
+	}
+	prog, err := os.ReadFile(bin)
+	if err != nil {
+		return "", err
+	}
+	img := filepath.Join(s.runs, "floor.cpio")
+	f, err := os.Create(img)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	w := cpio.Newc.Writer(f)
+	recs := []cpio.Record{
+		cpio.Directory("dev", 0o755),
+		cpio.CharDev("dev/console", 0o600, 5, 1),
+		cpio.StaticFile("init", string(prog), 0o755),
+	}
+	if err := cpio.WriteRecords(w, recs); err != nil {
+		return "", fmt.Errorf("floor initramfs: %w", err)
+	}
+	if err := cpio.WriteTrailer(w); err != nil {
+		return "", fmt.Errorf("floor initramfs: %w", err)
+	}
+	return img, f.Close()
+}
+
+// floorSample is one bare boot.
+type floorSample struct {
+	err     error
+	qemu    time.Duration // QEMU's wall time, as vm.Exit reports it
+	wall    time.Duration // from the call to vm.Run to its return
+	init    time.Duration // from the call to the marker on the console
+	hwmKiB  uint64
+	cmdline []string
+}
+
+// floorOnce boots the kernel of a warm run with the floor initramfs and
+// the same vm.Config as harness.Run gives QEMU: same image, guest size,
+// accelerator, kernel command line.
+func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img string) floorSample {
+	q, err := vm.QEMUPath("")
+	if err != nil {
+		return floorSample{err: err}
+	}
+	var (
+		mu      sync.Mutex
+		console bytes.Buffer
+		reached time.Time
+	)
+	start := time.Now()
+	con := &lineWriter{fn: func(at time.Time, line string) {
+		mu.Lock()
+		defer mu.Unlock()
+		console.WriteString(line + "\n")
+		if reached.IsZero() && strings.Contains(line, FloorMarker) {
+			reached = at
+		}
+	}}
+	w := watchQEMU()
+	exit, err := vm.Run(ctx, vm.Config{
+		QEMU:      q,
+		Accel:     warm.Accel,
+		Kernel:    warm.Kernel.Image,
+		Initramfs: img,
+		Append:    []string{"quiet"},
+		MemoryMB:  s.cfg.MemoryMB,
+		CPUs:      s.cfg.CPUs,
+		Timeout:   floorTimeout,
+		Console:   con,
+	})
+	fs := floorSample{wall: time.Since(start)}
+	fs.hwmKiB, _ = w.Stop()
+	s.qemuHWM = max(s.qemuHWM, fs.hwmKiB)
+	if err != nil {
+		fs.err = err
+		return fs
+	}
+	fs.qemu, fs.cmdline = exit.Elapsed, exit.Cmdline
+	mu.Lock()
+	defer mu.Unlock()
+	switch {
+	case exit.TimedOut:
+		fs.err = fmt.Errorf("bare boot timed out after %s", exit.Elapsed)
+	case reached.IsZero():
+		fs.err = fmt.Errorf("bare boot: the init never printed %q (QEMU status %d)", FloorMarker, exit.ExitCode())
+	case exit.ExitCode() != 0:
+		fs.err = fmt.Errorf("bare boot: QEMU exit status %d", exit.ExitCode())
+	}
+	if fs.err != nil {
+		log := filepath.Join(s.runs, fmt.Sprintf("floor-%d.console.log", time.Now().UnixNano()))
+		os.WriteFile(log, console.Bytes(), 0o644)
+		fs.err = fmt.Errorf("%w (console: %s)", fs.err, log)
+		s.failed = true
+		return fs
+	}
+	fs.init = reached.Sub(start)
+	return fs
+}
+
+// sameFlags compares the floor's QEMU command line with the one the run
+// saved in its run directory, the initramfs aside.
+func sameFlags(run runSample, floorImg string, floor []string) (bool, string, string, error) {
+	if run.cmdline == "" || run.res == nil {
+		return false, "", "", fmt.Errorf("the run saved no qemu.cmdline")
+	}
+	runLine := strings.TrimSpace(strings.ReplaceAll(run.cmdline, filepath.Join(run.res.RunDir, "initramfs.cpio"), "INITRAMFS"))
+	floorLine := strings.ReplaceAll(strs(floor...), floorImg, "INITRAMFS")
+	return fieldsEqual(runLine, floorLine), runLine, floorLine, nil
+}
+
+// fieldsEqual compares two command lines word by word, so that quoting
+// styles do not matter where no word holds a space.
+func fieldsEqual(a, b string) bool {
+	unq := func(s string) []string { return strings.Fields(strings.NewReplacer("'", "", `"`, "").Replace(s)) }
+	fa, fb := unq(a), unq(b)
+	if len(fa) != len(fb) {
+		return false
+	}
+	for i := range fa {
+		if fa[i] != fb[i] {
+			return false
+		}
+	}
+	return true
+}

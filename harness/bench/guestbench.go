@@ -1,0 +1,86 @@
+package bench
+
+import (
+	"context"
+	"strings"
+)
+
+// guestPkg is the package of guest benchmarks.
+const guestPkg = "./harness/bench/guest"
+
+// guestBench runs the echo benchmarks in the guest N times, each time in a
+// fresh guest, and reports each benchmark's ns/op, B/op and allocs/op, the
+// messages per second that ns/op means, and connector against raw.
+func (s *session) guestBench(ctx context.Context) error {
+	k := s.cfg.Kernels[0]
+	s.rep.section(Section{
+		Name:  SectionGuest,
+		Title: "echo through package connector against raw syscalls, in the same guest (" + k + ")",
+		Command: "cnvmtest run -kernel " + k + " -tests " + guestPkg + " -run TestEchoPaths -bench . -benchtime " +
+			s.cfg.GuestBenchTime + " -json (-test.benchmem added); ns/op from the benchmark lines",
+	})
+	o := s.options(k)
+	o.TestsPkg, o.Run, o.Bench, o.BenchTime = guestPkg, "^TestEchoPaths$", ".", s.cfg.GuestBenchTime
+	var all benchSamples
+	runs := 0
+	for i := range s.cfg.N {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.logf("guest benchmarks %d/%d", i+1, s.cfg.N)
+		// go test -json gives a benchmark a run event and no pass event,
+		// so the harness may call the run a failure although every
+		// benchmark finished; the binary's own verdict is the package's
+		// pass event.
+		r := s.runJudged(ctx, o, func(r runSample) bool {
+			return r.err == nil && r.clock.pkgAction == "pass" && len(parseBench(r.clock.output.String())) > 0
+		})
+		lines := parseBench(r.clock.output.String())
+		if r.err != nil || r.clock.pkgAction != "pass" || len(lines) == 0 {
+			s.rep.note(SectionGuest, "a run is left out: package %q, %d benchmark lines, %s", r.clock.pkgAction, len(lines), r.why())
+			continue
+		}
+		if r.res != nil && !r.ok() && i == 0 {
+			s.rep.note(SectionGuest, "the harness reports %s for benchmark runs although the test binary passed: %s", r.res.Outcome, r.res.Reason)
+		}
+		runs++
+		all.add(lines)
+	}
+	if runs == 0 {
+		return nil
+	}
+	for _, name := range all.names {
+		v := all.samples[name]
+		short := strings.TrimPrefix(name, "Benchmark")
+		s.rep.add(SectionGuest, short+" time", "ns/op", v["ns/op"])
+		s.rep.addHigher(SectionGuest, short+" rate", "msg/s", perSecond(v["ns/op"]))
+		s.rep.add(SectionGuest, short+" memory", "B/op", v["B/op"])
+		s.rep.add(SectionGuest, short+" allocations", "allocs/op", v["allocs/op"])
+	}
+	for _, pair := range [][2]string{
+		{"BenchmarkRoundTrip/conn/64B", "BenchmarkRoundTrip/raw/64B"},
+		{"BenchmarkRoundTrip/conn-deadline/64B", "BenchmarkRoundTrip/raw/64B"},
+		{"BenchmarkRoundTrip/conn/4096B", "BenchmarkRoundTrip/raw/4096B"},
+		{"BenchmarkRoundTrip/conn-deadline/4096B", "BenchmarkRoundTrip/raw/4096B"},
+		{"BenchmarkWindow/conn/64B", "BenchmarkWindow/raw/64B"},
+	} {
+		a, b := all.samples[pair[0]], all.samples[pair[1]]
+		if a == nil || b == nil {
+			continue
+		}
+		name := strings.TrimPrefix(pair[0], "Benchmark") + " / raw"
+		s.rep.add(SectionGuest, name, "x", ratios(a["ns/op"], b["ns/op"]))
+	}
+	return nil
+}
+
+func perSecond(nsPerOp []float64) []float64 {
+	out := make([]float64, len(nsPerOp))
+	for i, v := range nsPerOp {
+		out[i] = nan
+		if v > 0 {
+			out[i] = 1e9 / v
+		}
+	}
+	return out
+}

@@ -1,0 +1,56 @@
+package bench
+
+import (
+	"strconv"
+	"strings"
+)
+
+// targets sets the project's performance goals against the report.
+func targets(r *Report, cfg Config) []Target {
+	var ts []Target
+	add := func(goal, key string, limit float64, unit string, higher bool, note string) {
+		t := Target{Goal: goal, Limit: limit, Unit: unit, Note: note}
+		if m, ok := r.Metric(key); ok {
+			t.Metric, t.Value = key, m.Median
+			t.Met = m.Median <= limit
+			if higher {
+				t.Met = m.Median >= limit
+			}
+		}
+		ts = append(ts, t)
+	}
+	add("warm run <= 1.3x floor on Debian 6.1", keyFor(sectionFloor, "debian:6.1 run total / floor"), 1.3, "x", false, "")
+
+	src := ""
+	for _, k := range cfg.Kernels {
+		if strings.HasPrefix(k, "debian-src:") || strings.HasPrefix(k, "src:") {
+			src = k
+			break
+		}
+	}
+	if src == "" {
+		add("minimal source-built kernel: whole warm run <= 2.5 s", "", 2.5, "s", false, "not asked for: add -kernels ...,debian-src:6.12")
+	} else {
+		add("minimal source-built kernel ("+src+"): whole warm run <= 2.5 s", keyFor(SectionRun, src+" total"), 2.5, "s", false, "")
+	}
+
+	best, bestKey := 0.0, ""
+	for _, m := range r.Metrics {
+		if m.Section == SectionMatrix && strings.HasPrefix(m.Name, "parallel") && strings.HasSuffix(m.Name, ": wall time") {
+			if bestKey == "" || m.Median < best {
+				best, bestKey = m.Median, m.Key()
+			}
+		}
+	}
+	note := ""
+	if bestKey != "" {
+		note = "fastest parallel variant: " + strings.TrimSuffix(strings.TrimPrefix(bestKey, SectionMatrix+" / "), ": wall time")
+	}
+	add("4 Debian kernels in parallel <= 12 s", bestKey, 12, "s", false, note)
+	add("connector round trip <= 1.2x raw syscalls", keyFor(SectionGuest, "RoundTrip/conn/64B / raw"), 1.2, "x", false,
+		"64-byte echo, context without deadline")
+	add("cold start <= 4 min", keyFor(SectionCold, cfg.Kernels[0]+" total"), 240, "s", false, "")
+	return ts
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
