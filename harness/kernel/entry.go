@@ -43,18 +43,21 @@ func load(dir string, verify bool) (*Kernel, error) {
 		return nil, fmt.Errorf("%w: %s: %v", errInvalidEntry, manifestName, err)
 	}
 	k := &m.Kernel
+	if k.Key == "" { // entries from before kernels were built here
+		k.Key, k.Source = k.Release+"@"+k.PackageVersion, SourceDebian
+	}
 	switch {
 	case m.Format != manifestFormat:
 		return nil, fmt.Errorf("%w: format %d, want %d", errInvalidEntry, m.Format, manifestFormat)
-	case k.Release+"@"+k.PackageVersion != filepath.Base(dir):
-		return nil, fmt.Errorf("%w: manifest is for %s@%s", errInvalidEntry, k.Release, k.PackageVersion)
+	case k.Key != filepath.Base(dir):
+		return nil, fmt.Errorf("%w: manifest is for %s", errInvalidEntry, k.Key)
 	}
-	if k.Image == "" || k.BzImage == "" || k.Config == "" || k.BuildDir == "" {
+	if k.Image == "" || k.Config == "" || k.BuildDir == "" {
 		return nil, fmt.Errorf("%w: a path is missing", errInvalidEntry)
 	}
-	for _, p := range []*string{&k.Image, &k.BzImage, &k.Vmlinux, &k.Config, &k.SystemMap, &k.BuildDir} {
+	for _, p := range k.paths() {
 		if *p == "" {
-			continue // Vmlinux and SystemMap are optional
+			continue // BzImage, Vmlinux, SystemMap and BuildLog are optional
 		}
 		if !filepath.IsLocal(*p) {
 			return nil, fmt.Errorf("%w: path %q outside the entry", errInvalidEntry, *p)
@@ -79,13 +82,21 @@ func load(dir string, verify bool) (*Kernel, error) {
 	return k, nil
 }
 
+// paths are the fields of k that name files in its entry.
+func (k *Kernel) paths() []*string {
+	return []*string{&k.Image, &k.BzImage, &k.Vmlinux, &k.Config, &k.SystemMap, &k.BuildDir, &k.BuildLog}
+}
+
 // writeManifest records k, whose paths are absolute under dir, as the
 // entry's manifest, atomically.
 func writeManifest(dir string, k *Kernel) error {
 	m := manifest{Format: manifestFormat, Created: time.Now().UTC(), Kernel: *k}
 	mk := &m.Kernel
-	mk.Dir, mk.CompilerMismatch = "", "" // Spec stays: the spec that built the entry
-	for _, p := range []*string{&mk.Image, &mk.BzImage, &mk.Vmlinux, &mk.Config, &mk.SystemMap, &mk.BuildDir} {
+	// Spec stays: the spec that built the entry. The rest depends on the
+	// host and the time.
+	mk.Dir, mk.CompilerMismatch, mk.BuildRoot, mk.ModuleCC, mk.ModuleMakeArgs = "", "", "", "", nil
+	mk.LastUsed = time.Time{}
+	for _, p := range mk.paths() {
 		if *p == "" {
 			continue
 		}
@@ -172,6 +183,7 @@ func (s *Store) ensure(ctx context.Context, key string, p *progress, build func(
 	if err != nil {
 		return nil, err
 	}
+	k.Key = key
 	if err := writeManifest(root, k); err != nil {
 		return nil, fmt.Errorf("writing the manifest: %w", err)
 	}
@@ -255,6 +267,7 @@ func locate(root string, r *Resolved) (*Kernel, error) {
 	}
 	modules := []string{"usr/lib/modules/" + rel + "/", "lib/modules/" + rel + "/"}
 	k := &Kernel{
+		Source:         SourceDebian,
 		Release:        rel,
 		PackageVersion: r.PackageVersion,
 		Packages:       r.Packages,

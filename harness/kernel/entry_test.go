@@ -54,7 +54,7 @@ func TestManifestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.Dir = dir
+	want.Dir, want.Key, want.Source = dir, filepath.Base(dir), "debian"
 	want.CompilerMismatch = got.CompilerMismatch // depends on the host
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("unexpected kernel (-want +got):\n%s", diff)

@@ -121,7 +121,7 @@ func checkKernel(t *testing.T, k *Kernel) {
 	}
 }
 
-// buildHello builds a trivial module against k, as the harness will.
+// buildHello builds a trivial module against k, as the harness does.
 func buildHello(t *testing.T, k *Kernel, makeArgs []string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -143,10 +143,10 @@ module_exit(hello_exit);
 MODULE_LICENSE("GPL");
 `), 0o644)
 	start := time.Now()
-	args := append([]string{"-C", k.BuildDir, "M=" + dir}, makeArgs...)
-	out, err := exec.Command("make", append(args, "modules")...).CombinedOutput()
+	cmd := k.ModuleMake(context.Background(), dir, makeArgs...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("make %s modules: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
 	}
 	ko, err := os.ReadFile(filepath.Join(dir, "hello.ko"))
 	if err != nil {

@@ -100,6 +100,47 @@ func orNone(s string) string {
 // resolve finds the packages of the kernel a spec names, from the lists on
 // disk: it does no network I/O.
 func resolve(ctx context.Context, a *apt, spec Spec, hostGCC int) (*Resolved, error) {
+	cands, err := seriesCandidates(ctx, a, spec)
+	if err != nil {
+		return nil, err
+	}
+	c, err := pick(cands, spec, hostGCC)
+	if err != nil {
+		return nil, err
+	}
+	// Look the whole set up: it gives the download size and proves every
+	// package exists before anything is fetched.
+	var sets []string
+	for _, p := range c.packages {
+		sets = append(sets, p.String())
+	}
+	out, err := a.cache(ctx, append([]string{"show"}, sets...)...)
+	if err != nil {
+		return nil, fmt.Errorf("looking up the packages of %s: %w", c.image, err)
+	}
+	sizes := map[Package]int64{}
+	for _, st := range parseStanzas(out) {
+		size, _ := strconv.ParseInt(st["Size"], 10, 64)
+		sizes[Package{Name: st["Package"], Version: st["Version"]}] = size
+	}
+	r := &Resolved{
+		Spec:           spec.String(),
+		Release:        c.abi + "-" + spec.Flavour,
+		ImagePackage:   c.image,
+		PackageVersion: c.version,
+		Suites:         c.suites,
+		Compiler:       c.compiler,
+	}
+	for _, p := range c.packages {
+		p.Size = sizes[p]
+		r.Packages = append(r.Packages, p)
+	}
+	return r, nil
+}
+
+// seriesCandidates returns every kernel of spec's series the lists hold
+// with its headers.
+func seriesCandidates(ctx context.Context, a *apt, spec Spec) ([]*candidate, error) {
 	series := spec.series()
 	out, err := a.cache(ctx, "pkgnames", "linux-image-")
 	if err != nil {
@@ -135,38 +176,7 @@ func resolve(ctx context.Context, a *apt, spec Spec, hostGCC int) (*Resolved, er
 	if out, err = a.cache(ctx, append([]string{"show"}, versions...)...); err != nil {
 		return nil, err
 	}
-	cands := candidates(spec.Flavour, found, parseStanzas(out))
-	c, err := pick(cands, spec, hostGCC)
-	if err != nil {
-		return nil, err
-	}
-	// Look the whole set up: it gives the download size and proves every
-	// package exists before anything is fetched.
-	var sets []string
-	for _, p := range c.packages {
-		sets = append(sets, p.String())
-	}
-	if out, err = a.cache(ctx, append([]string{"show"}, sets...)...); err != nil {
-		return nil, fmt.Errorf("looking up the packages of %s: %w", c.image, err)
-	}
-	sizes := map[Package]int64{}
-	for _, st := range parseStanzas(out) {
-		size, _ := strconv.ParseInt(st["Size"], 10, 64)
-		sizes[Package{Name: st["Package"], Version: st["Version"]}] = size
-	}
-	r := &Resolved{
-		Spec:           spec.String(),
-		Release:        c.abi + "-" + spec.Flavour,
-		ImagePackage:   c.image,
-		PackageVersion: c.version,
-		Suites:         c.suites,
-		Compiler:       c.compiler,
-	}
-	for _, p := range c.packages {
-		p.Size = sizes[p]
-		r.Packages = append(r.Packages, p)
-	}
-	return r, nil
+	return candidates(spec.Flavour, found, parseStanzas(out)), nil
 }
 
 // candidates pairs each kernel image with its headers and the packages they

@@ -61,6 +61,11 @@ var fakeArchive = []archivePkg{
 	{"linux-binary-7.3-amd64", "7.3~rc7-1~exp1", "experimental", "linux-base-7.3-amd64 (= 7.3~rc7-1~exp1)"},
 	{"linux-headers-7.3-common", "7.3~rc7-1~exp1", "experimental", ""},
 	{"linux-kbuild-7.3", "7.3~rc7-1~exp1", "experimental", ""},
+	// Sources, for debian-src:.
+	{"linux-source-6.12", "6.12.118-1", "trixie-security", ""},
+	{"linux-source-6.12", "6.12.117-1~deb12u1", "bookworm-security", ""},
+	{"linux-source-6.12", "6.12.95-1~bpo12+1", "bookworm-backports", ""},
+	{"linux-source-6.1", "6.1.192-3", "bookworm-security", ""},
 }
 
 // fakeApt answers apt-cache from fakeArchive the way the real one prints,

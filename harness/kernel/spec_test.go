@@ -28,8 +28,23 @@ func TestParseSpec(t *testing.T) {
 		{name: "major only", in: "debian:6", err: "unknown kernel spec"},
 		{name: "word", in: "debian:latest", err: "unknown kernel spec"},
 		{name: "space", in: "debian:6.1 ", err: "unknown kernel spec"},
-		{name: "path reserved", in: "path:/boot/vmlinuz,/lib/modules/x/build", err: "path: kernels are not supported yet"},
-		{name: "src reserved", in: "src:/usr/src/linux", err: "src: kernels are not supported yet"},
+		{name: "debian-src series", in: "debian-src:6.12", want: Spec{Source: "debian-src", Series: "6.12"}},
+		{name: "debian-src flavour", in: "debian-src:6.12@debug", want: Spec{Source: "debian-src", Series: "6.12", Flavour: "debug"}},
+		{name: "debian-src release", in: "debian-src:6.12+deb12@minimal", want: Spec{Source: "debian-src", Series: "6.12", Dist: 12, Flavour: "minimal"}},
+		{name: "debian-src version", in: "debian-src:7.3~rc7-1~exp1@debug", want: Spec{Source: "debian-src", Exact: "7.3~rc7-1~exp1", Flavour: "debug"}},
+		{name: "debian-src unknown flavour", in: "debian-src:6.12@fast", err: `unknown config flavour "fast": want one of debug, minimal`},
+		{name: "debian-src word", in: "debian-src:stable", err: "unknown kernel spec"},
+		{name: "src", in: "src:/usr/src/linux", want: Spec{Source: "src", Dir: "/usr/src/linux"}},
+		{name: "src relative with flavour", in: "src:../linux@debug", want: Spec{Source: "src", Dir: "../linux", Flavour: "debug"}},
+		{name: "src with @ in the path", in: "src:/home/me/linux@2", want: Spec{Source: "src", Dir: "/home/me/linux@2"}},
+		{name: "src with @ and a flavour", in: "src:/home/me/linux@2@minimal", want: Spec{Source: "src", Dir: "/home/me/linux@2", Flavour: "minimal"}},
+		{name: "src unknown flavour", in: "src:/home/me/linux@work", err: `unknown config flavour "work"`},
+		{name: "src empty", in: "src:", err: "want src:DIR[@FLAVOUR]"},
+		{name: "src flavour only", in: "src:@debug", err: "want src:DIR[@FLAVOUR]"},
+		{name: "path", in: "path:/boot/vmlinuz,/lib/modules/x/build", want: Spec{Source: "path", Image: "/boot/vmlinuz", KDir: "/lib/modules/x/build"}},
+		{name: "path relative", in: "path:vmlinux,.", want: Spec{Source: "path", Image: "vmlinux", KDir: "."}},
+		{name: "path without kdir", in: "path:/boot/vmlinuz", err: "want path:IMAGE,KDIR"},
+		{name: "path empty image", in: "path:,/x", err: "want path:IMAGE,KDIR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,6 +74,39 @@ func TestSeriesOf(t *testing.T) {
 	} {
 		if got := seriesOf(in); got != want {
 			t.Errorf("seriesOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSpecDefaults(t *testing.T) {
+	for in, want := range map[string]string{
+		"debian:6.1":         "debian:6.1",
+		"debian-src:6.12":    "debian-src:6.12@minimal",
+		"src:/x":             "src:/x@minimal",
+		"src:/x@debug":       "src:/x@debug",
+		"path:/a,/b":         "path:/a,/b",
+		"debian-src:6.1.2-3": "debian-src:6.1.2-3@minimal",
+	} {
+		if got := mustSpec(t, in).withDefaults().String(); got != want {
+			t.Errorf("%s with defaults = %s, want %s", in, got, want)
+		}
+	}
+	if got := (Spec{Series: "6.1"}).withDefaults(); got.Source != "debian" || got.Flavour != "amd64" {
+		t.Errorf("Spec{Series: 6.1} with defaults = %+v", got)
+	}
+}
+
+func TestSplitSpecs(t *testing.T) {
+	for in, want := range map[string][]string{
+		"debian:6.1":                    {"debian:6.1"},
+		"debian:6.1,debian:6.12":        {"debian:6.1", "debian:6.12"},
+		"path:/a/vmlinux,/a,debian:6.1": {"path:/a/vmlinux,/a", "debian:6.1"},
+		"debian:6.1,path:v,k,path:w,l":  {"debian:6.1", "path:v,k", "path:w,l"},
+		"src:/x@debug,debian-src:6.12":  {"src:/x@debug", "debian-src:6.12"},
+		"path:only":                     {"path:only"},
+	} {
+		if diff := cmp.Diff(want, SplitSpecs(in)); diff != "" {
+			t.Errorf("SplitSpecs(%q) (-want +got):\n%s", in, diff)
 		}
 	}
 }

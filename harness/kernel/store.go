@@ -12,36 +12,75 @@ import (
 	"time"
 )
 
-// Kernel is a resolved, unpacked kernel, ready to boot and to build modules
-// against. Paths are absolute.
+// Kernel is a resolved, unpacked or built kernel, ready to boot and to
+// build modules against. Paths are absolute. Its JSON form (kernel.json in
+// the store) records exactly what was used, for results to cite.
 type Kernel struct {
-	Spec           string    `json:"spec"`            // asked for; in List, the one that built it
-	Release        string    `json:"release"`         // uname -r, "6.1.0-57-amd64"
-	PackageVersion string    `json:"package_version"` // Debian's, "6.1.192-3"
-	Packages       []Package `json:"packages"`        // exactly what was unpacked
-	Suites         []string  `json:"suites"`          // where PackageVersion was found
-	Dir            string    `json:"dir,omitempty"`   // the cache entry
+	Spec string `json:"spec"` // asked for; in List, the one that built it
+	// Source is where it came from: SourceDebian (also when empty, in
+	// entries stored before the other sources), SourceDebianSrc,
+	// SourceTree or SourcePath.
+	Source  string `json:"source,omitempty"`
+	Key     string `json:"key,omitempty"` // the entry's name in the store
+	Release string `json:"release"`       // uname -r, "6.1.0-57-amd64"
+	// PackageVersion is Debian's version of the image package, or, for
+	// debian-src:, of the linux-source package: "6.1.192-3".
+	PackageVersion string    `json:"package_version"`
+	Packages       []Package `json:"packages"`      // exactly what was downloaded
+	Suites         []string  `json:"suites"`        // where PackageVersion was found
+	Dir            string    `json:"dir,omitempty"` // the cache entry; "" for path:
+
+	// Kernels built here (debian-src:, src:) record how.
+	Flavour    string `json:"flavour,omitempty"`     // config flavour: "minimal", "debug"
+	ConfigHash string `json:"config_hash,omitempty"` // hash of the flavour's fragments and the build recipe
+	// ConfigWarnings lists the optional options that did not take.
+	ConfigWarnings []string `json:"config_warnings,omitempty"`
+	Compiler       string   `json:"compiler,omitempty"`   // gcc -dumpfullversion of the gcc that built it: "gcc 12.2.0"
+	SourceDir      string   `json:"source_dir,omitempty"` // src: the tree built
+	// Revision identifies the tree's contents (src:): "git-0123456789ab",
+	// with "-dirty-HASH" for local changes, or "tree-HASH" without git.
+	Revision     string  `json:"revision,omitempty"`
+	BuildLog     string  `json:"build_log,omitempty"`
+	BuildSeconds float64 `json:"build_seconds,omitempty"` // the make of the kernel itself
 
 	// Image is what QEMU's -kernel takes: Vmlinux when it has a PVH entry
 	// point (direct boot, no decompression in the guest), else BzImage,
 	// with ImageFallback saying why.
 	Image         string `json:"image"`
 	ImageFallback string `json:"image_fallback,omitempty"`
-	BzImage       string `json:"bzimage"`
-	Vmlinux       string `json:"vmlinux,omitempty"` // extracted from BzImage; "" if that failed
+	BzImage       string `json:"bzimage,omitempty"`
+	Vmlinux       string `json:"vmlinux,omitempty"` // extracted from BzImage, or built; "" if that failed
 	PVH           bool   `json:"pvh"`               // Vmlinux has XEN_ELFNOTE_PHYS32_ENTRY
 
 	Config string `json:"config"`
 	// SystemMap is empty when the package ships only Debian's placeholder
 	// (the real map is in the -dbg package).
 	SystemMap string `json:"system_map,omitempty"`
-	// BuildDir is a kbuild tree: make -C BuildDir M=DIR modules.
+	// BuildDir is a kbuild tree: make -C BuildDir M=DIR modules, or,
+	// when BuildRoot is set, what ModuleMake runs.
 	BuildDir string `json:"build_dir"`
 	// CC is CONFIG_CC_VERSION_TEXT, the compiler the kernel was built with.
 	CC string `json:"cc"`
+
+	// What follows is worked out on this host at each Get and List, and
+	// is not stored.
+
 	// CompilerMismatch, when not empty, says why modules will not build
-	// with the host's gcc. It is worked out on this host at each Get.
+	// for this kernel here: the host's gcc cannot, and there is no
+	// BuildRoot.
 	CompilerMismatch string `json:"compiler_mismatch,omitempty"`
+	// BuildRoot, when set, is a root file system (a debootstrap of the
+	// kernel's Debian suite) holding the newer gcc the kernel was built
+	// with: modules must be built inside it, which ModuleMake does.
+	BuildRoot string `json:"build_root,omitempty"`
+	// ModuleCC is the compiler modules are built with: "gcc 12.2.0" on the
+	// host, or "gcc-14 14.2.0 in trixie" in BuildRoot.
+	ModuleCC string `json:"module_cc,omitempty"`
+	// ModuleMakeArgs are added to the module build's make command line,
+	// such as CC=gcc for a kernel built with an older gcc the host lacks.
+	ModuleMakeArgs []string `json:"module_make_args,omitempty"`
+	// LastUsed is when a Get last returned the entry.
+	LastUsed time.Time `json:"last_used,omitzero"`
 }
 
 // Store is the cache of kernels, rooted at Dir.
@@ -89,39 +128,123 @@ func (s *Store) apt(ctx context.Context) (*apt, error) {
 	return a, nil
 }
 
-// Get returns the kernel a spec names, downloading and preparing it unless
-// the store has it. It writes progress to log, which may be nil.
+// Get returns the kernel a spec names, downloading, preparing or building
+// it unless the store has it. It writes progress to log, which may be nil.
 //
 // With fresh package lists (under a day old) and the kernel in the store,
 // Get does no network I/O. An exact spec found in the store needs no lists
 // at all, and when Debian's archive cannot be reached the newest stored
 // kernel that matches the spec is used.
+//
+// A Debian kernel built with a newer gcc than the host's comes with a
+// BuildRoot holding that gcc, made on first use (this needs root and
+// debootstrap; without them, CompilerMismatch says why modules will not
+// build).
 func (s *Store) Get(ctx context.Context, spec Spec, log io.Writer) (*Kernel, error) {
 	start := time.Now()
 	spec = spec.withDefaults()
+	if spec.Source == SourceTree || spec.Source == SourcePath {
+		abs, err := absSpec(spec)
+		if err != nil {
+			return nil, fmt.Errorf("kernel %s: %w", spec, err)
+		}
+		spec = abs
+	}
 	p := newProgress(log, spec)
 	k, err := s.get(ctx, spec, p)
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec, err)
 	}
 	k.Spec = spec.String()
-	p.printf("ready in %s: %s (%s), image %s", since(start), k.Release, k.PackageVersion, k.Image)
+	if err := s.moduleRoute(ctx, k, p); err != nil {
+		return nil, fmt.Errorf("kernel %s: %w", spec, err)
+	}
+	if k.Dir != "" {
+		k.LastUsed = s.markUsed(filepath.Join("kernels", k.Key))
+	}
+	p.printf("ready in %s: %s, image %s", since(start), k.Summary(), k.Image)
 	if k.CompilerMismatch != "" {
 		p.printf("warning: %s", k.CompilerMismatch)
 	}
 	return k, nil
 }
 
-func (s *Store) get(ctx context.Context, spec Spec, p *progress) (*Kernel, error) {
-	if spec.Source != "debian" || spec.Series == "" && spec.Exact == "" {
-		return nil, fmt.Errorf("unsupported spec %+v: build specs with ParseSpec", spec)
+// absSpec makes the paths of a src: or path: spec absolute, so the spec
+// recorded with the kernel names them wherever it is read.
+func absSpec(spec Spec) (Spec, error) {
+	var err error
+	for _, p := range []*string{&spec.Dir, &spec.Image, &spec.KDir} {
+		if *p != "" && err == nil {
+			*p, err = filepath.Abs(*p)
+		}
 	}
+	return spec, err
+}
+
+// Summary says which kernel k is in a line, for logs and reports:
+// "6.1.0-57-amd64 (Debian 6.1.192-3)", "6.12.118 (debian-src 6.12.118-1,
+// minimal config d3bf29751a84, gcc 12.2.0)".
+func (k *Kernel) Summary() string {
+	switch k.Source {
+	case SourceDebianSrc:
+		return fmt.Sprintf("%s (debian-src %s, %s config %s, %s)", k.Release, k.PackageVersion, k.Flavour, k.ConfigHash, k.Compiler)
+	case SourceTree:
+		return fmt.Sprintf("%s (%s %s, %s config %s, %s)", k.Release, k.SourceDir, k.Revision, k.Flavour, k.ConfigHash, k.Compiler)
+	case SourcePath:
+		return fmt.Sprintf("%s (%s)", k.Release, k.Image)
+	}
+	return fmt.Sprintf("%s (Debian %s)", k.Release, k.PackageVersion)
+}
+
+func (s *Store) get(ctx context.Context, spec Spec, p *progress) (*Kernel, error) {
+	switch spec.Source {
+	case SourceDebian:
+		if spec.Series != "" || spec.Exact != "" {
+			return s.getDebian(ctx, spec, p)
+		}
+	case SourceDebianSrc:
+		if spec.Series != "" || spec.Exact != "" {
+			return s.getDebianSrc(ctx, spec, p)
+		}
+	case SourceTree:
+		if spec.Dir != "" {
+			return s.getTree(ctx, spec, p)
+		}
+	case SourcePath:
+		if spec.Image != "" && spec.KDir != "" {
+			return getPath(spec)
+		}
+	}
+	return nil, fmt.Errorf("unsupported spec %+v: build specs with ParseSpec", spec)
+}
+
+func (s *Store) getDebian(ctx context.Context, spec Spec, p *progress) (*Kernel, error) {
 	if spec.Exact != "" {
-		if k := s.newestStored(spec); k != nil {
+		if k := s.newestStored(spec, true); k != nil {
 			p.printf("using the stored %s@%s", k.Release, k.PackageVersion)
 			return k, nil
 		}
 	}
+	return s.fromArchive(ctx, spec, p, func(a *apt) (*Kernel, error) {
+		r, err := s.resolve(ctx, a, spec, p)
+		if err != nil {
+			return nil, err
+		}
+		return s.ensure(ctx, r.key(), p, func(root string) (*Kernel, error) {
+			k, err := s.build(ctx, a, r, root, p)
+			if k != nil {
+				k.Spec = spec.String()
+			}
+			return k, err
+		})
+	})
+}
+
+// fromArchive runs attempt with the store's apt configuration. It
+// refreshes stale package lists first, and once more when attempt fails in
+// a way fresher lists may cure; when Debian's archive cannot help, the
+// newest stored kernel the spec matches is used.
+func (s *Store) fromArchive(ctx context.Context, spec Spec, p *progress, attempt func(*apt) (*Kernel, error)) (*Kernel, error) {
 	a, err := s.apt(ctx)
 	if err != nil {
 		return nil, err
@@ -137,17 +260,7 @@ func (s *Store) get(ctx context.Context, spec Spec, p *progress) (*Kernel, error
 		}
 	}
 	for {
-		var k *Kernel
-		r, err := s.resolve(ctx, a, spec, p)
-		if err == nil {
-			k, err = s.ensure(ctx, r.key(), p, func(root string) (*Kernel, error) {
-				k, err := s.build(ctx, a, r, root, p)
-				if k != nil {
-					k.Spec = spec.String()
-				}
-				return k, err
-			})
-		}
+		k, err := attempt(a)
 		if err == nil || ctx.Err() != nil {
 			return k, err
 		}
@@ -158,9 +271,13 @@ func (s *Store) get(ctx context.Context, spec Spec, p *progress) (*Kernel, error
 				err = fmt.Errorf("%w\n(refreshing the package lists failed too: %v)", err, uerr)
 			}
 		}
-		if k := s.newestStored(spec); k != nil {
+		var berr *BuildError
+		if errors.As(err, &berr) {
+			return nil, err // a build failure is no archive's; a stored kernel would hide it
+		}
+		if k := s.newestStored(spec, false); k != nil {
 			p.printf("warning: %v", err)
-			p.printf("using the stored %s@%s instead", k.Release, k.PackageVersion)
+			p.printf("using the stored %s instead", k.Key)
 			return k, nil
 		}
 		return nil, err
@@ -189,10 +306,19 @@ func retryReason(err error, seen time.Time) string {
 }
 
 // Resolve finds the packages a spec names without downloading them,
-// refreshing the package lists when they are stale.
+// refreshing the package lists when they are stale: for debian:, the
+// kernel's packages; for debian-src:, the linux-source package.
 func (s *Store) Resolve(ctx context.Context, spec Spec, log io.Writer) (*Resolved, error) {
 	spec = spec.withDefaults()
 	p := newProgress(log, spec)
+	resolve := s.resolve
+	switch spec.Source {
+	case SourceDebian:
+	case SourceDebianSrc:
+		resolve = s.resolveSrc
+	default:
+		return nil, fmt.Errorf("kernel %s: only debian: and debian-src: specs resolve to packages", spec)
+	}
 	a, err := s.apt(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec, err)
@@ -204,12 +330,12 @@ func (s *Store) Resolve(ctx context.Context, spec Spec, log io.Writer) (*Resolve
 			p.printf("warning: %v", err)
 		}
 	}
-	r, err := s.resolve(ctx, a, spec, p)
+	r, err := resolve(ctx, a, spec, p)
 	if why := retryReason(err, seen); why != "" && !refreshed {
 		if uerr := a.update(ctx, p, why, seen); uerr != nil {
 			err = fmt.Errorf("%w\n(refreshing the package lists failed too: %v)", err, uerr)
 		} else {
-			r, err = s.resolve(ctx, a, spec, p)
+			r, err = resolve(ctx, a, spec, p)
 		}
 	}
 	if err != nil {
@@ -247,6 +373,7 @@ func (s *Store) List() ([]*Kernel, error) {
 	var ks []*Kernel
 	for _, e := range ents {
 		if k, err := load(filepath.Join(dir, e.Name()), false); err == nil {
+			k.LastUsed = s.lastUsed(k)
 			ks = append(ks, k)
 		}
 	}
@@ -254,22 +381,44 @@ func (s *Store) List() ([]*Kernel, error) {
 		if c := compareVersions(b.Release, a.Release); c != 0 {
 			return c
 		}
-		return compareVersions(b.PackageVersion, a.PackageVersion)
+		if c := compareVersions(b.PackageVersion, a.PackageVersion); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
 	})
 	return ks, nil
 }
 
-// newestStored returns the newest stored kernel a spec matches, verified,
-// preferring, as resolving does, kernels built with the host's gcc.
-func (s *Store) newestStored(spec Spec) *Kernel {
+// newestStored returns the newest stored kernel a spec matches, verified.
+// Like resolving, it prefers Debian kernels built with the host's gcc;
+// for kernels built here, exact takes only those built with the current
+// fragments and gcc, and otherwise they come first.
+func (s *Store) newestStored(spec Spec, exact bool) *Kernel {
 	ks, _ := s.List()
-	for _, hostCC := range []bool{true, false} {
+	var frag *fragment
+	var cc string
+	if spec.built() {
+		frag, cc, _ = buildInputs(spec)
+	}
+	current := func(k *Kernel) bool {
+		switch {
+		case !spec.built():
+			return k.CompilerMismatch == ""
+		case frag == nil:
+			return false
+		}
+		return k.ConfigHash == frag.hash() && k.Compiler == "gcc "+cc
+	}
+	for _, best := range []bool{true, false} {
 		for _, k := range ks {
-			if matches(spec, k) && (k.CompilerMismatch == "") == hostCC {
+			if matches(spec, k) && current(k) == best {
 				if k, err := load(k.Dir, true); err == nil {
 					return k
 				}
 			}
+		}
+		if exact && spec.built() {
+			break
 		}
 	}
 	return nil
@@ -277,6 +426,28 @@ func (s *Store) newestStored(spec Spec) *Kernel {
 
 // matches reports whether a stored kernel is one a spec names.
 func matches(spec Spec, k *Kernel) bool {
+	source := k.Source
+	if source == "" {
+		source = SourceDebian
+	}
+	if source != spec.Source {
+		return false
+	}
+	switch spec.Source {
+	case SourceDebianSrc:
+		switch {
+		case k.Flavour != spec.Flavour || seriesOf(k.PackageVersion) != spec.series():
+			return false
+		case spec.Exact != "":
+			return k.PackageVersion == spec.Exact
+		case spec.Dist != 0:
+			return slices.ContainsFunc(k.Suites, func(s string) bool { return suiteRelease(s) == spec.Dist })
+		}
+		return true
+	case SourceDebian:
+	default:
+		return false // src: trees change; path: kernels are not stored
+	}
 	abi, ok := strings.CutSuffix(k.Release, "-"+spec.Flavour)
 	if !ok || seriesOf(abi) != spec.series() {
 		return false

@@ -1,0 +1,115 @@
+package kernel
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// treeRevision identifies what a source tree holds, for the key of the
+// kernel built from it, so that a tree that changes (a bisection stepping
+// through commits) builds a new kernel each time and an unchanged one
+// never rebuilds:
+//
+//	git-0123456789ab                a git checkout at that commit, clean
+//	git-0123456789ab-dirty-89abcd…  with local changes: a hash of them
+//	tree-0123456789abcdef           no git: every file's name, size and time
+func treeRevision(ctx context.Context, dir string) (string, error) {
+	if _, err := exec.LookPath("git"); err == nil {
+		head, err := gitOutput(ctx, dir, "rev-parse", "--verify", "HEAD")
+		if err == nil {
+			return gitRevision(ctx, dir, strings.TrimSpace(string(head)))
+		}
+	}
+	return treeFingerprint(dir)
+}
+
+func gitOutput(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("git %s: %w%s", args[0], err, tail(stderr.String(), 3))
+	}
+	return out, nil
+}
+
+func gitRevision(ctx context.Context, dir, head string) (string, error) {
+	rev := "git-" + head[:min(12, len(head))]
+	// Only the tree under dir counts, should it sit inside a bigger repository.
+	status, err := gitOutput(ctx, dir, "status", "--porcelain", "-z", "--", ".")
+	if err != nil {
+		return "", err
+	}
+	if len(status) == 0 {
+		return rev, nil
+	}
+	h := sha256.New()
+	diff, err := gitOutput(ctx, dir, "diff", "--binary", "HEAD", "--", ".")
+	if err != nil {
+		return "", err
+	}
+	h.Write(diff)
+	untracked, err := gitOutput(ctx, dir, "ls-files", "-z", "--others", "--exclude-standard", "--", ".")
+	if err != nil {
+		return "", err
+	}
+	for _, name := range strings.Split(string(untracked), "\x00") {
+		if name == "" {
+			continue
+		}
+		fmt.Fprintf(h, "\x00%s\x00", name)
+		if err := hashFile(h, filepath.Join(dir, name)); err != nil {
+			return "", err
+		}
+	}
+	return rev + "-dirty-" + hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+func hashFile(w io.Writer, name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
+// treeFingerprint hashes the name, size and modification time of every
+// file under dir: reading 1.5 GB of source on every run would cost more
+// than the guest does.
+func treeFingerprint(dir string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00", rel, info.Size(), info.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("fingerprinting %s: %w", dir, err)
+	}
+	return "tree-" + hex.EncodeToString(h.Sum(nil))[:16], nil
+}

@@ -1,0 +1,282 @@
+package kernel
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// getTree returns the kernel built from the source tree a src: spec names.
+func (s *Store) getTree(ctx context.Context, spec Spec, p *progress) (*Kernel, error) {
+	dir, err := filepath.Abs(spec.Dir)
+	if err != nil {
+		return nil, err
+	}
+	version, err := checkTree(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	frag, cc, err := buildInputs(spec)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	rev, err := treeRevision(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	p.printf("%s is %s %s (identified in %s)", dir, version, rev, since(start))
+	key := sourceKey(version, "src-"+rev, spec.Flavour, frag.hash(), cc)
+	return s.ensure(ctx, key, p, func(root string) (*Kernel, error) {
+		k := &Kernel{Spec: spec.String(), Source: SourceTree, SourceDir: dir, Revision: rev}
+		return k, s.buildSource(ctx, key, dir, frag, cc, root, k, p)
+	})
+}
+
+// buildInputs returns what a kernel built from source depends on besides
+// the source: the flavour's fragment and the host's gcc.
+func buildInputs(spec Spec) (*fragment, string, error) {
+	frag, err := flavourFragment(spec.Flavour)
+	if err != nil {
+		return nil, "", err
+	}
+	cc, err := hostCompiler()
+	if err != nil {
+		return nil, "", err
+	}
+	return frag, cc, nil
+}
+
+// buildSource builds the source tree src into root. A failed build's log
+// is kept in <store>/logs.
+func (s *Store) buildSource(ctx context.Context, key, src string, frag *fragment, cc, root string, k *Kernel, p *progress) error {
+	k.Flavour, k.ConfigHash, k.Compiler = frag.flavour, frag.hash(), "gcc "+cc
+	log, err := newBuildLog(filepath.Join(root, "build.log"))
+	if err != nil {
+		return err
+	}
+	b := &srcBuild{src: src, frag: frag, root: root, p: p, log: log}
+	err = b.run(ctx, k)
+	log.close()
+	if err == nil {
+		k.BuildLog = log.name
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	logs, _ := s.path("logs")
+	kept := filepath.Join(logs, key+".log")
+	if os.MkdirAll(logs, 0o755) == nil && copyFile(log.name, kept) == nil {
+		return &BuildError{Err: err, Log: kept}
+	}
+	return &BuildError{Err: err}
+}
+
+// BuildError is a kernel that did not build here. Log is the whole build
+// log, kept in the store.
+type BuildError struct {
+	Err error
+	Log string
+}
+
+func (e *BuildError) Error() string {
+	if e.Log == "" {
+		return "building: " + e.Err.Error()
+	}
+	return fmt.Sprintf("building: %v\n(the whole log: %s)", e.Err, e.Log)
+}
+
+func (e *BuildError) Unwrap() error { return e.Err }
+
+// getDebianSrc returns the kernel built from Debian's linux-source
+// package that a debian-src: spec names.
+func (s *Store) getDebianSrc(ctx context.Context, spec Spec, p *progress) (*Kernel, error) {
+	frag, cc, err := buildInputs(spec)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Exact != "" {
+		key := sourceKey(upstreamVersion(spec.Exact), "debian-src-"+spec.Exact, spec.Flavour, frag.hash(), cc)
+		if dir, err := s.path("kernels", key); err == nil {
+			if k, err := load(dir, true); err == nil {
+				p.printf("using the stored %s", key)
+				return k, nil
+			}
+		}
+	}
+	return s.fromArchive(ctx, spec, p, func(a *apt) (*Kernel, error) {
+		r, err := s.resolveSrc(ctx, a, spec, p)
+		if err != nil {
+			return nil, err
+		}
+		key := sourceKey(upstreamVersion(r.PackageVersion), "debian-src-"+r.PackageVersion, spec.Flavour, frag.hash(), cc)
+		return s.ensure(ctx, key, p, func(root string) (*Kernel, error) {
+			k := &Kernel{Spec: spec.String(), Source: SourceDebianSrc, PackageVersion: r.PackageVersion, Packages: r.Packages, Suites: r.Suites}
+			src := filepath.Join(root, "src")
+			if err := s.fetchSource(ctx, a, r, key, src, p); err != nil {
+				return nil, err
+			}
+			return k, s.buildSource(ctx, key, src, frag, cc, root, k, p)
+		})
+	})
+}
+
+// upstreamVersion returns the upstream part of a Debian version:
+// "6.12.118" for "6.12.118-1", "7.3~rc7" for "7.3~rc7-1~exp1".
+func upstreamVersion(v string) string {
+	_, up, _ := splitVersion(v)
+	return up
+}
+
+func (s *Store) resolveSrc(ctx context.Context, a *apt, spec Spec, p *progress) (*Resolved, error) {
+	start := time.Now()
+	r, err := resolveSource(ctx, a, spec)
+	if err != nil {
+		return nil, fmt.Errorf("resolving: %w", err)
+	}
+	p.printf("resolved to %s (%s) in %s", r.Packages[0], strings.Join(r.Suites, ", "), since(start))
+	return r, nil
+}
+
+// resolveSource finds the linux-source package a debian-src: spec names,
+// from the lists on disk.
+func resolveSource(ctx context.Context, a *apt, spec Spec) (*Resolved, error) {
+	name := "linux-source-" + spec.series()
+	out, err := a.cache(ctx, "madison", name)
+	if err != nil {
+		return nil, err
+	}
+	suitesOf := map[string][]string{}
+	var versions []string
+	for _, f := range parseMadison(out) {
+		if f.pkg.Name != name {
+			continue
+		}
+		if spec.Exact != "" && f.pkg.Version != spec.Exact || spec.Dist != 0 && suiteRelease(f.suite) != spec.Dist {
+			continue
+		}
+		if suitesOf[f.pkg.Version] == nil {
+			versions = append(versions, f.pkg.Version)
+		}
+		suitesOf[f.pkg.Version] = append(suitesOf[f.pkg.Version], f.suite)
+	}
+	if len(versions) == 0 {
+		return nil, sourceNotFound(ctx, a, spec, name)
+	}
+	slices.SortFunc(versions, func(x, y string) int { return compareVersions(y, x) })
+	pkg := Package{Name: name, Version: versions[0]}
+	out, err = a.cache(ctx, "show", pkg.String())
+	if err != nil {
+		return nil, fmt.Errorf("looking up %s: %w", pkg, err)
+	}
+	for _, st := range parseStanzas(out) {
+		if st["Package"] == pkg.Name && st["Version"] == pkg.Version {
+			pkg.Size, _ = strconv.ParseInt(st["Size"], 10, 64)
+		}
+	}
+	suites := suitesOf[pkg.Version]
+	slices.Sort(suites)
+	return &Resolved{
+		Spec:           spec.String(),
+		ImagePackage:   name,
+		PackageVersion: pkg.Version,
+		Suites:         slices.Compact(suites),
+		Packages:       []Package{pkg},
+	}, nil
+}
+
+func sourceNotFound(ctx context.Context, a *apt, spec Spec, name string) error {
+	what := name
+	switch {
+	case spec.Exact != "":
+		what += " " + spec.Exact
+	case spec.Dist != 0:
+		what += fmt.Sprintf(" for Debian %d", spec.Dist)
+	}
+	var have []string
+	if out, err := a.cache(ctx, "pkgnames", "linux-source-"); err == nil {
+		for _, n := range strings.Fields(string(out)) {
+			if v, ok := strings.CutPrefix(n, "linux-source-"); ok && seriesRE.MatchString(v) {
+				have = append(have, v)
+			}
+		}
+	}
+	slices.SortFunc(have, compareVersions)
+	return fmt.Errorf("%w: no %s in Debian's archive (searched %s…%s); source series there: %s",
+		ErrNotFound, what, suites[0].name, suites[len(suites)-1].name, strings.Join(have, ", "))
+}
+
+// fetchSource downloads a linux-source package and unpacks its tarball
+// into dst.
+func (s *Store) fetchSource(ctx context.Context, a *apt, r *Resolved, key, dst string, p *progress) error {
+	tmpDir, _ := s.path("tmp")
+	work, err := os.MkdirTemp(tmpDir, key+".debs.")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	pkg := r.Packages[0]
+	p.printf("downloading %s (%s)", pkg, megabytes(pkg.Size))
+	start := time.Now()
+	stop := p.every(progressInterval, func() string {
+		return fmt.Sprintf("downloading: %s of %s", megabytes(dirSize(work)), megabytes(pkg.Size))
+	})
+	err = a.download(ctx, work, r.Packages)
+	stop()
+	if err != nil {
+		return fmt.Errorf("%w: %w", errDownload, err)
+	}
+	debs, _ := filepath.Glob(filepath.Join(work, "*.deb"))
+	if len(debs) != 1 {
+		return fmt.Errorf("%w: apt-get download left %d .deb files, want 1", errDownload, len(debs))
+	}
+	p.printf("downloaded in %s", since(start))
+
+	start = time.Now()
+	unpacked := filepath.Join(work, "root")
+	if err := os.MkdirAll(unpacked, 0o755); err != nil {
+		return err
+	}
+	if err := unpackDeb(ctx, debs[0], unpacked, "usr/src/"); err != nil {
+		return fmt.Errorf("unpacking %s: %w", filepath.Base(debs[0]), err)
+	}
+	tarballs, _ := filepath.Glob(filepath.Join(unpacked, "usr/src/linux-source-*.tar.*"))
+	if len(tarballs) != 1 {
+		return fmt.Errorf("%s holds %d usr/src/linux-source-*.tar.* files, want 1", pkg, len(tarballs))
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	stop = p.every(progressInterval, func() string {
+		return fmt.Sprintf("unpacking the source: %s so far", megabytes(dirSize(dst)))
+	})
+	_, _, err = execRunner(ctx, "", "tar", "-xf", tarballs[0], "-C", dst, "--strip-components=1")
+	stop()
+	if err != nil {
+		return fmt.Errorf("unpacking the source: %w", err)
+	}
+	p.printf("unpacked the source in %s", since(start))
+	return nil
+}
+
+// dirSize is the size of the files under dir, for progress lines.
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
