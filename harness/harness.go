@@ -69,6 +69,7 @@ type Options struct {
 	Store *kernel.Store
 
 	testsImport string // import path of the test package
+	release     func() // ends the run's hold on its kernel in the store
 }
 
 // Phase is the wall time of one step of a run.

@@ -27,6 +27,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res := &Result{}
 	b, err := o.prepare(ctx, res, false)
+	if o.release != nil {
+		defer o.release()
+	}
 	if err != nil {
 		return res, err
 	}
@@ -78,17 +81,24 @@ func (o *Options) prepare(ctx context.Context, res *Result, shell bool) (*bootAr
 		return nil, fmt.Errorf("kernel %s: %w", o.Kernel, err)
 	}
 	res.Kernel = k
+	// Keep kernels prune from removing this one while it runs.
+	release, err := store.Use(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	o.release = release
 	phase("kernel", t)
-	fmt.Fprintf(o.Stderr, "cnvmtest: kernel %s = %s (Debian %s), image %s\n", o.Kernel, k.Release, k.PackageVersion, k.Image)
+	fmt.Fprintf(o.Stderr, "cnvmtest: kernel %s = %s, image %s\n", o.Kernel, k.Summary(), k.Image)
 
 	// Module.
 	t = time.Now()
 	mod := build.Module{
-		Src:    o.KmodDir,
-		KDir:   k.BuildDir,
-		Kernel: k.Release + " (" + k.PackageVersion + ")",
-		Key:    k.Release + "@" + k.PackageVersion,
-		Cache:  filepath.Join(store.Dir, "modules"),
+		Src:     o.KmodDir,
+		KDir:    k.BuildDir,
+		Kernel:  k.Summary(),
+		Key:     k.Key + " " + k.ModuleCC + " " + strings.Join(k.ModuleMakeArgs, " "),
+		Cache:   filepath.Join(store.Dir, "modules"),
+		Command: k.ModuleMake,
 	}
 	ko, err := mod.Build(ctx, o.Stderr)
 	var merr *build.ModuleError
@@ -387,6 +397,12 @@ func (o *Options) writeJUnit(res *Result, rec *report.Recorder) error {
 		"kernel.spec":    o.Kernel,
 		"kernel.release": res.Kernel.Release,
 		"kernel.package": res.Kernel.PackageVersion,
+		"kernel.source":  res.Kernel.Source,
+		"kernel.key":     res.Kernel.Key,
+		"kernel.flavour": res.Kernel.Flavour,
+		"kernel.config":  res.Kernel.ConfigHash,
+		"kernel.cc":      res.Kernel.Compiler,
+		"module.cc":      res.Kernel.ModuleCC,
 		"accel":          string(res.Accel),
 		"outcome":        string(res.Outcome),
 		"console.log":    res.ConsoleLog,
@@ -402,6 +418,9 @@ func Shell(ctx context.Context, o Options) error {
 	}
 	res := &Result{}
 	b, err := o.prepare(ctx, res, true)
+	if o.release != nil {
+		defer o.release()
+	}
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/cnvmtest/cnvmtest/harness"
+	"github.com/cnvmtest/cnvmtest/harness/kernel"
 	"github.com/cnvmtest/cnvmtest/harness/report"
 )
 
@@ -46,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCmd(ctx, cmd, args, stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args, stdout, stderr)
+	case "kernels":
+		return kernelsCmd(ctx, args, stdout, stderr)
 	case "bisect":
 		return bisectCmd(ctx, args, stdout, stderr)
 	case "bisect-step":
@@ -64,6 +67,7 @@ func usage(w io.Writer) {
   cnvmtest [run] [flags]               run the guest test suite
   cnvmtest exec [flags] -- PROG ARGS   run a static program in the guest with the module loaded
   cnvmtest shell [flags]               an interactive u-root shell in the guest with the module loaded
+  cnvmtest kernels list|get SPEC|prune  the kernel store (kernels -h)
   cnvmtest bench [flags]               measure cnvmtest itself (README: Benchmarks)
   cnvmtest bisect [flags]              find the first kernel, Debian package or module commit that fails (bisect -h)
 Run 'cnvmtest run -h' for the flags.
@@ -166,7 +170,7 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		}
 		return 0
 	}
-	if kernels := strings.Split(o.Kernel, ","); len(kernels) > 1 {
+	if kernels := kernel.SplitSpecs(o.Kernel); len(kernels) > 1 {
 		start := time.Now()
 		results := harness.RunMatrix(ctx, o, kernels, *parallel)
 		harness.WriteMatrixSummary(stdout, results, time.Since(start))

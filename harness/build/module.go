@@ -47,6 +47,10 @@ type Module struct {
 	Make []string
 	// Cache is the directory holding built modules by input hash.
 	Cache string
+	// Command, when set, makes the build command for a directory (for
+	// instance make run in a chroot with the kernel's own compiler);
+	// otherwise make runs on the host against KDir.
+	Command func(ctx context.Context, dir string, extra ...string) *exec.Cmd
 }
 
 // Build returns the path of the built .ko, reusing an earlier build of the
@@ -88,8 +92,13 @@ func (m Module) Build(ctx context.Context, log io.Writer) (string, error) {
 	if _, err := os.Stat(m.KDir + "/Makefile"); err != nil {
 		return "", &ModuleError{Kernel: m.Kernel, Err: fmt.Errorf("no kbuild tree at %s: %w", m.KDir, err)}
 	}
-	args := append([]string{"-C", m.KDir, "M=" + work, "modules"}, m.Make...)
-	cmd := exec.CommandContext(ctx, "make", args...)
+	var cmd *exec.Cmd
+	if m.Command != nil {
+		cmd = m.Command(ctx, work, m.Make...)
+	} else {
+		args := append([]string{"-C", m.KDir, "M=" + work, "modules"}, m.Make...)
+		cmd = exec.CommandContext(ctx, "make", args...)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
