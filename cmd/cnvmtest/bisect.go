@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -579,154 +578,19 @@ func bisectDebian(ctx context.Context, b bisectFlags, o harness.Options, st step
 
 // debianVersions lists the package versions of a Debian kernel series in
 // the archive, oldest first, each one a kernel that debian:VERSION names.
-//
-// Package kernel knows the archive; this uses its Versions method when the
-// store has one. Until then it asks apt-cache, through the store's private
-// configuration, for the versions of the series' images, keeps those the
-// store resolves (with headers, for the Debian release asked for) and
-// orders them with dpkg.
 func debianVersions(ctx context.Context, store *kernel.Store, series string, log io.Writer) ([]string, error) {
 	spec, err := kernel.ParseSpec("debian:" + series)
 	if err != nil || spec.Series == "" {
 		return nil, fmt.Errorf("-debian %s: want a series such as 6.12 or 6.12+deb13", series)
 	}
-	type lister interface {
-		Versions(context.Context, kernel.Spec, io.Writer) ([]string, error)
-	}
-	if l, ok := any(store).(lister); ok {
-		return l.Versions(ctx, spec, log)
-	}
-	// Resolving the series refreshes stale package lists and proves the
-	// series exists.
-	if _, err := store.Resolve(ctx, spec, log); err != nil {
-		return nil, err
-	}
-	candidates, err := aptImageVersions(ctx, store, spec.Series)
+	versions, err := store.Versions(ctx, spec, log)
 	if err != nil {
 		return nil, err
-	}
-	var versions []string
-	for _, v := range candidates {
-		exact := kernel.Spec{Source: "debian", Exact: v, Flavour: "amd64"}
-		r, err := store.Resolve(ctx, exact, nil)
-		if err != nil || r.PackageVersion != v {
-			continue // no headers, or not an image of this flavour
-		}
-		if spec.Dist != 0 && debianRelease(r) != spec.Dist {
-			continue
-		}
-		versions = append(versions, v)
 	}
 	if len(versions) < 2 {
 		return nil, fmt.Errorf("the archive has %d Debian %s kernel(s) (%s): nothing to bisect", len(versions), series, strings.Join(versions, " "))
 	}
-	if err := sortDebianVersions(ctx, versions); err != nil {
-		return nil, err
-	}
 	return versions, nil
-}
-
-var imageNameRE = regexp.MustCompile(`^linux-image-[0-9][^ ]*-amd64(-unsigned)?$`)
-
-// aptImageVersions returns every version apt-cache madison lists for the
-// amd64 kernel images of a series.
-func aptImageVersions(ctx context.Context, store *kernel.Store, series string) ([]string, error) {
-	dir, err := filepath.Abs(filepath.Join(store.Dir, "apt"))
-	if err != nil {
-		return nil, err
-	}
-	apt := func(args ...string) (string, error) {
-		opts := []string{
-			"-o", "Dir::Etc::SourceList=" + filepath.Join(dir, "sources.list"),
-			"-o", "Dir::Etc::SourceParts=/dev/null",
-			"-o", "Dir::Etc::Preferences=/dev/null",
-			"-o", "Dir::Etc::PreferencesParts=/dev/null",
-			"-o", "Dir::State::Lists=" + filepath.Join(dir, "lists"),
-			"-o", "Dir::State::Status=" + filepath.Join(dir, "status"),
-			"-o", "Dir::Cache=" + filepath.Join(dir, "cache"),
-			"-o", "Dir::Cache::pkgcache=pkgcache.bin",
-			"-o", "Dir::Cache::srcpkgcache=",
-			"-o", "APT::Architecture=amd64",
-		}
-		cmd := exec.CommandContext(ctx, "apt-cache", append(opts, args...)...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return "", fmt.Errorf("apt-cache %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()))
-		}
-		return string(out), nil
-	}
-	out, err := apt("pkgnames", "linux-image-"+series+".")
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, n := range strings.Fields(out) {
-		if imageNameRE.MatchString(n) && !strings.Contains(n, "-cloud-") && !strings.Contains(n, "-rt-") {
-			names = append(names, n)
-		}
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("no linux-image-%s.* packages in the store's package lists", series)
-	}
-	if out, err = apt(append([]string{"madison"}, names...)...); err != nil {
-		return nil, err
-	}
-	var versions []string
-	for _, line := range strings.Split(out, "\n") {
-		if f := strings.Split(line, "|"); len(f) == 3 && strings.HasSuffix(strings.TrimSpace(f[2]), "Packages") {
-			versions = append(versions, strings.TrimSpace(f[1]))
-		}
-	}
-	slices.Sort(versions)
-	return slices.Compact(versions), nil
-}
-
-var debReleaseRE = regexp.MustCompile(`(?:\+|-0\.)deb([0-9]+)`)
-
-// debianRelease is the Debian release a kernel was built for: named in its
-// release (6.12.57+deb13, 6.1.0-0.deb11.52) or else by its suite.
-func debianRelease(r *kernel.Resolved) int {
-	if m := debReleaseRE.FindStringSubmatch(r.Release); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n
-	}
-	codenames := map[string]int{"bullseye": 11, "bookworm": 12, "trixie": 13, "forky": 14, "sid": 14, "experimental": 14}
-	for _, s := range r.Suites {
-		name, _, _ := strings.Cut(s, "-")
-		if n := codenames[name]; n != 0 {
-			return n
-		}
-	}
-	return 0
-}
-
-// sortDebianVersions orders versions as dpkg does, asking dpkg.
-func sortDebianVersions(ctx context.Context, versions []string) error {
-	if _, err := exec.LookPath("dpkg"); err != nil {
-		return fmt.Errorf("ordering Debian versions: %w", err)
-	}
-	var failed error
-	slices.SortStableFunc(versions, func(a, b string) int {
-		if a == b {
-			return 0
-		}
-		err := exec.CommandContext(ctx, "dpkg", "--compare-versions", a, "lt", b).Run()
-		var exit *exec.ExitError
-		switch {
-		case err == nil:
-			return -1
-		case errors.As(err, &exit) && exit.ExitCode() == 1:
-			return 1
-		}
-		failed = err
-		return strings.Compare(a, b)
-	})
-	if failed != nil {
-		return fmt.Errorf("ordering Debian versions with dpkg: %w", failed)
-	}
-	return nil
 }
 
 // runFlags are the flags of cnvmtest run that a bisection passes to each
