@@ -125,6 +125,9 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return usageErr("give one of -kernel-tree DIR, -debian SERIES or -module-repo DIR (see -h)")
 	}
 	o, err := rf.options(stdout, stderr)
+	if err == nil && len(kernel.SplitSpecs(o.Kernel)) > 1 {
+		err = fmt.Errorf("-kernel %s: a bisection runs one kernel at a time", o.Kernel)
+	}
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -220,6 +223,9 @@ func bisectStepCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fail("%v", err)
 	}
 	o, err := rf.options(stdout, stderr)
+	if err == nil && len(kernel.SplitSpecs(o.Kernel)) > 1 {
+		err = fmt.Errorf("-kernel %s: a bisection runs one kernel at a time", o.Kernel)
+	}
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -591,91 +597,6 @@ func debianVersions(ctx context.Context, store *kernel.Store, series string, log
 		return nil, fmt.Errorf("the archive has %d Debian %s kernel(s) (%s): nothing to bisect", len(versions), series, strings.Join(versions, " "))
 	}
 	return versions, nil
-}
-
-// runFlags are the flags of cnvmtest run that a bisection passes to each
-// step. They parse into harness.Options as cnvmtest run parses them.
-type runFlags struct {
-	o     harness.Options
-	tests string
-	repo  string
-}
-
-func (r *runFlags) register(fs *flag.FlagSet) {
-	o := &r.o
-	fs.StringVar(&o.Kernel, "kernel", envOr("CNVMTEST_KERNEL", ""), "kernel spec (default debian:6.1; env CNVMTEST_KERNEL)")
-	fs.StringVar(&o.KmodDir, "kmod", "", "module source directory (default ./kmod)")
-	fs.StringVar(&o.ModuleParams, "params", "", "module parameters")
-	fs.StringVar(&r.tests, "tests", "", "Go test package or directory to run in the guest (default ./vmtests); with -module-repo, a directory of the repository")
-	fs.StringVar(&o.Run, "run", "", "run only tests matching this regexp")
-	fs.IntVar(&o.Count, "count", 0, "run each test this many times")
-	fs.DurationVar(&o.Timeout, "timeout", 0, "kill the guest after this long (env VMTEST_TIMEOUT)")
-	fs.DurationVar(&o.TestTimeout, "test-timeout", 0, "treat the tests as hung when none starts or ends for this long")
-	fs.StringVar(&o.Accel, "accel", envOr("CNVMTEST_ACCEL", "auto"), "accelerator: auto, kvm or tcg")
-	fs.BoolVar(&o.Verbose, "v", false, "verbose")
-	fs.StringVar(&o.OutDir, "out", "", "directory for run directories (default ./out)")
-	fs.IntVar(&o.CPUs, "cpus", 2, "guest CPUs")
-	fs.IntVar(&o.MemoryMB, "mem", 1024, "guest memory in MiB")
-	fs.Func("env", "`K=V` added to the guest program's environment (repeatable)", func(v string) error {
-		if !strings.Contains(v, "=") {
-			return fmt.Errorf("want K=V, got %q", v)
-		}
-		o.Env = append(o.Env, v)
-		return nil
-	})
-	fs.Func("file", "host `FILE` copied into the guest's /cnvm directory (repeatable)", func(v string) error {
-		o.Files = append(o.Files, v)
-		return nil
-	})
-	fs.StringVar(&r.repo, "repo", "", "cnvmtest source tree (default: found from the working directory)")
-}
-
-// options returns the harness options the flags give, with every path
-// absolute: steps run in another directory.
-func (r *runFlags) options(stdout, stderr io.Writer) (harness.Options, error) {
-	o := r.o
-	o.Stdout, o.Stderr = stdout, stderr
-	switch o.Accel {
-	case "auto", "kvm", "tcg":
-	default:
-		return o, fmt.Errorf("unknown accelerator %q: want auto, kvm or tcg", o.Accel)
-	}
-	if strings.Contains(o.Kernel, ",") {
-		return o, fmt.Errorf("-kernel %s: a bisection runs one kernel at a time", o.Kernel)
-	}
-	if o.Timeout == 0 {
-		d, err := envDuration("VMTEST_TIMEOUT")
-		if err != nil {
-			return o, err
-		}
-		o.Timeout = d
-	}
-	var err error
-	if o.Repo, err = findRepo(r.repo); err != nil {
-		return o, err
-	}
-	if r.tests != "" {
-		if st, err := os.Stat(r.tests); err == nil && st.IsDir() && !strings.HasPrefix(r.tests, "./") {
-			if o.TestsDir, err = filepath.Abs(r.tests); err != nil {
-				return o, err
-			}
-			o.TestsPkg = "."
-		} else {
-			o.TestsPkg = r.tests
-		}
-	}
-	abs := func(p *string) {
-		if *p != "" && err == nil {
-			*p, err = filepath.Abs(*p)
-		}
-	}
-	abs(&o.KmodDir)
-	abs(&o.OutDir)
-	o.Files = slices.Clone(o.Files)
-	for i := range o.Files {
-		abs(&o.Files[i])
-	}
-	return o, err
 }
 
 // stepArgs returns the run flags that give o to bisect-step.

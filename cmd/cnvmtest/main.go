@@ -21,7 +21,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -77,47 +76,22 @@ Run 'cnvmtest run -h' for the flags.
 func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cnvmtest "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var o harness.Options
-	fs.StringVar(&o.Kernel, "kernel", envOr("CNVMTEST_KERNEL", ""), "kernel spec, e.g. debian:6.1, or a comma-separated list for a matrix (default debian:6.1; env CNVMTEST_KERNEL)")
-	fs.StringVar(&o.KmodDir, "kmod", "", "module source directory (default ./kmod)")
-	fs.StringVar(&o.ModuleParams, "params", "", "module parameters, e.g. 'idx=18 val=5'")
-	tests := fs.String("tests", "", "Go test package to run in the guest: a package path in this module or a directory (default ./vmtests)")
-	fs.StringVar(&o.Run, "run", "", "run only tests matching this regexp (as go test -run)")
-	fs.IntVar(&o.Count, "count", 0, "run each test this many times (as go test -count)")
-	fs.StringVar(&o.Bench, "bench", "", "run benchmarks matching this regexp in the guest (as go test -bench, with -benchmem)")
-	fs.StringVar(&o.BenchTime, "benchtime", "", "as go test -benchtime")
-	fs.DurationVar(&o.Timeout, "timeout", 0, "kill the guest after this long (default 10m under TCG, 3m under KVM; env VMTEST_TIMEOUT)")
-	fs.DurationVar(&o.TestTimeout, "test-timeout", 0, "treat the tests as hung when no test starts or ends for this long (default 3m under TCG, 1m under KVM)")
-	fs.StringVar(&o.Accel, "accel", envOr("CNVMTEST_ACCEL", "auto"), "accelerator: auto (probe KVM, else TCG), kvm (fail without it) or tcg")
-	fs.BoolVar(&o.Verbose, "v", false, "verbose: every test's output, phase timings")
-	fs.BoolVar(&o.JSON, "json", false, "print go test -json events")
-	fs.StringVar(&o.JUnit, "junit", "", "write a JUnit XML report to this file")
-	fs.StringVar(&o.OutDir, "out", "", "directory for run directories (default ./out)")
-	fs.IntVar(&o.CPUs, "cpus", 0, "guest CPUs (default 1 under TCG, where a second vCPU costs more than it gives, 2 under KVM; 1 each in a parallel matrix)")
-	fs.IntVar(&o.MemoryMB, "mem", 1024, "guest memory in MiB")
-	fs.Func("env", "`K=V` added to the guest program's environment (repeatable)", func(v string) error {
-		if !strings.Contains(v, "=") {
-			return fmt.Errorf("want K=V, got %q", v)
-		}
-		o.Env = append(o.Env, v)
-		return nil
-	})
-	fs.Func("file", "host `FILE` copied into the guest's /cnvm directory (repeatable)", func(v string) error {
-		o.Files = append(o.Files, v)
-		return nil
-	})
+	var rf runFlags
+	rf.register(fs)
+	fs.StringVar(&rf.o.Bench, "bench", "", "run benchmarks matching this regexp in the guest (as go test -bench, with -benchmem)")
+	fs.StringVar(&rf.o.BenchTime, "benchtime", "", "as go test -benchtime")
+	fs.BoolVar(&rf.o.JSON, "json", false, "print go test -json events")
+	fs.StringVar(&rf.o.JUnit, "junit", "", "write a JUnit XML report to this file")
 	parallel := fs.Int("parallel", 0, "with several kernels (-kernel a,b,c): guests at once (default one per core)")
-	repo := fs.String("repo", "", "cnvmtest source tree (default: found from the working directory)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	switch o.Accel {
-	case "auto", "kvm", "tcg":
-	default:
-		fmt.Fprintf(stderr, "cnvmtest: unknown accelerator %q: want auto, kvm or tcg\n", o.Accel)
+	o, err := rf.options(stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "cnvmtest: %v\n", err)
 		return 2
 	}
 	if cmd == "exec" {
@@ -134,34 +108,6 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "cnvmtest: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
-	if o.Timeout == 0 {
-		if v, err := envDuration("VMTEST_TIMEOUT"); err != nil {
-			fmt.Fprintf(stderr, "cnvmtest: %v\n", err)
-			return 2
-		} else {
-			o.Timeout = v
-		}
-	}
-
-	var err error
-	if o.Repo, err = findRepo(*repo); err != nil {
-		fmt.Fprintf(stderr, "cnvmtest: %v\n", err)
-		return 2
-	}
-	if *tests != "" {
-		if st, err := os.Stat(*tests); err == nil && st.IsDir() && !strings.HasPrefix(*tests, "./") {
-			o.TestsDir, o.TestsPkg = *tests, "."
-		} else {
-			o.TestsPkg = *tests
-		}
-	}
-	if o.KmodDir != "" {
-		if o.KmodDir, err = filepath.Abs(o.KmodDir); err != nil {
-			fmt.Fprintf(stderr, "cnvmtest: %v\n", err)
-			return 2
-		}
-	}
-	o.Stdout, o.Stderr = stdout, stderr
 
 	if cmd == "shell" {
 		if err := harness.Shell(ctx, o); err != nil {
