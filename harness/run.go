@@ -118,8 +118,12 @@ func (o *Options) prepare(ctx context.Context, res *Result, shell bool) (*bootAr
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return nil, err
 	}
+	binCache := filepath.Join(store.Dir, "bin", build.CacheKey(o.Repo, o.TestsDir, o.TestsPkg))
 	runner := filepath.Join(bin, "runner")
-	if err := build.Program(ctx, o.Repo, "./initramfs/runner", runner); err != nil {
+	err = build.Stable(binCache, "runner", runner, func(p string) error {
+		return build.Program(ctx, o.Repo, "./initramfs/runner", p)
+	})
+	if err != nil {
 		return nil, err
 	}
 	cfg := guest.Config{
@@ -171,7 +175,10 @@ func (o *Options) prepare(ctx context.Context, res *Result, shell bool) (*bootAr
 			return nil, err
 		}
 		testBin := filepath.Join(bin, "tests.test")
-		if err := build.TestBinary(ctx, o.TestsDir, o.TestsPkg, testBin); err != nil {
+		err := build.Stable(binCache, "tests.test", testBin, func(p string) error {
+			return build.TestBinary(ctx, o.TestsDir, o.TestsPkg, p)
+		})
+		if err != nil {
 			return nil, err
 		}
 		files = append(files, initramfs.File{Name: guest.Dir + "/tests.test", Source: testBin})

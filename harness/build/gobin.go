@@ -3,9 +3,14 @@ package build
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
 )
 
 // staticEnv builds for the guest: linux/amd64, no cgo, so binaries are
@@ -47,4 +52,38 @@ func ImportPath(ctx context.Context, dir, pkg string) (string, error) {
 		return "", fmt.Errorf("test package %s in %s: %w\n%s", pkg, dir, err, errb.String())
 	}
 	return string(bytes.TrimSpace(out.Bytes())), nil
+}
+
+// Stable builds with fn into cacheDir/name, a path that stays the same from
+// run to run, so that go build finds its earlier output up to date and
+// skips the link (about a second per binary under load, make bench); then
+// it copies the result to out, which the caller owns. A lock keeps
+// parallel runs (a kernel matrix) from writing the same file at once.
+func Stable(cacheDir, name, out string, fn func(path string) error) error {
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(filepath.Join(cacheDir, name+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("locking %s: %w", cacheDir, err)
+	}
+	stable := filepath.Join(cacheDir, name)
+	if err := fn(stable); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(stable)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, b, 0o755)
+}
+
+// CacheKey names a cache directory for the given inputs.
+func CacheKey(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(h[:8])
 }
