@@ -3,6 +3,7 @@ package selftest
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -62,6 +63,7 @@ type config struct {
 	timeout time.Duration // guest timeout
 	kmod    string        // module source; default faultmod
 	params  string        // module parameters
+	kernel  string        // kernel spec; default CNVMTEST_KERNEL
 	// started, when set, is called as soon as TestBefore has passed in
 	// the live JSON stream.
 	started func()
@@ -120,7 +122,7 @@ func boot(t *testing.T, ctx context.Context, c config) *outcome {
 	o := &outcome{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	opts := harness.Options{
 		Repo:         root,
-		Kernel:       os.Getenv("CNVMTEST_KERNEL"),
+		Kernel:       cmp.Or(c.kernel, os.Getenv("CNVMTEST_KERNEL")),
 		KmodDir:      kmod,
 		ModuleParams: c.params,
 		TestsDir:     root,
@@ -573,6 +575,24 @@ func TestFaultLeak(t *testing.T) {
 		o.wantOutcome(t, report.KernelSplat)
 	}
 	o.wantWall(t, runTimeout)
+}
+
+// A use-after-free in the module: on a KASAN kernel (the debug flavour),
+// KASAN's report fails the test that triggered it. It needs that kernel,
+// whose build takes many minutes, so it runs only when
+// CNVMTEST_KASAN_KERNEL names one (e.g. debian-src:6.12@debug).
+func TestFaultUseAfterFree(t *testing.T) {
+	requireSelftest(t)
+	spec := os.Getenv("CNVMTEST_KASAN_KERNEL")
+	if spec == "" {
+		t.Skip("needs a KASAN kernel: CNVMTEST_KASAN_KERNEL=debian-src:6.12@debug (a source build)")
+	}
+	t.Parallel()
+	o := boot(t, t.Context(), config{run: "^(TestBefore|TestUseAfterFree)$", kernel: spec, timeout: 8 * time.Minute})
+	o.wantBeforeKept(t)
+	c := o.wantTest(t, "TestUseAfterFree", report.KernelSplat)
+	wantContains(t, "TestUseAfterFree's report", c.text(), "KASAN")
+	o.wantOutcome(t, report.KernelSplat)
 }
 
 // A crash of the Go runtime in the test binary: the kernel is fine, the

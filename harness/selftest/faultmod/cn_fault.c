@@ -5,7 +5,7 @@
  * The harness must tell a warning from an oops, a panic and a hang, and
  * blame the right test for each. This module makes the kernel fail on
  * request, so that the self-tests can check that against a real kernel.
- * It registers six connector ids on one index:
+ * It registers seven connector ids on one index:
  *
  *	idx:val		WARN_ON(1): a "WARNING:" splat; the kernel lives
  *	idx:val+1	NULL pointer dereference: an oops that kills the
@@ -16,6 +16,8 @@
  *	idx:val+4	kmalloc() and lose the pointer: a leak only kmemleak
  *			can see
  *	idx:val+5	count the message, nothing else
+ *	idx:val+6	read a kmalloc()ed object after kfree(): a
+ *			use-after-free only KASAN can see
  *
  * No callback replies. The callbacks run in the sender's process context,
  * inside its sendmsg(), so each fault happens in the sending task.
@@ -175,6 +177,27 @@ static void cn_fault_count(struct cn_msg *msg, struct netlink_skb_parms *nsp)
 	cn_fault_leave();
 }
 
+/*
+ * The object the use-after-free id frees and then reads, kept where the
+ * compiler cannot see that it was freed.
+ */
+static u8 *cn_fault_freed;
+
+static void cn_fault_uaf(struct cn_msg *msg, struct netlink_skb_parms *nsp)
+{
+	u8 *p;
+
+	cn_fault_enter(msg, "use-after-free");
+	p = kmalloc(CN_FAULT_LEAK_SIZE, GFP_KERNEL);
+	if (p) {
+		WRITE_ONCE(cn_fault_freed, p);
+		kfree(p);
+		pr_info("read %u from freed memory\n",
+			READ_ONCE(*READ_ONCE(cn_fault_freed)));
+	}
+	cn_fault_leave();
+}
+
 /* Not const: 5.10's cn_add_callback() takes a plain struct cb_id *. */
 static struct cn_fault_cb {
 	const char *name;	/* in /proc/net/connector */
@@ -187,6 +210,7 @@ static struct cn_fault_cb {
 	{ .name = "cn_fault_hang",	.callback = cn_fault_hang },
 	{ .name = "cn_fault_leak",	.callback = cn_fault_leak },
 	{ .name = "cn_fault_count",	.callback = cn_fault_count },
+	{ .name = "cn_fault_uaf",	.callback = cn_fault_uaf },
 };
 
 /* Delete the first @n ids, release hung callbacks and wait for the rest. */
@@ -232,7 +256,7 @@ static int __init cn_fault_init(void)
 			return err;
 		}
 	}
-	pr_info("registered %u:%u..%u:%u (warn oops panic hang leak count)\n",
+	pr_info("registered %u:%u..%u:%u (warn oops panic hang leak count uaf)\n",
 		idx, val, idx, val + n - 1);
 	return 0;
 }

@@ -123,6 +123,18 @@ func TestHang(t *testing.T) {
 	t.Fatal("the send to the hang id returned")
 }
 
+// TestUseAfterFree makes the module read an object it freed. Only KASAN
+// sees that: on a KASAN kernel the harness must fail this test with
+// KASAN's report; elsewhere nothing happens and the test passes.
+func TestUseAfterFree(t *testing.T) {
+	requireFault(t)
+	before := counter(t, "received")
+	send(t, offUAF)
+	if got := counter(t, "received"); got != before+1 {
+		t.Fatalf("received = %d after the use-after-free message, want %d", got, before+1)
+	}
+}
+
 // TestLeak makes the module lose a kmalloc()ed object. Only kmemleak can
 // see that; where the kernel has no kmemleak (Debian's) the test says so
 // and skips instead of claiming a leak was checked.
@@ -188,6 +200,7 @@ const (
 	offHang
 	offLeak
 	offCount
+	offUAF
 )
 
 // Kernel taint bits (Documentation/admin-guide/tainted-kernels.rst).
