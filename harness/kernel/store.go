@@ -356,17 +356,24 @@ func (s *Store) resolve(ctx context.Context, a *apt, spec Spec, p *progress) (*R
 	return r, nil
 }
 
-// List returns the kernels in the store, newest release first. Entries
-// without a valid manifest are left out.
-func (s *Store) List() ([]*Kernel, error) {
-	dir, err := s.path("kernels")
+// entries lists the store's folder name (kernels, toolchains): its path and
+// its entries, none when it does not exist yet.
+func (s *Store) entries(name string) (string, []os.DirEntry, error) {
+	dir, err := s.path(name)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return dir, nil, nil
 	}
+	return dir, ents, err
+}
+
+// List returns the kernels in the store, newest release first. Entries
+// without a valid manifest are left out.
+func (s *Store) List() ([]*Kernel, error) {
+	dir, ents, err := s.entries("kernels")
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package kernel
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -235,14 +234,7 @@ func (s *Store) makeToolchain(ctx context.Context, suite, compiler string, p *pr
 
 // Toolchains returns the build roots in the store, newest first.
 func (s *Store) Toolchains() ([]*Toolchain, error) {
-	dir, err := s.path("toolchains")
-	if err != nil {
-		return nil, err
-	}
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	dir, ents, err := s.entries("toolchains")
 	if err != nil {
 		return nil, err
 	}
