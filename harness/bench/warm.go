@@ -74,21 +74,8 @@ func (s *session) runAndFloor(ctx context.Context) error {
 
 // addRuns adds the metrics of warm runs of kernel k to section.
 func (s *session) addRuns(section, k string, runs []runSample) {
-	col := func(f func(runSample) float64) []float64 {
-		v := make([]float64, len(runs))
-		for i, r := range runs {
-			v[i] = nan
-			if r.ok() {
-				v[i] = f(r)
-			}
-		}
-		return v
-	}
-	for _, r := range runs {
-		if !r.ok() {
-			s.rep.note(section, "%s: a run failed and is left out: %s", k, r.why())
-		}
-	}
+	col := func(f func(runSample) float64) []float64 { return column(runs, f) }
+	s.noteFailures(section, k, runs)
 	s.rep.add(section, k+" total", "s", col(func(r runSample) float64 { return r.total.Seconds() }))
 	for _, p := range phases {
 		s.rep.add(section, k+" phase "+p, "s", col(func(r runSample) float64 { return r.phase(p) }))
@@ -161,21 +148,8 @@ func (s *session) suite(ctx context.Context) error {
 		runs = append(runs, s.runOnce(ctx, o))
 		s.logf("%s: whole suite %.2fs", k, runs[i].total.Seconds())
 	}
-	col := func(f func(runSample) float64) []float64 {
-		v := make([]float64, len(runs))
-		for i, r := range runs {
-			v[i] = nan
-			if r.ok() {
-				v[i] = f(r)
-			}
-		}
-		return v
-	}
-	for _, r := range runs {
-		if !r.ok() {
-			s.rep.note(SectionSuite, "%s: a run failed and is left out: %s", k, r.why())
-		}
-	}
+	col := func(f func(runSample) float64) []float64 { return column(runs, f) }
+	s.noteFailures(SectionSuite, k, runs)
 	s.rep.add(SectionSuite, k+" total", "s", col(func(r runSample) float64 { return r.total.Seconds() }))
 	for _, p := range []string{"binaries", "boot", "tests", "qemu"} {
 		s.rep.add(SectionSuite, k+" phase "+p, "s", col(func(r runSample) float64 { return r.phase(p) }))
@@ -194,4 +168,26 @@ func mib(kib uint64) float64 {
 // specName makes a kernel spec safe in a file name.
 func specName(k string) string {
 	return strings.NewReplacer(":", "-", "/", "-", ",", "-", "+", "-").Replace(k)
+}
+
+// column is one metric of runs, NaN for the runs that failed.
+func column(runs []runSample, f func(runSample) float64) []float64 {
+	v := make([]float64, len(runs))
+	for i, r := range runs {
+		v[i] = nan
+		if r.ok() {
+			v[i] = f(r)
+		}
+	}
+	return v
+}
+
+// noteFailures records in section why each failed run of kernel k is left
+// out of the figures.
+func (s *session) noteFailures(section, k string, runs []runSample) {
+	for _, r := range runs {
+		if !r.ok() {
+			s.rep.note(section, "%s: a run failed and is left out: %s", k, r.why())
+		}
+	}
 }
