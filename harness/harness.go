@@ -53,6 +53,9 @@ type Options struct {
 	Timeout time.Duration
 	// Accel is auto, kvm or tcg.
 	Accel string
+	// Init chooses the guest's first process: InitRunner (the default)
+	// or InitURoot. A shell always boots u-root's init.
+	Init string
 	// Verbose prints every test's output and the phase timings; JSON
 	// prints test2json events instead of text.
 	Verbose, JSON bool
@@ -86,8 +89,12 @@ type Result struct {
 	// RunDir holds the console log, the initramfs and the QEMU command line.
 	RunDir, ConsoleLog string
 	Kernel             *kernel.Kernel
-	Accel              vm.Accel
-	Phases             []Phase
+	// Module is the .ko the guest loaded (in the module cache).
+	Module string
+	// CPUs is the guest's vCPU count.
+	CPUs   int
+	Accel  vm.Accel
+	Phases []Phase
 	// ExecStatus is the program's exit status in exec mode.
 	ExecStatus int
 }
@@ -133,8 +140,26 @@ func (o *Options) setDefaults() error {
 	default:
 		return fmt.Errorf("unknown accelerator %q: want auto, kvm or tcg", o.Accel)
 	}
+	if o.Init == "" {
+		o.Init = InitRunner
+	}
+	if o.Init != InitRunner && o.Init != InitURoot {
+		return fmt.Errorf("unknown init %q: want %s or %s", o.Init, InitRunner, InitURoot)
+	}
 	return nil
 }
+
+// The guest's first process.
+const (
+	// InitRunner boots the runner as /init on an image of its own: no
+	// u-root base to unpack and no second init to start, the fastest way
+	// to the tests (make bench).
+	InitRunner = "runner"
+	// InitURoot boots the u-root base image, whose init sets the guest up
+	// and starts the runner as /bin/uinit; its commands and shell are
+	// then in the guest too.
+	InitURoot = "u-root"
+)
 
 // newRunDir makes a fresh directory for this run under OutDir and points
 // OutDir/latest at it.

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,5 +122,26 @@ func TestJudgeHang(t *testing.T) {
 	got, reason := (&Options{}).judge(s, &vm.Exit{}, nil)
 	if got != report.Timeout || reason == "" {
 		t.Fatalf("judge = %s (%s), want TIMEOUT with a reason", got, reason)
+	}
+}
+
+// When the runner is the guest's init, its death panics the kernel: the
+// reason must say whose death it was.
+func TestJudgeRunnerDiedAsInit(t *testing.T) {
+	died := klog.Parse("Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000200\n")
+	if len(died) != 1 {
+		t.Fatalf("sample report: got %d reports", len(died))
+	}
+	for _, tt := range []struct {
+		init, want string
+	}{{InitRunner, "the cnvmtest runner"}, {InitURoot, ""}} {
+		o := &Options{Init: tt.init}
+		got, reason := o.judge(feed(nil), &vm.Exit{}, died)
+		if got != report.KernelPanic {
+			t.Errorf("init %s: judge = %s (%s), want %s", tt.init, got, reason, report.KernelPanic)
+		}
+		if has := strings.Contains(reason, "the cnvmtest runner"); has != (tt.want != "") {
+			t.Errorf("init %s: reason %q, want the runner named: %v", tt.init, reason, tt.want != "")
+		}
 	}
 }

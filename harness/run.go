@@ -50,22 +50,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // prepare does everything before the boot: kernel, module, guest binaries
 // and initramfs. A nil bootArgs with a nil error means the run already has
 // its outcome (the module did not build). A shell gets no test binary.
+//
+// The guest binaries need no kernel, so they are built (or found) while
+// the kernel is got and the module built: on a warm run the two take about
+// as long, and they overlap.
 func (o *Options) prepare(ctx context.Context, res *Result, shell bool) (*bootArgs, error) {
 	runDir, err := newRunDir(o.OutDir)
 	if err != nil {
 		return nil, fmt.Errorf("creating the run directory: %w", err)
 	}
 	res.RunDir = runDir
-	phase := func(name string, start time.Time) {
-		d := time.Since(start)
+	phase := func(name string, d time.Duration) {
 		res.Phases = append(res.Phases, Phase{name, d})
 		if o.Verbose {
 			fmt.Fprintf(o.Stderr, "cnvmtest: phase %-11s %7.2fs\n", name, d.Seconds())
 		}
 	}
-
-	// Kernel.
-	t := time.Now()
 	store := o.Store
 	if store == nil {
 		if store, err = kernel.DefaultStore(); err != nil {
@@ -76,21 +76,76 @@ func (o *Options) prepare(ctx context.Context, res *Result, shell bool) (*bootAr
 	if err != nil {
 		return nil, err
 	}
-	k, err := store.Get(ctx, spec, o.Stderr)
+	if shell {
+		o.Init = InitURoot // the shell is u-root's
+	}
+
+	start := time.Now()
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	guestc := make(chan guestPrep, 1)
+	go func() {
+		g := o.prepareGuest(gctx, runDir, store, shell)
+		if g.err != nil {
+			cancel()
+		}
+		guestc <- g
+	}()
+	k, ko, kerr := o.prepareKernel(gctx, res, store, spec, phase)
+	if kerr != nil || ko == "" {
+		cancel()
+	}
+	g := <-guestc
+	switch {
+	case kerr != nil && g.err != nil && ctx.Err() == nil && errors.Is(kerr, context.Canceled):
+		return nil, g.err // the guest side failed first and stopped the kernel side
+	case kerr != nil:
+		return nil, kerr
+	case ko == "" && res.Outcome != "":
+		return nil, nil // MODULE_BUILD_FAIL, already reported
+	case g.err != nil:
+		return nil, g.err
+	}
+	phase("binaries", g.elapsed)
+	phase("prepare", time.Since(start))
+	fmt.Fprintf(o.Stderr, "cnvmtest: accelerator %s: %s\n", g.accel, g.accelWhy)
+	res.Accel, res.Module, res.CPUs = g.accel, ko, o.CPUs
+
+	// Initramfs.
+	t := time.Now()
+	cfg := g.cfg
+	cfg.Module = "/" + guest.Dir + "/" + filepath.Base(ko)
+	files := append(g.files, initramfs.File{Name: guest.Dir + "/" + filepath.Base(ko), Source: ko, Mode: 0o644})
+	cfgJSON, _ := json.MarshalIndent(cfg, "", "  ")
+	files = append(files, initramfs.File{Name: guest.ConfigPath, Data: cfgJSON})
+	image := filepath.Join(runDir, "initramfs.cpio")
+	if err := initramfs.Write(image, g.base, files); err != nil {
+		return nil, err
+	}
+	phase("initramfs", time.Since(t))
+
+	return &bootArgs{kernel: k, image: image, accel: g.accel, timeout: g.vmTimeout, qemu: g.qemu}, nil
+}
+
+// prepareKernel gets the kernel and builds the module against it. A ko of
+// "" with a nil error means the module did not build: res says so.
+func (o *Options) prepareKernel(ctx context.Context, res *Result, store *kernel.Store, spec kernel.Spec,
+	phase func(string, time.Duration)) (k *kernel.Kernel, ko string, err error) {
+	t := time.Now()
+	k, err = store.Get(ctx, spec, o.Stderr)
 	if err != nil {
-		return nil, fmt.Errorf("kernel %s: %w", o.Kernel, err)
+		return nil, "", fmt.Errorf("kernel %s: %w", o.Kernel, err)
 	}
 	res.Kernel = k
 	// Keep kernels prune from removing this one while it runs.
 	release, err := store.Use(ctx, k)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	o.release = release
-	phase("kernel", t)
+	phase("kernel", time.Since(t))
 	fmt.Fprintf(o.Stderr, "cnvmtest: kernel %s = %s, image %s\n", o.Kernel, k.Summary(), k.Image)
 
-	// Module.
 	t = time.Now()
 	mod := build.Module{
 		Src:     o.KmodDir,
@@ -100,108 +155,118 @@ func (o *Options) prepare(ctx context.Context, res *Result, shell bool) (*bootAr
 		Cache:   filepath.Join(store.Dir, "modules"),
 		Command: k.ModuleMake,
 	}
-	ko, err := mod.Build(ctx, o.Stderr)
+	ko, err = mod.Build(ctx, o.Stderr)
 	var merr *build.ModuleError
 	if errors.As(err, &merr) {
 		res.Outcome, res.Reason = report.ModuleBuildFail, merr.Error()
 		fmt.Fprintf(o.Stderr, "cnvmtest: MODULE_BUILD_FAIL: %v\n", merr)
-		return nil, nil
+		return k, "", nil
 	}
 	if err != nil {
-		return nil, err
+		return k, "", err
 	}
-	phase("module", t)
+	phase("module", time.Since(t))
+	return k, ko, nil
+}
 
-	// Guest binaries.
-	t = time.Now()
+// guestPrep is what prepareGuest found out: the guest's files but the
+// module, its configuration but the module path, the base image ("" for
+// none) and the machine.
+type guestPrep struct {
+	err       error
+	elapsed   time.Duration
+	files     []initramfs.File
+	cfg       guest.Config
+	base      string
+	qemu      string
+	accel     vm.Accel
+	accelWhy  string
+	vmTimeout time.Duration
+}
+
+// prepareGuest builds the runner and the test binary, or finds them built,
+// finds QEMU and the accelerator, and, for u-root's init, the base image.
+func (o *Options) prepareGuest(ctx context.Context, runDir string, store *kernel.Store, shell bool) (g guestPrep) {
+	t := time.Now()
+	defer func() { g.elapsed = time.Since(t) }()
 	bin := filepath.Join(runDir, "bin")
-	if err := os.MkdirAll(bin, 0o755); err != nil {
-		return nil, err
+	if g.err = os.MkdirAll(bin, 0o755); g.err != nil {
+		return g
 	}
 	binCache := filepath.Join(store.Dir, "bin", build.CacheKey(o.Repo, o.TestsDir, o.TestsPkg))
+	srcDirs := []string{o.Repo}
+	if o.TestsDir != o.Repo {
+		srcDirs = append(srcDirs, o.TestsDir)
+	}
+	inputs := build.Inputs(srcDirs, []string{o.OutDir, filepath.Join(o.Repo, "out"), store.Dir})
 	runner := filepath.Join(bin, "runner")
-	err = build.Stable(binCache, "runner", runner, func(p string) error {
+	g.err = build.Stable(binCache, "runner", runner, inputs, func(p string) error {
 		return build.Program(ctx, o.Repo, "./initramfs/runner", p)
 	})
-	if err != nil {
-		return nil, err
+	if g.err != nil {
+		return g
 	}
-	cfg := guest.Config{
-		Module: "/" + guest.Dir + "/" + filepath.Base(ko),
-		Params: o.ModuleParams,
-		Env:    o.Env,
-		Unload: true,
+	g.cfg = guest.Config{Params: o.ModuleParams, Env: o.Env, Unload: true}
+	if g.qemu, g.err = vm.QEMUPath(""); g.err != nil {
+		return g
 	}
-	q, err := vm.QEMUPath("")
-	if err != nil {
-		return nil, err
+	if g.accel, g.accelWhy, g.err = chooseAccel(ctx, o.Accel, g.qemu); g.err != nil {
+		return g
 	}
-	accel, why, err := chooseAccel(ctx, o.Accel, q)
-	if err != nil {
-		return nil, err
-	}
-	res.Accel = accel
-	fmt.Fprintf(o.Stderr, "cnvmtest: accelerator %s: %s\n", accel, why)
 	if o.CPUs == 0 {
 		// Under TCG a second vCPU makes the kernel find the TSCs out of
 		// sync and fall back to a slower clocksource (make bench).
 		o.CPUs = 1
-		if accel == vm.KVM {
+		if g.accel == vm.KVM {
 			o.CPUs = 2
 		}
 	}
-	vmTimeout, binTimeout, stall := o.timeouts(accel)
-	cfg.Deadline = runnerDeadline(vmTimeout)
+	var binTimeout, stall time.Duration
+	g.vmTimeout, binTimeout, stall = o.timeouts(g.accel)
+	g.cfg.Deadline = runnerDeadline(g.vmTimeout)
 
-	files := []initramfs.File{
-		{Name: "bin/uinit", Source: runner},
-		{Name: guest.Dir + "/" + filepath.Base(ko), Source: ko, Mode: 0o644},
+	if o.Init == InitURoot {
+		g.base, g.err = initramfs.Base(filepath.Join(store.Dir, "initramfs"), o.Repo, o.Stderr)
+		if g.err != nil {
+			return g
+		}
+		g.files = append(g.files, initramfs.File{Name: "bin/uinit", Source: runner})
+	} else {
+		g.files = append(g.files, initramfs.File{Name: "init", Source: runner})
 	}
 	for _, f := range o.Files {
 		if _, err := os.Stat(f); err != nil {
-			return nil, fmt.Errorf("file for the guest: %w", err)
+			g.err = fmt.Errorf("file for the guest: %w", err)
+			return g
 		}
-		files = append(files, initramfs.File{Name: guest.Dir + "/" + filepath.Base(f), Source: f})
+		g.files = append(g.files, initramfs.File{Name: guest.Dir + "/" + filepath.Base(f), Source: f})
 	}
 	switch {
 	case shell:
-		cfg.Program, cfg.Shell = "/bin/sh", true // u-root links gosh there
+		g.cfg.Program, g.cfg.Shell = "/bin/sh", true // u-root links gosh there
 	case len(o.Exec) > 0:
 		prog := filepath.Join(guest.Dir, filepath.Base(o.Exec[0]))
-		files = append(files, initramfs.File{Name: prog, Source: o.Exec[0]})
-		cfg.Program, cfg.Args = "/"+prog, o.Exec[1:]
+		g.files = append(g.files, initramfs.File{Name: prog, Source: o.Exec[0]})
+		g.cfg.Program, g.cfg.Args = "/"+prog, o.Exec[1:]
 	default:
-		if o.testsImport, err = build.ImportPath(ctx, o.TestsDir, o.TestsPkg); err != nil {
-			return nil, err
+		o.testsImport, g.err = build.Memo(binCache, "importpath", inputs, func() (string, error) {
+			return build.ImportPath(ctx, o.TestsDir, o.TestsPkg)
+		})
+		if g.err != nil {
+			return g
 		}
 		testBin := filepath.Join(bin, "tests.test")
-		err := build.Stable(binCache, "tests.test", testBin, func(p string) error {
+		g.err = build.Stable(binCache, "tests.test", testBin, inputs, func(p string) error {
 			return build.TestBinary(ctx, o.TestsDir, o.TestsPkg, p)
 		})
-		if err != nil {
-			return nil, err
+		if g.err != nil {
+			return g
 		}
-		files = append(files, initramfs.File{Name: guest.Dir + "/tests.test", Source: testBin})
-		cfg.Program, cfg.Args = "/"+guest.Dir+"/tests.test", o.testArgs(binTimeout)
-		cfg.Stall = stall
+		g.files = append(g.files, initramfs.File{Name: guest.Dir + "/tests.test", Source: testBin})
+		g.cfg.Program, g.cfg.Args = "/"+guest.Dir+"/tests.test", o.testArgs(binTimeout)
+		g.cfg.Stall = stall
 	}
-	phase("binaries", t) // runner and test binary
-
-	// Initramfs.
-	t = time.Now()
-	base, err := initramfs.Base(filepath.Join(store.Dir, "initramfs"), o.Repo, o.Stderr)
-	if err != nil {
-		return nil, err
-	}
-	cfgJSON, _ := json.MarshalIndent(cfg, "", "  ")
-	files = append(files, initramfs.File{Name: guest.ConfigPath, Data: cfgJSON})
-	image := filepath.Join(runDir, "initramfs.cpio")
-	if err := initramfs.Write(image, base, files); err != nil {
-		return nil, err
-	}
-	phase("initramfs", t)
-
-	return &bootArgs{kernel: k, image: image, accel: accel, timeout: vmTimeout, qemu: q}, nil
+	return g
 }
 
 type bootArgs struct {
@@ -340,6 +405,10 @@ func attribute(rec *report.Recorder, s *stream, found []attributed, slices map[s
 func (o *Options) judge(s *stream, exit *vm.Exit, reports []klog.Report) (report.Outcome, string) {
 	for _, r := range reports {
 		if r.Kind == klog.Panic {
+			if o.Init == InitRunner && strings.Contains(r.Title, "Attempted to kill init") {
+				// With no init of its own the guest's init is the runner.
+				return report.KernelPanic, r.Title + " (the guest's init is the cnvmtest runner: it died, see the console log)"
+			}
 			return report.KernelPanic, r.Title
 		}
 	}

@@ -1,7 +1,10 @@
-// Package initramfs builds the guest's initramfs: a u-root base image built
-// once and cached (Base), and a small per-run overlay holding the guest
-// runner, the test binary and the module (Write). The kernel unpacks
-// concatenated newc archives in order, so a run never rebuilds u-root.
+// Package initramfs builds the guest's initramfs with u-root's cpio
+// writer (github.com/u-root/mkuimage/cpio): a u-root base image built once
+// and cached (Base), and a small per-run overlay holding the guest runner,
+// the test binary and the module (Write). The kernel unpacks concatenated
+// newc archives in order, so a run never rebuilds u-root. A run whose
+// runner is the guest's init needs no base at all: Write then starts the
+// image with the skeleton a Linux init needs (Skeleton).
 package initramfs
 
 import (
@@ -26,8 +29,20 @@ type File struct {
 	Mode uint64
 }
 
+// Skeleton lists what an image without a base holds before its files: the
+// mount points the runner uses and /dev/console, without which the kernel
+// starts init with no standard input, output or error.
+var Skeleton = []cpio.Record{
+	cpio.Directory("dev", 0o755),
+	cpio.CharDev("dev/console", 0o600, 5, 1),
+	cpio.Directory("proc", 0o555),
+	cpio.Directory("sys", 0o555),
+	cpio.Directory("tmp", 0o1777),
+}
+
 // Write writes the initramfs to out: the base archive's bytes followed by a
-// newc overlay of files. It writes to a temporary file and renames it, so a
+// newc overlay of files. With no base (base is ""), the overlay starts with
+// Skeleton. It writes to a temporary file and renames it, so a
 // reader never sees half an image.
 func Write(out, base string, files []File) error {
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".initramfs-*")
@@ -57,10 +72,15 @@ func writeImage(w io.Writer, base string, files []File) error {
 			return fmt.Errorf("base image: %w", err)
 		}
 	}
-	recs, err := records(files)
+	var recs []cpio.Record
+	if base == "" {
+		recs = append(recs, Skeleton...)
+	}
+	more, err := records(files, recs)
 	if err != nil {
 		return err
 	}
+	recs = append(recs, more...)
 	cw := cpio.Newc.Writer(w)
 	if err := cpio.WriteRecords(cw, recs); err != nil {
 		return err
@@ -69,10 +89,16 @@ func writeImage(w io.Writer, base string, files []File) error {
 }
 
 // records turns files into cpio records, each preceded by the directories it
-// needs (0755, like the base image's, so the overlay changes no mode there).
-func records(files []File) ([]cpio.Record, error) {
+// needs (0755, like the base image's, so the overlay changes no mode there)
+// that are not among before.
+func records(files []File, before []cpio.Record) ([]cpio.Record, error) {
 	var recs []cpio.Record
 	dirs := map[string]bool{}
+	for _, r := range before {
+		if r.Mode&cpio.S_IFMT == cpio.S_IFDIR {
+			dirs[r.Name] = true
+		}
+	}
 	for _, f := range files {
 		name := path.Clean(f.Name)
 		var parents []string

@@ -101,3 +101,39 @@ func TestWriteMissingSourceLeavesNothing(t *testing.T) {
 		t.Fatalf("Write left %d files behind after failing", len(entries))
 	}
 }
+
+func TestWriteWithoutBaseStartsWithSkeleton(t *testing.T) {
+	dir := t.TempDir()
+	runner := filepath.Join(dir, "runner")
+	os.WriteFile(runner, []byte("#runner"), 0o644)
+	out := filepath.Join(dir, "img.cpio")
+	if err := Write(out, "", []File{
+		{Name: "init", Source: runner},
+		{Name: "tmp/x", Data: []byte("x")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := readArchive(t, b)
+	con, ok := recs["dev/console"]
+	if !ok {
+		t.Fatal("no dev/console: the kernel would start init without a console")
+	}
+	if con.Mode&cpio.S_IFMT != cpio.S_IFCHR || con.Rmajor != 5 || con.Rminor != 1 {
+		t.Errorf("dev/console mode %o dev %d:%d, want a character device 5:1", con.Mode, con.Rmajor, con.Rminor)
+	}
+	for _, d := range []string{"proc", "sys", "tmp"} {
+		if r, ok := recs[d]; !ok || r.Mode&cpio.S_IFMT != cpio.S_IFDIR {
+			t.Errorf("no directory %s in the skeleton", d)
+		}
+	}
+	if m := recs["tmp"].Mode & 0o7777; m != 0o1777 {
+		t.Errorf("tmp mode %o, want 1777 (not changed by the file under it)", m)
+	}
+	if got := recs["init"].Mode & 0o777; got != 0o755 {
+		t.Errorf("init mode %o, want 755", got)
+	}
+}

@@ -608,6 +608,7 @@ func stepArgs(o harness.Options) []string {
 		}
 	}
 	add("kernel", o.Kernel)
+	add("init", o.Init)
 	add("kmod", o.KmodDir)
 	add("params", o.ModuleParams)
 	if o.TestsDir != "" {

@@ -79,7 +79,7 @@ func TestStepArgsRoundTrip(t *testing.T) {
 	want := harness.Options{
 		Repo: repo, Kernel: "debian:6.12", KmodDir: filepath.Join(tmp, "kmod"), ModuleParams: "idx=18 val=5",
 		TestsDir: tmp, TestsPkg: ".", Run: "^TestEcho", Count: 3, Timeout: 7 * time.Minute,
-		TestTimeout: time.Minute, Accel: "tcg", Verbose: true, OutDir: filepath.Join(tmp, "out"),
+		TestTimeout: time.Minute, Accel: "tcg", Init: harness.InitURoot, Verbose: true, OutDir: filepath.Join(tmp, "out"),
 		CPUs: 1, MemoryMB: 512, Env: []string{"A=1", "B=2=3"}, Files: []string{"/etc/hostname", filepath.Join(tmp, "f")},
 	}
 	args := stepArgs(want)

@@ -32,6 +32,8 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.Timeout, "timeout", 0, "kill the guest after this long (env VMTEST_TIMEOUT)")
 	fs.DurationVar(&o.TestTimeout, "test-timeout", 0, "treat the tests as hung when none starts or ends for this long")
 	fs.StringVar(&o.Accel, "accel", envOr("CNVMTEST_ACCEL", "auto"), "accelerator: auto, kvm or tcg")
+	fs.StringVar(&o.Init, "init", envOr("CNVMTEST_INIT", harness.InitRunner), "the guest's init: "+harness.InitRunner+
+		" (the runner is /init: fastest) or "+harness.InitURoot+" (u-root's init starts the runner, with u-root's commands in the guest)")
 	fs.BoolVar(&o.Verbose, "v", false, "verbose")
 	fs.StringVar(&o.OutDir, "out", "", "directory for run directories (default ./out)")
 	fs.IntVar(&o.CPUs, "cpus", 0, "guest CPUs (default 1 under TCG, where a second vCPU costs more than it gives, 2 under KVM; 1 each in a parallel matrix)")
@@ -59,6 +61,9 @@ func (r *runFlags) options(stdout, stderr io.Writer) (harness.Options, error) {
 	case "auto", "kvm", "tcg":
 	default:
 		return o, fmt.Errorf("unknown accelerator %q: want auto, kvm or tcg", o.Accel)
+	}
+	if o.Init != harness.InitRunner && o.Init != harness.InitURoot {
+		return o, fmt.Errorf("unknown -init %q: want %s or %s", o.Init, harness.InitRunner, harness.InitURoot)
 	}
 	if o.Timeout == 0 {
 		d, err := envDuration("VMTEST_TIMEOUT")

@@ -21,6 +21,7 @@ func TestBadInvocations(t *testing.T) {
 		{"stray argument", []string{"run", "extra"}, "unexpected arguments"},
 		{"bad env", []string{"run", "-env", "NOEQUALS"}, "want K=V"},
 		{"bad accelerator", []string{"run", "-accel", "hvf", "-repo", "."}, `unknown accelerator "hvf"`},
+		{"bad init", []string{"run", "-init", "systemd", "-repo", "."}, `unknown -init "systemd": want runner or u-root`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

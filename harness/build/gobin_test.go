@@ -1,9 +1,11 @@
 package build
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestStableBuildsInOnePlaceAndCopies(t *testing.T) {
@@ -14,7 +16,7 @@ func TestStableBuildsInOnePlaceAndCopies(t *testing.T) {
 		return os.WriteFile(p, []byte("binary"), 0o755)
 	}
 	for i, out := range []string{filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")} {
-		if err := Stable(cache, "tests.test", out, build); err != nil {
+		if err := Stable(cache, "tests.test", out, "", build); err != nil {
 			t.Fatalf("Stable #%d: %v", i, err)
 		}
 		if b, err := os.ReadFile(out); err != nil || string(b) != "binary" {
@@ -26,5 +28,69 @@ func TestStableBuildsInOnePlaceAndCopies(t *testing.T) {
 	}
 	if CacheKey("/repo", "./vmtests") == CacheKey("/repo", "./other") {
 		t.Errorf("different packages share a cache key")
+	}
+}
+
+func TestStableSkipsTheBuildForTheSameInputs(t *testing.T) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module x\n"), 0o644)
+	main := filepath.Join(src, "main.go")
+	os.WriteFile(main, []byte("package main\n"), 0o644)
+	os.MkdirAll(filepath.Join(src, "out"), 0o755)
+	skip := []string{filepath.Join(src, "out")}
+
+	cache := filepath.Join(t.TempDir(), "cache")
+	builds := 0
+	build := func(p string) error {
+		builds++
+		return os.WriteFile(p, []byte("binary"), 0o755)
+	}
+	run := func(step string, want int) {
+		t.Helper()
+		in := Inputs([]string{src}, skip)
+		if in == "" {
+			t.Fatalf("%s: no fingerprint for a small tree", step)
+		}
+		if err := Stable(cache, "tests.test", filepath.Join(t.TempDir(), "out"), in, build); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if builds != want {
+			t.Fatalf("%s: %d builds, want %d", step, builds, want)
+		}
+	}
+	run("first", 1)
+	run("unchanged", 1)
+	os.WriteFile(filepath.Join(src, "out", "run.log"), []byte("x"), 0o644)
+	run("output directory changed", 1)
+	later := time.Now().Add(time.Second)
+	os.WriteFile(main, []byte("package main\n// edited\n"), 0o644)
+	os.Chtimes(main, later, later)
+	run("source edited", 2)
+	run("unchanged again", 2)
+	t.Setenv("GOFLAGS", "-tags=other")
+	run("other build flags", 3)
+	os.Remove(filepath.Join(cache, "tests.test"))
+	run("cached binary gone", 4)
+}
+
+func TestMemoCallsOncePerInputs(t *testing.T) {
+	cache := t.TempDir()
+	calls := 0
+	fn := func() (string, error) { calls++; return "example.com/x/vmtests", nil }
+	for i, in := range []string{"a", "a", "b", ""} {
+		v, err := Memo(cache, "importpath", in, fn)
+		if err != nil || v != "example.com/x/vmtests" {
+			t.Fatalf("Memo #%d = %q, %v", i, v, err)
+		}
+	}
+	if calls != 3 {
+		t.Errorf("fn called %d times, want 3 (a once, b once, no inputs always)", calls)
+	}
+	fail := errors.New("go list failed")
+	if _, err := Memo(cache, "importpath", "c", func() (string, error) { return "", fail }); !errors.Is(err, fail) {
+		t.Errorf("Memo hid fn's error: %v", err)
+	}
+	if _, err := Memo(cache, "importpath", "c", fn); err != nil || calls != 4 {
+		t.Errorf("a failed call was remembered (calls %d, err %v)", calls, err)
 	}
 }

@@ -64,6 +64,7 @@ type config struct {
 	kmod    string        // module source; default faultmod
 	params  string        // module parameters
 	kernel  string        // kernel spec; default CNVMTEST_KERNEL
+	init    string        // the guest's init; default the harness's
 	// started, when set, is called as soon as TestBefore has passed in
 	// the live JSON stream.
 	started func()
@@ -130,6 +131,7 @@ func boot(t *testing.T, ctx context.Context, c config) *outcome {
 		Run:          c.run,
 		Timeout:      timeout,
 		Accel:        os.Getenv("CNVMTEST_ACCEL"),
+		Init:         c.init,
 		JSON:         true,
 		JUnit:        filepath.Join(t.TempDir(), "junit.xml"),
 		OutDir:       outDir(t),
@@ -481,20 +483,27 @@ func indent(s string) string {
 func TestFaultWarn(t *testing.T) {
 	requireSelftest(t)
 	t.Parallel()
-	o := boot(t, t.Context(), config{run: "^(TestBefore|TestWarn)$"})
-	o.wantOutcome(t, report.KernelSplat)
-	o.wantBeforeKept(t)
-	o.wantNoRunCase(t)
-	if !o.hasEvent("pass", "TestWarn") {
-		t.Error("TestWarn did not pass from its own point of view: the guest test is broken")
+	// Both inits: the runner as /init (the default) and as u-root's uinit
+	// must mark tests in the kernel log alike.
+	for _, init := range []string{harness.InitRunner, harness.InitURoot} {
+		t.Run(init, func(t *testing.T) {
+			t.Parallel()
+			o := boot(t, t.Context(), config{run: "^(TestBefore|TestWarn)$", init: init})
+			o.wantOutcome(t, report.KernelSplat)
+			o.wantBeforeKept(t)
+			o.wantNoRunCase(t)
+			if !o.hasEvent("pass", "TestWarn") {
+				t.Error("TestWarn did not pass from its own point of view: the guest test is broken")
+			}
+			c := o.wantTest(t, "TestWarn", report.KernelSplat)
+			wantContains(t, "TestWarn's JUnit case", c.text(), "WARNING:", "cn_fault_warn", "end trace")
+			if before, ok := o.junitCase("TestBefore"); ok && strings.Contains(before.text(), "cn_fault_warn") {
+				t.Error("the warning is attached to TestBefore too")
+			}
+			o.wantSummary(t, 2, 1, 1)
+			o.wantWall(t, runTimeout)
+		})
 	}
-	c := o.wantTest(t, "TestWarn", report.KernelSplat)
-	wantContains(t, "TestWarn's JUnit case", c.text(), "WARNING:", "cn_fault_warn", "end trace")
-	if before, ok := o.junitCase("TestBefore"); ok && strings.Contains(before.text(), "cn_fault_warn") {
-		t.Error("the warning is attached to TestBefore too")
-	}
-	o.wantSummary(t, 2, 1, 1)
-	o.wantWall(t, runTimeout)
 }
 
 // A NULL pointer dereference in the sendmsg() of TestOops' helper process:

@@ -1,7 +1,9 @@
 //go:build linux
 
-// Command runner is the guest side of cnvmtest: u-root's init starts it as
-// /bin/uinit. It loads the module under test, runs the program (the test
+// Command runner is the guest side of cnvmtest. By default the kernel
+// starts it as /init, so it first mounts what the guest needs (see
+// setupInit); with -init u-root (and for the shell) u-root's init starts it
+// as /bin/uinit instead. It loads the module under test, runs the program (the test
 // binary with -test.v=test2json, or any static program), streams the
 // program's output live on the result port together with control records
 // (see package guest), unloads the module and powers the guest off.
@@ -30,6 +32,10 @@ import (
 )
 
 func main() {
+	var initErr error
+	if os.Getpid() == 1 {
+		initErr = setupInit()
+	}
 	realtime()
 	f, err := openPort(guest.ResultPort)
 	if err != nil {
@@ -38,7 +44,12 @@ func main() {
 		powerOff()
 	}
 	out := &port{w: f}
-	if err := run(out); err != nil {
+	if initErr != nil {
+		err = fmt.Errorf("setting up the guest as its init: %w", initErr)
+	} else {
+		err = run(out)
+	}
+	if err != nil {
 		out.record(guest.Record{Event: guest.EvError, Error: err.Error()})
 	}
 	out.record(guest.Record{Event: guest.EvDone, Taint: taint()})
@@ -74,10 +85,10 @@ func run(out *port) error {
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		return fmt.Errorf("parsing %s: %w", guest.ConfigPath, err)
 	}
-	mountExtra()
-	// u-root's init keeps the console quiet; tests want the kernel's
-	// informational lines (stack traces of hung tasks, sysrq dumps, the
-	// module's own messages) on the console the host analyses.
+	// The kernel runs with quiet, and u-root's init lowers the level
+	// further; tests want the kernel's informational lines (stack traces
+	// of hung tasks, sysrq dumps, the module's own messages) on the
+	// console the host analyses.
 	os.WriteFile("/proc/sys/kernel/printk", []byte("7"), 0)
 
 	if cfg.Module != "" {
@@ -344,12 +355,6 @@ func unloadModule(path string) error {
 		return fmt.Errorf("unloading module %s: delete_module: %w", name, err)
 	}
 	return nil
-}
-
-// mountExtra mounts what tests may need beyond u-root's init: debugfs for
-// kmemleak. Failure is not fatal: not every kernel has it.
-func mountExtra() {
-	unix.Mount("debugfs", "/sys/kernel/debug", "debugfs", 0, "")
 }
 
 // uptime is the time since the kernel started, close to the time since
