@@ -44,7 +44,7 @@ cold (only with -cold). Flags:
 	cold := fs.Bool("cold", false, "also measure a cold start from empty caches (downloads a kernel, builds u-root; minutes)")
 	fs.StringVar(&cfg.GuestBenchTime, "benchtime", "1s", "-benchtime of the guest benchmarks")
 	fs.StringVar(&cfg.HostBenchTime, "host-benchtime", "", "-benchtime of the host benchmarks (default go test's)")
-	fs.IntVar(&cfg.CPUs, "cpus", 2, "guest CPUs, as cnvmtest run -cpus")
+	fs.IntVar(&cfg.CPUs, "cpus", 0, "guest CPUs, as cnvmtest run -cpus (default: as cnvmtest run)")
 	fs.IntVar(&cfg.MemoryMB, "mem", 1024, "guest memory in MiB, as cnvmtest run -mem")
 	fs.StringVar(&cfg.Accel, "accel", envOr("CNVMTEST_ACCEL", "auto"), "accelerator: auto, kvm or tcg")
 	out := fs.String("o", "", "JSON report (default out/bench/bench-DATE.json)")

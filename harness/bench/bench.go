@@ -73,7 +73,8 @@ type Config struct {
 	// HostBenchTime for the host ones (default go test's).
 	GuestBenchTime, HostBenchTime string
 	// CPUs and MemoryMB size the guests, as the CLI's -cpus and -mem
-	// (default 2 and 1024). Accel is auto, kvm or tcg.
+	// (default: the run's own default, and 1024). Accel is auto, kvm or
+	// tcg.
 	CPUs, MemoryMB int
 	Accel          string
 	// WorkDir holds the run directories and the log. Run directories of
@@ -111,9 +112,6 @@ func (c *Config) setDefaults() error {
 	}
 	if c.GuestBenchTime == "" {
 		c.GuestBenchTime = "1s"
-	}
-	if c.CPUs == 0 {
-		c.CPUs = 2
 	}
 	if c.MemoryMB == 0 {
 		c.MemoryMB = 1024
@@ -400,4 +398,13 @@ func goCmd(ctx context.Context, dir string, env []string, args ...string) ([]byt
 		return out.Bytes(), fmt.Errorf("go %s: %w\n%s%s", strings.Join(args, " "), err, errb.Bytes(), out.Bytes())
 	}
 	return out.Bytes(), nil
+}
+
+// guestSize describes the guests' size as cnvmtest run flags.
+func (s *session) guestSize() string {
+	cpus := "default -cpus"
+	if s.cfg.CPUs > 0 {
+		cpus = "-cpus " + itoa(s.cfg.CPUs)
+	}
+	return cpus + " -mem " + itoa(s.cfg.MemoryMB)
 }

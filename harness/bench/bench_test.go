@@ -168,7 +168,7 @@ func TestReportRoundTripAndCompare(t *testing.T) {
 
 func TestTargets(t *testing.T) {
 	r := &Report{}
-	r.add(sectionFloor, "debian:6.1 run total / floor", "x", []float64{1.2, 1.25, 1.5})
+	r.add(sectionFloor, "debian:6.1 run total / echo floor", "x", []float64{1.2, 1.25, 1.5})
 	r.add(SectionMatrix, "parallel, harness default (2 at a time): wall time", "s", []float64{20})
 	r.add(SectionMatrix, "parallel, all 4 at once (-parallel 4): wall time", "s", []float64{15})
 	ts := targets(r, Config{Kernels: []string{"debian:6.1"}})

@@ -16,36 +16,53 @@ import (
 )
 
 // FloorMarker is the line harness/bench/floorinit prints on the console
-// before it powers off: proof that the kernel reached it.
-const FloorMarker = "cnvmtest-floor: init reached"
+// when it starts, proof that the kernel reached it; FloorDone the line it
+// prints when it has done its work.
+const (
+	FloorMarker = "cnvmtest-floor: init reached"
+	FloorDone   = "cnvmtest-floor: done"
+)
 
-// floorTimeout bounds one bare boot; under TCG it takes seconds.
+// FloorEchoes is how many echo round trips the echo floor does, as in the
+// measurement issue 6 states its floor with.
+const FloorEchoes = 10000
+
+// floorTimeout bounds one floor boot; under TCG it takes seconds.
 const floorTimeout = 3 * time.Minute
 
-// floorImage builds harness/bench/floorinit and an initramfs holding only
-// it as /init and /dev/console, so that its output reaches the console.
-func (s *session) floorImage(ctx context.Context) (string, error) {
+// floorProgram builds harness/bench/floorinit, once per session.
+func (s *session) floorProgram(ctx context.Context) ([]byte, error) {
 	bin := filepath.Join(s.runs, "floorinit")
 	if _, err := goCmd(ctx, s.cfg.Repo, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"},
 		"build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./harness/bench/floorinit"); err != nil {
-		return "", err
+		return nil, err
 	}
-	prog, err := os.ReadFile(bin)
-	if err != nil {
-		return "", err
+	return os.ReadFile(bin)
+}
+
+// floorImage writes an initramfs holding only prog as /init,
+// /dev/console, so that its output reaches the console, and, if ko is not
+// "", the module as /module.ko.
+func (s *session) floorImage(name string, prog []byte, ko string) (string, error) {
+	recs := []cpio.Record{
+		cpio.Directory("dev", 0o755),
+		cpio.CharDev("dev/console", 0o600, 5, 1),
+		cpio.StaticFile("init", string(prog), 0o755),
 	}
-	img := filepath.Join(s.runs, "floor.cpio")
+	if ko != "" {
+		b, err := os.ReadFile(ko)
+		if err != nil {
+			return "", fmt.Errorf("floor initramfs: %w", err)
+		}
+		recs = append(recs, cpio.StaticFile("module.ko", string(b), 0o644))
+	}
+	img := filepath.Join(s.runs, name+".cpio")
 	f, err := os.Create(img)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
 	w := cpio.Newc.Writer(f)
-	recs := []cpio.Record{
-		cpio.Directory("dev", 0o755),
-		cpio.CharDev("dev/console", 0o600, 5, 1),
-		cpio.StaticFile("init", string(prog), 0o755),
-	}
 	if err := cpio.WriteRecords(w, recs); err != nil {
 		return "", fmt.Errorf("floor initramfs: %w", err)
 	}
@@ -55,7 +72,15 @@ func (s *session) floorImage(ctx context.Context) (string, error) {
 	return img, f.Close()
 }
 
-// floorSample is one bare boot.
+// floorEnv is the kernel command line that makes floorinit load the
+// module and echo through the id the runs use (cn_echo's default, as the
+// bench passes no module parameters).
+func floorEnv() []string {
+	return []string{"CNVMTEST_FLOOR_MODULE=/module.ko", "CNVMTEST_FLOOR_ID=16:1",
+		"CNVMTEST_FLOOR_ECHOES=" + itoa(FloorEchoes)}
+}
+
+// floorSample is one floor boot.
 type floorSample struct {
 	err     error
 	qemu    time.Duration // QEMU's wall time, as vm.Exit reports it
@@ -65,18 +90,18 @@ type floorSample struct {
 	cmdline []string
 }
 
-// floorOnce boots the kernel of a warm run with the floor initramfs and
+// floorOnce boots the kernel of a warm run with a floor initramfs and
 // the same vm.Config as harness.Run gives QEMU: same image, guest size,
-// accelerator, kernel command line.
-func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img string) floorSample {
+// accelerator, kernel command line (plus env, floorinit's environment).
+func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img string, env []string) floorSample {
 	q, err := vm.QEMUPath("")
 	if err != nil {
 		return floorSample{err: err}
 	}
 	var (
-		mu      sync.Mutex
-		console bytes.Buffer
-		reached time.Time
+		mu              sync.Mutex
+		console         bytes.Buffer
+		reached, finish time.Time
 	)
 	start := time.Now()
 	con := &lineWriter{fn: func(at time.Time, line string) {
@@ -86,6 +111,9 @@ func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img strin
 		if reached.IsZero() && strings.Contains(line, FloorMarker) {
 			reached = at
 		}
+		if finish.IsZero() && strings.Contains(line, FloorDone) {
+			finish = at
+		}
 	}}
 	w := watchQEMU()
 	exit, err := vm.Run(ctx, vm.Config{
@@ -93,9 +121,9 @@ func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img strin
 		Accel:     warm.Accel,
 		Kernel:    warm.Kernel.Image,
 		Initramfs: img,
-		Append:    []string{"quiet"},
+		Append:    append([]string{"quiet"}, env...),
 		MemoryMB:  s.cfg.MemoryMB,
-		CPUs:      s.cfg.CPUs,
+		CPUs:      warm.CPUs,
 		Timeout:   floorTimeout,
 		Console:   con,
 	})
@@ -111,11 +139,13 @@ func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img strin
 	defer mu.Unlock()
 	switch {
 	case exit.TimedOut:
-		fs.err = fmt.Errorf("bare boot timed out after %s", exit.Elapsed)
+		fs.err = fmt.Errorf("floor boot timed out after %s", exit.Elapsed)
 	case reached.IsZero():
-		fs.err = fmt.Errorf("bare boot: the init never printed %q (QEMU status %d)", FloorMarker, exit.ExitCode())
+		fs.err = fmt.Errorf("floor boot: the init never printed %q (QEMU status %d)", FloorMarker, exit.ExitCode())
+	case finish.IsZero():
+		fs.err = fmt.Errorf("floor boot: the init never printed %q: it failed", FloorDone)
 	case exit.ExitCode() != 0:
-		fs.err = fmt.Errorf("bare boot: QEMU exit status %d", exit.ExitCode())
+		fs.err = fmt.Errorf("floor boot: QEMU exit status %d", exit.ExitCode())
 	}
 	if fs.err != nil {
 		log := filepath.Join(s.runs, fmt.Sprintf("floor-%d.console.log", time.Now().UnixNano()))
@@ -128,8 +158,8 @@ func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img strin
 	return fs
 }
 
-// sameFlags compares the floor's QEMU command line with the one the run
-// saved in its run directory, the initramfs aside.
+// sameFlags compares the bare floor's QEMU command line with the one the
+// run saved in its run directory, the initramfs aside.
 func sameFlags(run runSample, floorImg string, floor []string) (bool, string, string, error) {
 	if run.cmdline == "" || run.res == nil {
 		return false, "", "", fmt.Errorf("the run saved no qemu.cmdline")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,7 +39,7 @@ func (s *session) matrix(ctx context.Context) error {
 	s.rep.section(Section{
 		Name:    SectionMatrix,
 		Title:   fmt.Sprintf("a matrix of %d kernels in parallel against one after another", len(chosen)),
-		Command: "cnvmtest run -kernel " + list + " " + strs("-run", s.cfg.Run) + " [-parallel P] (in-process harness.RunMatrix, -cpus 2 -mem 1024)",
+		Command: "cnvmtest run -kernel " + list + " " + strs("-run", s.cfg.Run) + " [-parallel P] (in-process harness.RunMatrix, " + s.guestSize() + ")",
 	})
 	if len(chosen) < 2 {
 		return fmt.Errorf("fewer than two candidate kernels passed their warm-up run")
@@ -105,6 +104,6 @@ func (s *session) matrix(ctx context.Context) error {
 	for v, mv := range variants[:len(variants)-1] {
 		s.rep.addHigher(SectionMatrix, "speed-up of "+mv.name+" over one after another", "x", ratios(serial, wall[v]))
 	}
-	s.rep.note(SectionMatrix, "kernels: %s; %d CPUs; parallel guests get 1 vCPU each, serial ones %s", list, def, strconv.Itoa(s.cfg.CPUs))
+	s.rep.note(SectionMatrix, "kernels: %s; %d CPUs; parallel guests get 1 vCPU each, serial ones %s", list, def, s.guestSize())
 	return nil
 }

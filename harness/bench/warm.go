@@ -3,13 +3,16 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
 const sectionFloor = "floor"
 
 // phases are Result.Phases in the order a run goes through them.
-var phases = []string{"kernel", "module", "binaries", "initramfs", "boot", "tests", "qemu"}
+// kernel and module overlap binaries; prepare is the wall time of the
+// three.
+var phases = []string{"kernel", "module", "binaries", "prepare", "initramfs", "boot", "tests", "qemu"}
 
 // runAndFloor measures, per kernel, warm runs and bare boots in turn.
 func (s *session) runAndFloor(ctx context.Context) error {
@@ -17,17 +20,22 @@ func (s *session) runAndFloor(ctx context.Context) error {
 		Name:  SectionRun,
 		Title: "warm run per kernel: total, phases (Result.Phases), guest milestones from QEMU's start",
 		Command: "cnvmtest run -kernel K " + strs("-run", s.cfg.Run) +
-			" (in-process harness.Run, -cpus 2 -mem 1024, with -v -json to time the output)",
+			" (in-process harness.Run, " + s.guestSize() + ", with -v -json to time the output)",
 	})
 	s.rep.section(Section{
-		Name:  sectionFloor,
-		Title: "bare boot of the same kernel: same QEMU flags, an initramfs with only a static init that powers off",
+		Name: sectionFloor,
+		Title: "floor: the same kernel and QEMU flags with a static init (harness/bench/floorinit) that powers off (bare boot), " +
+			"or first loads the run's module and does " + itoa(FloorEchoes) + " echo round trips (echo floor, as issue 6 measured its floor)",
 		Command: "go build -o floorinit ./harness/bench/floorinit; qemu-system-x86_64 <the run's qemu.cmdline> " +
-			"with -initrd (dev/console + /init=floorinit)",
+			"with -initrd (dev/console + /init=floorinit [+ /module.ko]) and, for the echo floor, " + strs(floorEnv()...) + " appended",
 	})
-	img, err := s.floorImage(ctx)
+	prog, err := s.floorProgram(ctx)
 	if err != nil {
-		return fmt.Errorf("building the floor image: %w", err)
+		return fmt.Errorf("building the floor init: %w", err)
+	}
+	bareImg, err := s.floorImage("floor-bare", prog, "")
+	if err != nil {
+		return err
 	}
 	for _, k := range s.cfg.Kernels {
 		if ctx.Err() != nil {
@@ -41,23 +49,33 @@ func (s *session) runAndFloor(ctx context.Context) error {
 			s.rep.note(SectionRun, "%s: left out, the warm-up run failed: %s", k, warm.why())
 			continue
 		}
+		echoImg, err := s.floorImage("floor-echo-"+specName(k), prog, warm.res.Module)
+		if err != nil {
+			return err
+		}
 		var runs []runSample
-		var floors []floorSample
+		var bare, echo []floorSample
 		for i := range s.cfg.N {
 			s.logf("%s: run %d/%d", k, i+1, s.cfg.N)
 			runs = append(runs, s.runOnce(ctx, o))
-			floors = append(floors, s.floorOnce(ctx, warm.res, img))
-			s.logf("%s: run %.2fs, floor %.2fs", k, runs[i].total.Seconds(), floors[i].qemu.Seconds())
+			bare = append(bare, s.floorOnce(ctx, warm.res, bareImg, nil))
+			echo = append(echo, s.floorOnce(ctx, warm.res, echoImg, floorEnv()))
+			s.logf("%s: run %.2fs, bare boot %.2fs, echo floor %.2fs", k,
+				runs[i].total.Seconds(), bare[i].qemu.Seconds(), echo[i].qemu.Seconds())
 		}
 		s.addRuns(SectionRun, k, runs)
-		s.addFloor(k, runs, floors)
+		s.addFloor(k, runs, bare, echo)
 		s.cliRun(ctx, k)
-		for i, f := range floors {
+		for _, f := range slices.Concat(bare, echo) {
 			if f.err != nil {
 				s.rep.note(sectionFloor, "%s: %v", k, f.err)
+			}
+		}
+		for i, f := range bare {
+			if f.err != nil {
 				continue
 			}
-			same, runLine, floorLine, err := sameFlags(runs[i], img, f.cmdline)
+			same, runLine, floorLine, err := sameFlags(runs[i], bareImg, f.cmdline)
 			switch {
 			case err != nil:
 				s.rep.note(sectionFloor, "%s: cannot compare QEMU flags: %v", k, err)
@@ -82,7 +100,7 @@ func (s *session) addRuns(section, k string, runs []runSample) {
 	}
 	s.rep.add(section, k+" outside the phases", "s", col(func(r runSample) float64 {
 		out := r.total.Seconds()
-		for _, p := range []string{"kernel", "module", "binaries", "initramfs", "qemu"} {
+		for _, p := range []string{"prepare", "initramfs", "qemu"} {
 			out -= r.phase(p)
 		}
 		return out
@@ -101,32 +119,33 @@ func (s *session) addRuns(section, k string, runs []runSample) {
 	s.rep.add(section, k+" QEMU peak RSS", "MiB", col(func(r runSample) float64 { return mib(r.hwmKiB) }))
 }
 
-func (s *session) addFloor(k string, runs []runSample, floors []floorSample) {
-	qemu := make([]float64, len(floors))
-	wall := make([]float64, len(floors))
-	init := make([]float64, len(floors))
-	rss := make([]float64, len(floors))
-	for i, f := range floors {
-		qemu[i], wall[i], init[i], rss[i] = nan, nan, nan, nan
-		if f.err == nil {
-			qemu[i], wall[i], init[i], rss[i] = f.qemu.Seconds(), f.wall.Seconds(), f.init.Seconds(), mib(f.hwmKiB)
-		}
+func (s *session) addFloor(k string, runs []runSample, bare, echo []floorSample) {
+	total := column(runs, func(r runSample) float64 { return r.total.Seconds() })
+	runQEMU := column(runs, func(r runSample) float64 { return r.phase("qemu") })
+	for _, f := range []struct {
+		name    string
+		samples []floorSample
+	}{{"bare boot", bare}, {"echo floor", echo}} {
+		qemu := floorColumn(f.samples, func(f floorSample) float64 { return f.qemu.Seconds() })
+		s.rep.add(sectionFloor, k+" "+f.name+" (QEMU wall time)", "s", qemu)
+		s.rep.add(sectionFloor, k+" "+f.name+" (vm.Run call)", "s", floorColumn(f.samples, func(f floorSample) float64 { return f.wall.Seconds() }))
+		s.rep.add(sectionFloor, k+" "+f.name+": QEMU start to init", "s", floorColumn(f.samples, func(f floorSample) float64 { return f.init.Seconds() }))
+		s.rep.add(sectionFloor, k+" "+f.name+": QEMU peak RSS", "MiB", floorColumn(f.samples, func(f floorSample) float64 { return mib(f.hwmKiB) }))
+		s.rep.add(sectionFloor, k+" run total / "+f.name, "x", ratios(total, qemu))
+		s.rep.add(sectionFloor, k+" run QEMU time / "+f.name, "x", ratios(runQEMU, qemu))
 	}
-	s.rep.add(sectionFloor, k+" bare boot (QEMU wall time)", "s", qemu)
-	s.rep.add(sectionFloor, k+" bare boot (vm.Run call)", "s", wall)
-	s.rep.add(sectionFloor, k+" QEMU start to init", "s", init)
-	s.rep.add(sectionFloor, k+" QEMU peak RSS", "MiB", rss)
+}
 
-	total := make([]float64, len(runs))
-	runQEMU := make([]float64, len(runs))
-	for i, r := range runs {
-		total[i], runQEMU[i] = nan, nan
-		if r.ok() {
-			total[i], runQEMU[i] = r.total.Seconds(), r.phase("qemu")
+// floorColumn is one metric of floor boots, NaN for those that failed.
+func floorColumn(fs []floorSample, f func(floorSample) float64) []float64 {
+	v := make([]float64, len(fs))
+	for i, s := range fs {
+		v[i] = nan
+		if s.err == nil {
+			v[i] = f(s)
 		}
 	}
-	s.rep.add(sectionFloor, k+" run total / floor", "x", ratios(total, qemu))
-	s.rep.add(sectionFloor, k+" run QEMU time / floor", "x", ratios(runQEMU, qemu))
+	return v
 }
 
 // suite measures warm runs of the whole guest suite on the first kernel.
@@ -135,7 +154,7 @@ func (s *session) suite(ctx context.Context) error {
 	s.rep.section(Section{
 		Name:    SectionSuite,
 		Title:   "warm run of the whole guest suite (./vmtests, every test)",
-		Command: "cnvmtest run -kernel " + k + " (in-process harness.Run, -cpus 2 -mem 1024)",
+		Command: "cnvmtest run -kernel " + k + " (in-process harness.Run, " + s.guestSize() + ")",
 	})
 	o := s.options(k)
 	o.Run = ""
