@@ -108,6 +108,11 @@
 // Which series exist is read from the lists, so new series need no change
 // here. The lists are refreshed when older than a day, or once when a spec
 // does not resolve or a download fails, so a warm Get does no network I/O.
+// What a spec resolved to is kept in <store>/resolved with a fingerprint of
+// the files apt-cache read (lists, sources list, apt configuration: their
+// inodes, sizes and times) and of the program, and reused while that
+// fingerprint holds, so a warm Get does not run apt-cache either; any
+// update of the lists makes the next Get resolve afresh.
 //
 // # Cache layout
 //
@@ -116,6 +121,7 @@
 //	<store>/kernels/<version>@<origin>-<flavour>-<config>-gcc<version>/
 //	                                     one kernel built here, kernel.json last
 //	<store>/toolchains/<suite>-gcc-N@<date>/  build roots, toolchain.json last
+//	<store>/resolved/                    what specs resolved to, per package lists
 //	<store>/used/                        when each entry was last used
 //	<store>/logs/                        logs of failed builds
 //	<store>/locks/                       flock files serialising builders
@@ -126,9 +132,11 @@
 // linux-kbuild trees with their Makefile and symlinks made relative.
 // Modules are not unpacked: the guest boots from an initramfs and loads
 // only cnvmtest's own module. An entry without a valid kernel.json is
-// incomplete and is rebuilt. Entries are built in tmp and renamed into
-// place, and hold only relative paths and symlinks, so a store can be moved
-// or restored from a CI cache.
+// incomplete and is rebuilt. Its image.verified records the image's
+// identity (inode, size, times) when its sha256 last matched the manifest,
+// so a Get hashes the image again only after it changed. Entries are built
+// in tmp and renamed into place, and hold only relative paths and
+// symlinks, so a store can be moved or restored from a CI cache.
 //
 // [Store.List] and [Store.Toolchains] list the store; [Store.Prune] and
 // [Store.PruneToolchains] remove what a caller no longer wants (by last

@@ -182,14 +182,14 @@ func TestGet(t *testing.T) {
 		}
 	}
 
-	// Warm: the lists are fresh and the kernel stored, so apt only reads.
+	// Warm: the lists are fresh and unchanged and the kernel stored, so
+	// the answer is cached and apt does not run.
 	before := len(f.ran())
 	if _, err := s.Get(ctx, mustSpec(t, "debian:6.1"), testLog{t}); err != nil {
 		t.Fatal(err)
 	}
-	want = []string{"apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache show"}
-	if diff := cmp.Diff(want, f.ran()[before:]); diff != "" {
-		t.Errorf("unexpected commands for a warm Get (-want +got):\n%s", diff)
+	if ran := f.ran()[before:]; len(ran) != 0 {
+		t.Errorf("a warm Get ran %v, want nothing", ran)
 	}
 
 	// An exact spec in the store needs no apt at all.

@@ -137,11 +137,13 @@ func upstreamVersion(v string) string {
 
 func (s *Store) resolveSrc(ctx context.Context, a *apt, spec Spec, p *progress) (*Resolved, error) {
 	start := time.Now()
-	r, err := resolveSource(ctx, a, spec)
+	r, cached, err := s.cachedResolve(ctx, a, resolveKey(SourceDebianSrc, spec, 0), func() (*Resolved, error) {
+		return resolveSource(ctx, a, spec)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("resolving: %w", err)
 	}
-	p.printf("resolved to %s (%s) in %s", r.Packages[0], strings.Join(r.Suites, ", "), since(start))
+	p.printf("resolved to %s (%s) in %s%s", r.Packages[0], strings.Join(r.Suites, ", "), since(start), cachedNote(cached))
 	return r, nil
 }
 

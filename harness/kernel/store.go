@@ -347,12 +347,14 @@ func (s *Store) Resolve(ctx context.Context, spec Spec, log io.Writer) (*Resolve
 func (s *Store) resolve(ctx context.Context, a *apt, spec Spec, p *progress) (*Resolved, error) {
 	start := time.Now()
 	host, _ := hostGCC()
-	r, err := resolve(ctx, a, spec, host)
+	r, cached, err := s.cachedResolve(ctx, a, resolveKey(SourceDebian, spec, host), func() (*Resolved, error) {
+		return resolve(ctx, a, spec, host)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("resolving: %w", err)
 	}
-	p.printf("resolved to %s %s (%s; %s) in %s", r.ImagePackage, r.PackageVersion,
-		strings.Join(r.Suites, ", "), orNone(r.Compiler), since(start))
+	p.printf("resolved to %s %s (%s; %s) in %s%s", r.ImagePackage, r.PackageVersion,
+		strings.Join(r.Suites, ", "), orNone(r.Compiler), since(start), cachedNote(cached))
 	return r, nil
 }
 
