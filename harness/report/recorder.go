@@ -99,6 +99,11 @@ type test struct {
 	resultVerb  string   // PASS, FAIL or SKIP from that line
 	subResults  []string // verbose: subtest result lines printed with this test's own
 	quietReport []string // quiet: the lines of its failure report
+
+	// A benchmark that passes gets no pass event, only its result line
+	// ("BenchmarkX-8  1000  1234 ns/op"); see settleBenchmarks.
+	benchResult bool      // it printed its result line
+	lastOutput  time.Time // when it last printed anything
 }
 
 func (t *test) done() bool { return t.action != "" }
@@ -245,6 +250,9 @@ func (r *Recorder) pkgEvent(p *pkg, e Event) {
 			r.pkgLine(line)
 		}
 	case actionPass, actionFail, actionSkip:
+		if p.action == "" {
+			r.settleBenchmarks(p, e.Action == actionPass, e.Time)
+		}
 		if p.partial != "" {
 			r.pkgLine(p.partial + "\n")
 			p.partial = ""
@@ -288,7 +296,13 @@ func (r *Recorder) testEvent(p *pkg, e Event) {
 	case actionOutput:
 		r.writeJSON(e)
 		t.output.WriteString(e.Output)
+		if !e.Time.IsZero() {
+			t.lastOutput = e.Time
+		}
 		for _, line := range splitLines(&t.partial, e.Output) {
+			if !t.benchResult && isBenchResult(line, t.name) {
+				t.benchResult = true
+			}
 			r.testLine(t, line)
 		}
 	case actionPass, actionFail, actionSkip:
@@ -334,15 +348,100 @@ func splitLines(partial *string, s string) []string {
 	return lines
 }
 
-// resultVerb returns PASS, FAIL or SKIP if line is name's result line.
+// resultVerb returns PASS, FAIL or SKIP if line is name's result line:
+// "--- FAIL: TestX (0.01s)", or for a benchmark, which has no time,
+// "--- FAIL: BenchmarkX".
 func resultVerb(line, name string) string {
 	line = strings.TrimLeft(line, " ")
 	for _, verb := range []string{"PASS", "FAIL", "SKIP"} {
-		if strings.HasPrefix(line, "--- "+verb+": "+name+" (") {
+		if rest, ok := strings.CutPrefix(line, "--- "+verb+": "+name); ok &&
+			(strings.HasPrefix(rest, " (") || strings.TrimRight(rest, "\r\n") == "") {
 			return verb
 		}
 	}
 	return ""
+}
+
+// isBenchmark reports whether a test name is a benchmark's or a
+// sub-benchmark's.
+func isBenchmark(name string) bool { return strings.HasPrefix(name, "Benchmark") }
+
+// isBenchResult reports whether line is the result line benchmark name
+// prints when it completes: its name, a "-GOMAXPROCS" suffix unless that
+// is 1, blanks, the iteration count and blanks, then the measurements
+// ("BenchmarkX/64B-8   \t  10000\t  1234 ns/op\t  64 B/op").
+func isBenchResult(line, name string) bool {
+	if !isBenchmark(name) {
+		return false
+	}
+	rest, ok := strings.CutPrefix(line, name)
+	if !ok {
+		return false
+	}
+	if digits, ok := strings.CutPrefix(rest, "-"); ok {
+		rest = strings.TrimLeft(digits, "0123456789")
+		if len(rest) == len(digits) {
+			return false
+		}
+	}
+	iterations := strings.TrimLeft(rest, " \t")
+	if len(iterations) == len(rest) {
+		return false
+	}
+	measures := strings.TrimLeft(iterations, "0123456789")
+	if len(measures) == len(iterations) {
+		return false
+	}
+	after := strings.TrimLeft(measures, " \t")
+	return len(after) < len(measures) && after != "" && after != "\n"
+}
+
+// settleBenchmarks ends the benchmarks of p still open when its test
+// binary is done (or gone, from Finish): go test gives a benchmark that
+// passes no pass event, only its result line, while one that fails or is
+// skipped gets its fail or skip event. An open benchmark passed if the
+// package passed, if it printed its result line, or if it ran
+// sub-benchmarks that all ended and none failed. What is still open after
+// that was running when the binary failed or died, and Finish closes it
+// as it closes a test that did not finish. Nothing is printed and no
+// event is made up, so the JSON stream stays go test's.
+func (r *Recorder) settleBenchmarks(p *pkg, pkgPassed bool, at time.Time) {
+	for i := len(r.order) - 1; i >= 0; i-- { // sub-benchmarks before their parents
+		t := r.order[i]
+		if t.pkg != p.name || t.done() || !isBenchmark(t.name) {
+			continue
+		}
+		if !pkgPassed && !t.benchResult && !t.subBenchmarksPassed() {
+			continue
+		}
+		t.action = actionPass
+		t.elapsed = since(t.started, t.lastActive(at), 2)
+	}
+}
+
+// subBenchmarksPassed reports whether t has sub-benchmarks and all of them
+// ended without failing.
+func (t *test) subBenchmarksPassed() bool {
+	for _, c := range t.children {
+		if !c.done() || c.action == actionFail {
+			return false
+		}
+	}
+	return len(t.children) > 0
+}
+
+// lastActive is when t or a subtest last printed, or def if never.
+func (t *test) lastActive(def time.Time) time.Time {
+	last := t.lastOutput
+	for _, c := range t.children {
+		if cl := c.lastActive(time.Time{}); cl.After(last) {
+			last = cl
+		}
+	}
+	if last.IsZero() {
+		return def
+	}
+	return last
 }
 
 func (r *Recorder) writeJSON(e Event) {
@@ -447,8 +546,10 @@ func (r *Recorder) defaultPkg() string {
 	return r.opts.Package
 }
 
-// Finish ends the run. Tests that started and never finished, because the
-// guest crashed, hung or was killed, are closed as failed: their outcome is
+// Finish ends the run. Benchmarks that printed their result line passed
+// (go test gives them no pass event; see settleBenchmarks). Tests and
+// benchmarks that started and never finished, because the guest crashed,
+// hung or was killed, are closed as failed: their outcome is
 // runOutcome when that is neither PASS, SKIP nor FAIL, else FAIL, and
 // reason (for example "kernel panic while running") is printed with them.
 // Packages whose binary never reported are closed as failed too.
@@ -471,6 +572,11 @@ func (r *Recorder) Finish(runOutcome Outcome, reason string) {
 		why = "test did not finish"
 	}
 	now := r.now()
+	for _, p := range r.pkgList {
+		if p.action == "" {
+			r.settleBenchmarks(p, false, now)
+		}
+	}
 	// Say why next to the tests that were running, not their parents.
 	running := make(map[*test]bool)
 	for _, t := range r.order {

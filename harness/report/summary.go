@@ -68,7 +68,8 @@ type RunSummary struct {
 	// them by outcome. A test still running is in none of the three.
 	Tests, Passed, Failed, Skipped int
 	// Unfinished names the tests that started and never reported a
-	// result, whether still running or closed by Finish.
+	// result, whether still running or closed by Finish. A benchmark
+	// reports its result by its result line, or by its package passing.
 	Unfinished []string
 	// Started is the time of the first event; Elapsed the time the
 	// packages' test binaries took, or the span of the events.
