@@ -239,11 +239,34 @@ type tracker struct {
 }
 
 func (t *tracker) line(b []byte) {
-	if len(b) == 0 || b[0] != 0x16 {
+	if len(b) == 0 {
+		return
+	}
+	if b[0] != 0x16 {
+		if name, ok := benchResult(b); ok {
+			// With GOMAXPROCS 1 the line has no -N suffix, and a
+			// name may end in -N of its own.
+			t.end(name)
+			if i := strings.LastIndexByte(name, '-'); i > 0 {
+				if _, err := strconv.Atoi(name[i+1:]); err == nil {
+					t.end(name[:i])
+				}
+			}
+		}
 		return
 	}
 	s := strings.TrimRight(string(b[1:]), "\r\n")
 	if name, ok := strings.CutPrefix(s, "=== RUN   "); ok {
+		if strings.HasPrefix(name, "Benchmark") {
+			// Benchmarks run one at a time: one starting ends every
+			// running benchmark but its parents, which print no result
+			// line of their own when they have sub-benchmarks.
+			for _, r := range t.runningBenchmarks() {
+				if !strings.HasPrefix(name, r+"/") {
+					t.end(r)
+				}
+			}
+		}
 		kmsg(guest.KmsgBegin + name)
 		t.mu.Lock()
 		t.before[name] = taint()
@@ -258,21 +281,58 @@ func (t *tracker) line(b []byte) {
 			continue
 		}
 		name, _, _ := strings.Cut(rest, " (")
-		kmsg(guest.KmsgEnd + name)
-		t.mu.Lock()
-		before := t.before[name]
-		delete(t.before, name)
-		for i := len(t.running) - 1; i >= 0; i-- {
-			if t.running[i] == name {
-				t.running = append(t.running[:i], t.running[i+1:]...)
-				break
-			}
-		}
-		t.progress = time.Now()
-		t.mu.Unlock()
-		t.out.record(guest.Record{Event: guest.EvTest, Test: name, TaintBefore: before, Taint: taint()})
+		t.end(name)
 		return
 	}
+}
+
+// end marks the end of test name in the kernel log and reports its taint,
+// once: a name that is not running is ignored.
+func (t *tracker) end(name string) {
+	t.mu.Lock()
+	before, ok := t.before[name]
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	delete(t.before, name)
+	for i := len(t.running) - 1; i >= 0; i-- {
+		if t.running[i] == name {
+			t.running = append(t.running[:i], t.running[i+1:]...)
+			break
+		}
+	}
+	t.progress = time.Now()
+	t.mu.Unlock()
+	kmsg(guest.KmsgEnd + name)
+	t.out.record(guest.Record{Event: guest.EvTest, Test: name, TaintBefore: before, Taint: taint()})
+}
+
+func (t *tracker) runningBenchmarks() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var bs []string
+	for _, r := range t.running {
+		if strings.HasPrefix(r, "Benchmark") {
+			bs = append(bs, r)
+		}
+	}
+	return bs
+}
+
+// benchResult recognises a benchmark's result line, which the testing
+// package prints without test2json framing and which ends a benchmark
+// that passed ("BenchmarkX/64B-2   \t  100\t  223.6 ns/op..."), and
+// returns its first word: the name, with -GOMAXPROCS unless that is 1.
+func benchResult(b []byte) (string, bool) {
+	f := strings.Fields(string(b))
+	if len(f) < 3 || !strings.HasPrefix(f[0], "Benchmark") {
+		return "", false
+	}
+	if _, err := strconv.ParseUint(f[1], 10, 64); err != nil {
+		return "", false
+	}
+	return f[0], true
 }
 
 // watch stops the program when the run's deadline passes or, while tests
@@ -379,8 +439,10 @@ func taint() uint64 {
 }
 
 // kmsg writes a marker into the kernel log, so the host can place kernel
-// messages relative to the program's run.
-func kmsg(s string) {
+// messages relative to the program's run. Tests replace it.
+var kmsg = writeKmsg
+
+func writeKmsg(s string) {
 	f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0)
 	if err != nil {
 		return
