@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -90,11 +91,15 @@ type transport interface {
 	// send writes b as one datagram to the kernel.
 	send(b []byte) (int, error)
 
+	// sendRequest writes m framed as marshalRequest frames it. Data fits
+	// cn_msg.len: the caller checked.
+	sendRequest(m Message) error
+
 	// receive returns the next datagram, or ctx.Err() once ctx is done.
 	receive(ctx context.Context) (datagram, error)
 }
 
-// A datagram is what one recvmsg returned.
+// A datagram is what one recvfrom returned.
 type datagram struct {
 	b      []byte // valid until the next receive
 	size   int    // real length; larger than len(b) if truncated
@@ -160,16 +165,14 @@ func (c *Conn) Stats() Stats {
 // datagram, not that a callback accepted it: the connector never reports
 // a dropped message (connector.md §1.3).
 func (c *Conn) Send(m Message) error {
-	b, err := marshalRequest(m)
-	if err != nil {
-		return newOpError("send", err)
+	if len(m.Data) > math.MaxUint16 {
+		return newOpError("send", errDataTooLong)
 	}
-	_, err = c.t.send(b)
-	return c.ioError("send", err)
+	return c.ioError("send", c.t.sendRequest(m))
 }
 
 // SendRaw writes b unchanged as one datagram to the kernel and returns the
-// byte count sendmsg reported. It exists for malformed-input tests.
+// byte count sendto reported. It exists for malformed-input tests.
 func (c *Conn) SendRaw(b []byte) (int, error) {
 	n, err := c.t.send(b)
 	return n, c.ioError("send-raw", err)
@@ -178,13 +181,20 @@ func (c *Conn) SendRaw(b []byte) (int, error) {
 // Receive waits for a datagram from the kernel and returns its messages.
 // See ReceiveFrom.
 func (c *Conn) Receive(ctx context.Context) ([]Message, error) {
-	rs, err := c.ReceiveFrom(ctx)
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+
+	d, err := c.receiveDatagram(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ms := make([]Message, len(rs))
-	for i := range rs {
-		ms[i] = rs[i].Message
+	ms := []Message{}
+	err = walkDatagram(d.b, func(_ netlink.Header, m Message) {
+		m.Data = cloneData(m.Data)
+		ms = append(ms, m)
+	})
+	if err != nil {
+		return nil, newOpError("receive", err)
 	}
 	return ms, nil
 }
@@ -199,10 +209,24 @@ func (c *Conn) ReceiveFrom(ctx context.Context) ([]Received, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 
+	d, err := c.receiveDatagram(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := parseDatagram(d.b, d.groups)
+	if err != nil {
+		return nil, newOpError("receive", err)
+	}
+	return rs, nil
+}
+
+// receiveDatagram returns the next datagram from the kernel, skipping and
+// counting others. c.rmu must be held for as long as d.b is used.
+func (c *Conn) receiveDatagram(ctx context.Context) (datagram, error) {
 	for {
 		d, err := c.t.receive(ctx)
 		if err != nil {
-			return nil, c.ioError("receive", err)
+			return datagram{}, c.ioError("receive", err)
 		}
 		c.datagrams.Add(1)
 
@@ -211,15 +235,10 @@ func (c *Conn) ReceiveFrom(ctx context.Context) ([]Received, error) {
 			continue
 		}
 		if d.size > len(d.b) {
-			return nil, newOpError("receive", fmt.Errorf("%w: %d-byte datagram, %d-byte buffer",
+			return datagram{}, newOpError("receive", fmt.Errorf("%w: %d-byte datagram, %d-byte buffer",
 				ErrTruncated, d.size, len(d.b)))
 		}
-
-		rs, err := parseDatagram(d.b, d.groups)
-		if err != nil {
-			return nil, newOpError("receive", err)
-		}
-		return rs, nil
+		return d, nil
 	}
 }
 
@@ -228,6 +247,10 @@ func (c *Conn) ReceiveFrom(ctx context.Context) ([]Received, error) {
 // convention of kmod/cn_echo.c; the kernel only copies fields (connector.md
 // §1.2). cn_proc acks do not match it: they change Seq. ctx bounds the wait, and
 // any receive error, ENOBUFS included, ends it.
+//
+// Request reads datagrams as ReceiveFrom does, so a malformed datagram is an
+// error even if it holds the reply, and the messages after the reply in its
+// datagram are dropped without being counted as Unmatched.
 func (c *Conn) Request(ctx context.Context, m Message) (Message, error) {
 	if err := ctx.Err(); err != nil {
 		return Message{}, newOpError("request", err)
@@ -236,17 +259,45 @@ func (c *Conn) Request(ctx context.Context, m Message) (Message, error) {
 		return Message{}, err
 	}
 	for {
-		rs, err := c.ReceiveFrom(ctx)
+		r, ok, err := c.receiveReply(ctx, m)
 		if err != nil {
 			return Message{}, err
 		}
-		for _, r := range rs {
-			if isReply(m, r.Message) {
-				return r.Message, nil
-			}
-			c.unmatched.Add(1)
+		if ok {
+			return r, nil
 		}
 	}
+}
+
+// receiveReply reads one datagram and returns the reply to req in it, if
+// any, with its own copy of the data; it parses in place, without the
+// []Received of ReceiveFrom.
+func (c *Conn) receiveReply(ctx context.Context, req Message) (reply Message, ok bool, err error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+
+	d, err := c.receiveDatagram(ctx)
+	if err != nil {
+		return Message{}, false, err
+	}
+	var skipped uint64
+	err = walkDatagram(d.b, func(_ netlink.Header, m Message) {
+		switch {
+		case ok:
+		case isReply(req, m):
+			reply, ok = m, true
+		default:
+			skipped++
+		}
+	})
+	if err != nil {
+		return Message{}, false, newOpError("receive", err)
+	}
+	if skipped > 0 {
+		c.unmatched.Add(skipped)
+	}
+	reply.Data = cloneData(reply.Data)
+	return reply, ok, nil
 }
 
 func isReply(req, m Message) bool {
@@ -280,6 +331,11 @@ func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 type nlTransport struct{ nl *netlink.Conn }
 
 var errShortDatagram = errors.New("a fake connection cannot send less than a netlink header")
+
+func (t *nlTransport) sendRequest(m Message) error {
+	_, err := t.send(appendRequest(nil, m))
+	return err
+}
 
 func (t *nlTransport) send(b []byte) (int, error) {
 	if len(b) < nlHeaderLen {

@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
@@ -65,13 +67,33 @@ func newTransport(nl *netlink.Conn, bufSize int) transport {
 	return t
 }
 
-// socketTransport does its own sendmsg and recvmsg on the netlink socket:
+// socketTransport does its own sendto and recvfrom on the netlink socket:
 // netlink.Conn rounds nlmsg_len up and rewrites nlmsg_seq when sending, and
 // when receiving it hides the source address and MSG_TRUNC.
+//
+// Under emulation every instruction and allocation of a round trip shows, so
+// the common path allocates nothing: the system calls go through
+// unix.Syscall6 with addresses kept here, and the functions handed to the
+// syscall.RawConn are bound once, in newSocketTransport.
 type socketTransport struct {
-	nl  *netlink.Conn // owns the socket and its read deadline
-	rc  syscall.RawConn
-	buf []byte
+	nl *netlink.Conn // owns the socket and its read deadline
+	rc syscall.RawConn
+
+	// The receive state is guarded by Conn.rmu.
+	buf      []byte
+	from     unix.RawSockaddrNetlink
+	fromLen  uint32
+	rn       int                // what the last recvfrom returned
+	rerr     unix.Errno         // and its error, 0 for none
+	tryRecv  func(uintptr)      // one recvfrom that does not wait
+	readRecv func(uintptr) bool // tryRecv for RawConn.Read
+
+	// w serves one send at a time; a concurrent send gets a sender of its
+	// own rather than wait, since a callback can hold a sender inside
+	// sendto for as long as it runs (connector.md §2.4).
+	wmu  sync.Mutex
+	w    *sender
+	wbuf []byte // Send's request, framed in place
 }
 
 func newSocketTransport(nl *netlink.Conn, bufSize int) (*socketTransport, error) {
@@ -79,83 +101,145 @@ func newSocketTransport(nl *netlink.Conn, bufSize int) (*socketTransport, error)
 	if err != nil {
 		return nil, err
 	}
-	return &socketTransport{nl: nl, rc: rc, buf: make([]byte, bufSize)}, nil
+	t := &socketTransport{nl: nl, rc: rc, buf: make([]byte, bufSize), w: newSender()}
+	t.tryRecv = t.recvfrom
+	t.readRecv = func(fd uintptr) bool {
+		t.recvfrom(fd)
+		return t.rerr != unix.EAGAIN
+	}
+	return t, nil
 }
 
-// kernelAddr is the kernel's address: port 0, no groups.
-var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
+// kernelAddr is the kernel's address: port 0, no groups. It is only read.
+var kernelAddr = unix.RawSockaddrNetlink{Family: unix.AF_NETLINK}
 
-func (t *socketTransport) send(b []byte) (int, error) {
-	var (
-		n    int
-		serr error
-	)
-	// Report EAGAIN instead of waiting for writability, which a netlink
-	// socket never signals. A send to the kernel completes inside sendmsg
-	// (connector.md §2.4) and does not fail that way.
-	err := t.rc.Write(func(fd uintptr) bool {
-		n, serr = ignoringEINTR(func() (int, error) {
-			return unix.SendmsgN(int(fd), b, nil, kernelAddr, 0)
-		})
-		return true
-	})
+// A sender is the state of one sendto to the kernel.
+type sender struct {
+	b    []byte
+	n    int
+	err  unix.Errno
+	call func(uintptr)
+}
+
+func newSender() *sender {
+	s := &sender{}
+	s.call = s.sendto
+	return s
+}
+
+// send writes b with sendto. It reports EAGAIN instead of waiting for
+// writability, which a netlink socket never signals. A send to the kernel
+// completes inside sendto (connector.md §2.4) and does not fail that way.
+func (s *sender) send(rc syscall.RawConn, b []byte) (int, error) {
+	s.b = b
+	err := rc.Control(s.call)
+	s.b = nil // keep no caller's buffer alive
 	if err != nil {
 		return 0, err
 	}
-	return n, os.NewSyscallError("sendmsg", serr)
+	if s.err != 0 {
+		return 0, os.NewSyscallError("sendto", s.err)
+	}
+	return s.n, nil
 }
 
+func (s *sender) sendto(fd uintptr) {
+	p := unsafe.Pointer(unsafe.SliceData(s.b)) // nil for no data: ENODATA
+	for {
+		n, _, errno := unix.Syscall6(unix.SYS_SENDTO, fd, uintptr(p), uintptr(len(s.b)), 0,
+			uintptr(unsafe.Pointer(&kernelAddr)), unix.SizeofSockaddrNetlink)
+		// The Go runtime signals threads (SIGURG), and a callback may
+		// hold the sender inside sendto for as long as it runs.
+		if errno != unix.EINTR {
+			s.n, s.err = int(n), errno
+			return
+		}
+	}
+}
+
+func (t *socketTransport) send(b []byte) (int, error) {
+	if !t.wmu.TryLock() {
+		return newSender().send(t.rc, b)
+	}
+	defer t.wmu.Unlock()
+	return t.w.send(t.rc, b)
+}
+
+func (t *socketTransport) sendRequest(m Message) error {
+	if !t.wmu.TryLock() {
+		_, err := newSender().send(t.rc, appendRequest(nil, m))
+		return err
+	}
+	defer t.wmu.Unlock()
+	t.wbuf = appendRequest(t.wbuf[:0], m)
+	_, err := t.w.send(t.rc, t.wbuf)
+	return err
+}
+
+// receive first tries a recvfrom that does not wait: the kernel queues a
+// reply inside the sendto that asked for it (connector.md §2.4), so a
+// Request usually finds it there. Only when nothing is queued does it arm
+// the read deadline for ctx and wait in the poller.
 func (t *socketTransport) receive(ctx context.Context) (datagram, error) {
 	if err := ctx.Err(); err != nil {
 		return datagram{}, err
 	}
-	disarm, err := t.armDeadline(ctx)
-	if err != nil {
+	if err := t.rc.Control(t.tryRecv); err != nil {
 		return datagram{}, err
 	}
-	defer disarm()
-
-	var (
-		n, flags int
-		from     unix.Sockaddr
-		rerr     error
-	)
-	err = t.rc.Read(func(fd uintptr) bool {
-		// MSG_TRUNC makes recvmsg return the datagram's real length.
-		n, _, flags, from, rerr = recvmsg(int(fd), t.buf, unix.MSG_TRUNC)
-		return rerr != unix.EAGAIN
-	})
-	if err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Done() != nil {
-			// Only ctx sets a deadline; wait until it reports why.
-			<-ctx.Done()
-			return datagram{}, ctx.Err()
+	if t.rerr == unix.EAGAIN {
+		if err := t.wait(ctx); err != nil {
+			return datagram{}, err
 		}
-		return datagram{}, err
 	}
-	if rerr != nil {
-		return datagram{}, os.NewSyscallError("recvmsg", rerr)
+	if t.rerr != 0 {
+		return datagram{}, os.NewSyscallError("recvfrom", t.rerr)
 	}
 
+	// With MSG_TRUNC, recvfrom returns the datagram's real length, so a
+	// datagram longer than the buffer was truncated (connector.md §1.5).
+	n := t.rn
 	d := datagram{b: t.buf[:min(n, len(t.buf))], size: n}
-	if flags&unix.MSG_TRUNC != 0 {
-		d.size = max(n, len(t.buf)+1)
-	}
-	if sa, ok := from.(*unix.SockaddrNetlink); ok {
-		d.port, d.groups = sa.Pid, sa.Groups
+	if t.fromLen >= unix.SizeofSockaddrNetlink && t.from.Family == unix.AF_NETLINK {
+		d.port, d.groups = t.from.Pid, t.from.Groups
 	} else {
 		d.port = ^uint32(0) // no netlink source: not provably the kernel
 	}
 	return d, nil
 }
 
-func recvmsg(fd int, b []byte, flags int) (n, oobn, recvflags int, from unix.Sockaddr, err error) {
+// recvfrom reads one datagram into t.buf without waiting. A call that
+// cannot block needs no hand-off of the scheduler's P, so it is a raw one.
+func (t *socketTransport) recvfrom(fd uintptr) {
 	for {
-		n, oobn, recvflags, from, err = unix.Recvmsg(fd, b, nil, flags)
-		if err != unix.EINTR {
+		t.fromLen = unix.SizeofSockaddrNetlink
+		n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd,
+			uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)), unix.MSG_TRUNC|unix.MSG_DONTWAIT,
+			uintptr(unsafe.Pointer(&t.from)), uintptr(unsafe.Pointer(&t.fromLen)))
+		if errno != unix.EINTR {
+			t.rn, t.rerr = int(n), errno
 			return
 		}
 	}
+}
+
+// wait blocks until a recvfrom succeeds, ctx is done or the socket closes.
+func (t *socketTransport) wait(ctx context.Context) error {
+	disarm, err := t.armDeadline(ctx)
+	if err != nil {
+		return err
+	}
+	defer disarm()
+
+	if err := t.rc.Read(t.readRecv); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Done() != nil {
+			// Only ctx sets a deadline; wait until it reports why.
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return err
+	}
+	return nil
 }
 
 // armDeadline makes a blocked read return once ctx is done: ctx's deadline
@@ -196,16 +280,4 @@ func (t *socketTransport) setReadBuffer(n int) error {
 		return err
 	}
 	return os.NewSyscallError("setsockopt", serr)
-}
-
-// ignoringEINTR retries f while a signal interrupts it: the Go runtime
-// signals threads (SIGURG) and a callback may hold the sender inside
-// sendmsg for as long as it runs (connector.md §2.4).
-func ignoringEINTR(f func() (int, error)) (int, error) {
-	for {
-		n, err := f()
-		if err != unix.EINTR {
-			return n, err
-		}
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,72 @@ func TestIntegrationReceiveCanceled(t *testing.T) {
 	}
 	if d := time.Since(start); d < silence/2 {
 		t.Fatalf("Receive returned after %v, before its %v deadline", d, silence)
+	}
+}
+
+// TestIntegrationReceiveWaits has Receive find nothing queued, so that it
+// arms the read deadline and waits in the poller, and a kernel message
+// arrive while it waits: cn_proc's ack of a LISTEN sent 50 ms later.
+func TestIntegrationReceiveWaits(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+	}{
+		{"deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 5*time.Second)
+		}},
+		{"cancel", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }},
+		{"background", func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dialProc(t, nil)
+			const ack = 500
+			sent := make(chan error, 1)
+			time.AfterFunc(50*time.Millisecond, func() { sent <- c.Send(procOp(procListen, ack)) })
+			t.Cleanup(func() { _ = c.Send(procOp(procIgnore, ack)) })
+
+			ctx, cancel := tt.ctx()
+			defer cancel()
+			// A deadline far enough away for Close to end a lost wait.
+			lost := time.AfterFunc(10*time.Second, func() { _ = c.Close() })
+			defer lost.Stop()
+			start := time.Now()
+			for {
+				rs, err := c.ReceiveFrom(ctx)
+				if err != nil {
+					t.Fatalf("no cn_proc ack: %v", err)
+				}
+				if i := slices.IndexFunc(rs, func(r connector.Received) bool {
+					return r.ID == procID && r.Ack == ack+1
+				}); i >= 0 {
+					break
+				}
+			}
+			if err := <-sent; err != nil {
+				t.Fatalf("failed to send PROC_CN_MCAST_LISTEN: %v", err)
+			}
+			if d := time.Since(start); d < 40*time.Millisecond {
+				t.Fatalf("ack after %v, before it was sent", d)
+			}
+
+			// The wait left no deadline behind for the next receive.
+			if err := c.Send(connector.Message{ID: unknownID}); err != nil {
+				t.Fatalf("failed to send: %v", err)
+			}
+			rc, err := c.SyscallConn()
+			if err != nil {
+				t.Fatalf("SyscallConn: %v", err)
+			}
+			var n int
+			var rerr error
+			err = rc.Read(func(fd uintptr) bool {
+				n, _, rerr = unix.Recvfrom(int(fd), make([]byte, 1), unix.MSG_DONTWAIT)
+				return true
+			})
+			if err != nil || rerr != nil && rerr != unix.EAGAIN {
+				t.Fatalf("read through SyscallConn = %d, %v, %v; want no deadline error", n, err, rerr)
+			}
+		})
 	}
 }
 

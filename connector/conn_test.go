@@ -209,6 +209,47 @@ func TestConnReceiveMalformed(t *testing.T) {
 	}
 }
 
+// TestConnRequestReadsWholeDatagrams checks that Request reads a datagram
+// as ReceiveFrom does: a malformed one is an error even when it holds the
+// reply, and only the messages before the reply count as Unmatched.
+func TestConnRequestReadsWholeDatagrams(t *testing.T) {
+	reply := hello
+	reply.Ack++
+	other := reply
+	other.Seq++
+
+	good := kernelDatagram(t, other, reply, other)
+	bad := kernelDatagram(t, reply, other)
+	bad.b = append(bad.b, 1, 2, 3) // shorter than a netlink header
+
+	c := &Conn{t: &fakeTransport{recv: []fakeRecv{{d: bad}, {d: good}}}}
+	if _, err := c.Request(context.Background(), hello); err == nil {
+		t.Fatal("Request returned the reply in a malformed datagram")
+	}
+	got, err := c.Request(context.Background(), hello)
+	if err != nil {
+		t.Fatalf("failed to request: %v", err)
+	}
+	if diff := cmp.Diff(reply, got); diff != "" {
+		t.Fatalf("unexpected reply (-want +got):\n%s", diff)
+	}
+	if want := (Stats{Datagrams: 2, Unmatched: 1}); c.Stats() != want {
+		t.Fatalf("Stats = %+v, want %+v", c.Stats(), want)
+	}
+
+	// The reply's data is the caller's: the next datagram reuses the buffer.
+	d := kernelDatagram(t, reply)
+	c = &Conn{t: &fakeTransport{recv: []fakeRecv{{d: d}}}}
+	got, err = c.Request(context.Background(), hello)
+	if err != nil {
+		t.Fatalf("failed to request: %v", err)
+	}
+	clear(d.b)
+	if !bytes.Equal(got.Data, hello.Data) {
+		t.Fatalf("reply data %q changed with the receive buffer, want %q", got.Data, hello.Data)
+	}
+}
+
 func TestOpError(t *testing.T) {
 	c := NewConn(nltest.Dial(nil))
 	defer c.Close()
@@ -262,6 +303,11 @@ type fakeRecv struct {
 type fakeTransport struct {
 	sent [][]byte
 	recv []fakeRecv
+}
+
+func (f *fakeTransport) sendRequest(m Message) error {
+	_, err := f.send(appendRequest(nil, m))
+	return err
 }
 
 func (f *fakeTransport) send(b []byte) (int, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/mdlayher/netlink"
 )
@@ -95,6 +96,15 @@ func (m Message) put(b []byte) {
 // bytes after the data, such as netlink padding. Data is a copy, nil when
 // len is 0.
 func (m *Message) UnmarshalBinary(b []byte) error {
+	if err := m.decode(b); err != nil {
+		return err
+	}
+	m.Data = cloneData(m.Data)
+	return nil
+}
+
+// decode is UnmarshalBinary without the copy: Data aliases b.
+func (m *Message) decode(b []byte) error {
 	if len(b) < HeaderLen {
 		return fmt.Errorf("%d-byte message: %w", len(b), errShortHeader)
 	}
@@ -113,9 +123,18 @@ func (m *Message) UnmarshalBinary(b []byte) error {
 		Flags: binary.NativeEndian.Uint16(b[offFlags:]),
 	}
 	if n > 0 {
-		m.Data = append([]byte(nil), b[HeaderLen:HeaderLen+n]...)
+		m.Data = b[HeaderLen : HeaderLen+n : HeaderLen+n]
 	}
 	return nil
+}
+
+// cloneData copies b for a caller to own; it returns nil for no data, as
+// UnmarshalBinary promises.
+func cloneData(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return append([]byte(nil), b...)
 }
 
 // marshalRequest frames m the way Send writes it, as connector.md §9 asks:
@@ -125,14 +144,23 @@ func marshalRequest(m Message) ([]byte, error) {
 	if len(m.Data) > math.MaxUint16 {
 		return nil, errDataTooLong
 	}
-	b := make([]byte, nlHeaderLen+HeaderLen+len(m.Data))
+	return appendRequest(nil, m), nil
+}
+
+// appendRequest appends m framed as marshalRequest frames it to dst, whose
+// spare capacity it reuses. The caller checks that Data fits cn_msg.len.
+func appendRequest(dst []byte, m Message) []byte {
+	n := nlHeaderLen + HeaderLen + len(m.Data)
+	start := len(dst)
+	dst = slices.Grow(dst, n)[:start+n]
+	b := dst[start:]
 	putNetlinkHeader(b, netlink.Header{
-		Length:   uint32(len(b)),
+		Length:   uint32(n),
 		Type:     netlink.Done,
 		Sequence: m.Seq,
 	})
 	m.put(b[nlHeaderLen:])
-	return b, nil
+	return dst
 }
 
 func putNetlinkHeader(b []byte, h netlink.Header) {
@@ -164,31 +192,45 @@ func appendNetlink(b []byte, h netlink.Header, data []byte) []byte {
 	return b
 }
 
-// parseDatagram decodes every netlink message in one datagram. Connector
-// messages have an nlmsg_len that is not rounded up (connector.md §1.2), so
-// the next message starts at the aligned offset and the last one may lack
-// its padding.
+// parseDatagram decodes every netlink message in one datagram, each with a
+// copy of its data.
 func parseDatagram(b []byte, groups uint32) ([]Received, error) {
 	var rs []Received
+	err := walkDatagram(b, func(h netlink.Header, m Message) {
+		m.Data = cloneData(m.Data)
+		rs = append(rs, Received{Message: m, Groups: groups, Header: h})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+// walkDatagram calls fn for each netlink message in one datagram, in order,
+// with m.Data aliasing b. Connector messages have an nlmsg_len that is not
+// rounded up (connector.md §1.2), so the next message starts at the aligned
+// offset and the last one may lack its padding. A malformed message ends
+// the walk with an error, after fn has seen the messages before it.
+func walkDatagram(b []byte, fn func(h netlink.Header, m Message)) error {
 	for off := 0; off < len(b); {
 		rest := b[off:]
 		if len(rest) < nlHeaderLen {
-			return nil, fmt.Errorf("%d bytes at offset %d: shorter than a netlink header", len(rest), off)
+			return fmt.Errorf("%d bytes at offset %d: shorter than a netlink header", len(rest), off)
 		}
 		h := netlinkHeader(rest)
 		if h.Length < nlHeaderLen || uint64(h.Length) > uint64(len(rest)) {
-			return nil, fmt.Errorf("netlink message at offset %d: nlmsg_len %d outside [%d, %d]",
+			return fmt.Errorf("netlink message at offset %d: nlmsg_len %d outside [%d, %d]",
 				off, h.Length, nlHeaderLen, len(rest))
 		}
 
 		var m Message
-		if err := m.UnmarshalBinary(rest[nlHeaderLen:h.Length]); err != nil {
-			return nil, fmt.Errorf("netlink message at offset %d: %w", off, err)
+		if err := m.decode(rest[nlHeaderLen:h.Length]); err != nil {
+			return fmt.Errorf("netlink message at offset %d: %w", off, err)
 		}
-		rs = append(rs, Received{Message: m, Groups: groups, Header: h})
+		fn(h, m)
 		off += min(nlmsgAlign(int(h.Length)), len(rest))
 	}
-	return rs, nil
+	return nil
 }
 
 // nlmsgAlign is NLMSG_ALIGN.

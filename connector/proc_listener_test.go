@@ -34,6 +34,11 @@ func newProcListenerFake(t *testing.T, respond func(req Message) []fakeRecv) (*C
 	return &Conn{nl: nltest.Dial(nil), t: f}, f
 }
 
+func (f *procFake) sendRequest(m Message) error {
+	_, err := f.send(appendRequest(nil, m))
+	return err
+}
+
 func (f *procFake) send(b []byte) (int, error) {
 	rs, err := parseDatagram(b, 0)
 	if err != nil || len(rs) != 1 {

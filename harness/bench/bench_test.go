@@ -32,6 +32,13 @@ func TestParseBenchLine(t *testing.T) {
 			want: benchLine{Name: "BenchmarkParseProcEvent/fork", Procs: 1, Iter: 1288609, Values: map[string]float64{"ns/op": 89.53}},
 			ok:   true,
 		},
+		{
+			name: "custom units",
+			line: "BenchmarkRoundTripMixed   \t    1227\t    206735 ns/op\t     78839 conn-ns/echo\t         1.152 conn/raw\t     385 B/op",
+			want: benchLine{Name: "BenchmarkRoundTripMixed", Procs: 1, Iter: 1227,
+				Values: map[string]float64{"ns/op": 206735, "conn-ns/echo": 78839, "conn/raw": 1.152, "B/op": 385}},
+			ok: true,
+		},
 		{name: "name line", line: "BenchmarkRoundTrip/raw/64B"},
 		{name: "run line", line: "=== RUN   BenchmarkRoundTrip"},
 		{name: "no ns/op", line: "BenchmarkX-2 10 5 widgets"},
@@ -169,6 +176,7 @@ func TestReportRoundTripAndCompare(t *testing.T) {
 func TestTargets(t *testing.T) {
 	r := &Report{}
 	r.add(sectionFloor, "debian:6.1 run total / echo floor", "x", []float64{1.2, 1.25, 1.5})
+	r.add(SectionGuest, "RoundTripMixed conn/raw", "x", []float64{1.1, 1.15, 1.3})
 	r.add(SectionMatrix, "parallel, harness default (2 at a time): wall time", "s", []float64{20})
 	r.add(SectionMatrix, "parallel, all 4 at once (-parallel 4): wall time", "s", []float64{15})
 	ts := targets(r, Config{Kernels: []string{"debian:6.1"}})
@@ -181,6 +189,9 @@ func TestTargets(t *testing.T) {
 	}
 	if tg := byGoal["4 Debian kernels in parallel <= 12 s"]; tg.Met || tg.Value != 15 {
 		t.Errorf("matrix target: %+v", tg)
+	}
+	if tg := byGoal["connector round trip <= 1.2x raw syscalls"]; !tg.Met || tg.Value != 1.15 {
+		t.Errorf("connector target: %+v", tg)
 	}
 	if tg := byGoal["cold start <= 4 min"]; tg.Metric != "" {
 		t.Errorf("cold target measured without a cold start: %+v", tg)

@@ -267,3 +267,61 @@ func BenchmarkWindow(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRoundTripMixed times the 64-byte round trips of
+// BenchmarkRoundTrip in turns of a few echoes each, raw, conn and
+// conn-deadline in rotating order, within one benchmark, so that a change in
+// the host's load hits every client alike. It reports each client's time per
+// echo and the ratios to raw, the figures cnvmtest bench sets its goal
+// against. One op is one echo of each client.
+func BenchmarkRoundTripMixed(b *testing.B) {
+	id := echoID(b)
+	const size, turn = 64, 8
+	raw := dialRaw(b, id, size)
+	c := dialConn(b)
+	data := payload(size)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+
+	seq := uint32(0)
+	request := func(ctx context.Context) {
+		seq++
+		m := connector.Message{ID: id, Seq: seq, Ack: seq, Data: data}
+		if _, err := c.Request(ctx, m); err != nil {
+			b.Fatalf("request: %v", err)
+		}
+	}
+	clients := []struct {
+		echo func()
+		t    time.Duration
+	}{
+		{echo: func() {
+			seq++
+			if err := raw.send(seq); err != nil {
+				b.Fatalf("send: %v", err)
+			}
+			if _, err := raw.recv(seq); err != nil {
+				b.Fatalf("receive: %v", err)
+			}
+		}},
+		{echo: func() { request(context.Background()) }},
+		{echo: func() { request(ctx) }},
+	}
+	for n, r := 0, 0; n < b.N; n, r = n+turn, r+1 {
+		k := min(turn, b.N-n)
+		for i := range clients {
+			cl := &clients[(r+i)%len(clients)]
+			start := time.Now()
+			for range k {
+				cl.echo()
+			}
+			cl.t += time.Since(start)
+		}
+	}
+	perEcho := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N) }
+	b.ReportMetric(perEcho(clients[0].t), "raw-ns/echo")
+	b.ReportMetric(perEcho(clients[1].t), "conn-ns/echo")
+	b.ReportMetric(perEcho(clients[2].t), "conn-deadline-ns/echo")
+	b.ReportMetric(float64(clients[1].t)/float64(clients[0].t), "conn/raw")
+	b.ReportMetric(float64(clients[2].t)/float64(clients[0].t), "conn-deadline/raw")
+}
