@@ -109,7 +109,10 @@ func (o *Options) prepare(ctx context.Context, res *Result, shell bool) (*bootAr
 	phase("binaries", g.elapsed)
 	phase("prepare", time.Since(start))
 	fmt.Fprintf(o.Stderr, "cnvmtest: accelerator %s: %s\n", g.accel, g.accelWhy)
-	res.Accel, res.Module, res.CPUs = g.accel, ko, o.CPUs
+	if o.MemoryMB == 0 {
+		o.MemoryMB = guestMemory(k)
+	}
+	res.Accel, res.Module, res.CPUs, res.MemoryMB = g.accel, ko, o.CPUs, o.MemoryMB
 
 	// Initramfs.
 	t := time.Now()

@@ -45,7 +45,7 @@ cold (only with -cold). Flags:
 	fs.StringVar(&cfg.GuestBenchTime, "benchtime", "1s", "-benchtime of the guest benchmarks")
 	fs.StringVar(&cfg.HostBenchTime, "host-benchtime", "", "-benchtime of the host benchmarks (default go test's)")
 	fs.IntVar(&cfg.CPUs, "cpus", 0, "guest CPUs, as cnvmtest run -cpus (default: as cnvmtest run)")
-	fs.IntVar(&cfg.MemoryMB, "mem", 1024, "guest memory in MiB, as cnvmtest run -mem")
+	fs.IntVar(&cfg.MemoryMB, "mem", 0, "guest memory in MiB, as cnvmtest run -mem (default: as cnvmtest run)")
 	fs.StringVar(&cfg.Accel, "accel", envOr("CNVMTEST_ACCEL", "auto"), "accelerator: auto, kvm or tcg")
 	out := fs.String("o", "", "JSON report (default out/bench/bench-DATE.json)")
 	compare := fs.String("compare", "", "an older JSON report to compare with")

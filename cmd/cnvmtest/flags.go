@@ -37,7 +37,7 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.Verbose, "v", false, "verbose")
 	fs.StringVar(&o.OutDir, "out", "", "directory for run directories (default ./out)")
 	fs.IntVar(&o.CPUs, "cpus", 0, "guest CPUs (default 1 under TCG, where a second vCPU costs more than it gives, 2 under KVM; 1 each in a parallel matrix)")
-	fs.IntVar(&o.MemoryMB, "mem", 1024, "guest memory in MiB")
+	fs.IntVar(&o.MemoryMB, "mem", 0, "guest memory in MiB (default 512, 1024 for a debug kernel)")
 	fs.Func("env", "`K=V` added to the guest program's environment (repeatable)", func(v string) error {
 		if !strings.Contains(v, "=") {
 			return fmt.Errorf("want K=V, got %q", v)

@@ -73,8 +73,7 @@ type Config struct {
 	// HostBenchTime for the host ones (default go test's).
 	GuestBenchTime, HostBenchTime string
 	// CPUs and MemoryMB size the guests, as the CLI's -cpus and -mem
-	// (default: the run's own default, and 1024). Accel is auto, kvm or
-	// tcg.
+	// (default: the run's own defaults). Accel is auto, kvm or tcg.
 	CPUs, MemoryMB int
 	Accel          string
 	// WorkDir holds the run directories and the log. Run directories of
@@ -112,9 +111,6 @@ func (c *Config) setDefaults() error {
 	}
 	if c.GuestBenchTime == "" {
 		c.GuestBenchTime = "1s"
-	}
-	if c.MemoryMB == 0 {
-		c.MemoryMB = 1024
 	}
 	if c.Accel == "" {
 		c.Accel = "auto"
@@ -406,5 +402,9 @@ func (s *session) guestSize() string {
 	if s.cfg.CPUs > 0 {
 		cpus = "-cpus " + itoa(s.cfg.CPUs)
 	}
-	return cpus + " -mem " + itoa(s.cfg.MemoryMB)
+	mem := "default -mem"
+	if s.cfg.MemoryMB > 0 {
+		mem = "-mem " + itoa(s.cfg.MemoryMB)
+	}
+	return cpus + " " + mem
 }

@@ -17,7 +17,7 @@
 // Performance goals are reported with the results, never asserted.
 //
 // Runs go through harness.Run in this process, with the options the CLI
-// would use (its default -cpus, -mem 1024), so Result.Phases gives the phases and the
+// would use (its default guest size), so Result.Phases gives the phases and the
 // harness's own output gives the moments between: its -v progress lines
 // mark each control record of the guest runner, and its -json events mark
 // the first test. The cold start runs the CLI as a child process with

@@ -122,7 +122,7 @@ func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img strin
 		Kernel:    warm.Kernel.Image,
 		Initramfs: img,
 		Append:    append([]string{"quiet"}, env...),
-		MemoryMB:  s.cfg.MemoryMB,
+		MemoryMB:  warm.MemoryMB,
 		CPUs:      warm.CPUs,
 		Timeout:   floorTimeout,
 		Console:   con,
