@@ -69,7 +69,8 @@ type Stats struct {
 //
 // Send, SendRaw, Subscribe and Unsubscribe may run concurrently with each
 // other and with a receive. Receive, ReceiveFrom and Request take turns,
-// because each arms the socket's single read deadline. Two Requests on one
+// because they share one receive buffer (and, on a socket from netlink.Dial
+// given to NewConn, the socket's single read deadline). Two Requests on one
 // Conn would discard each other's replies: give each requester its own Conn.
 type Conn struct {
 	nl *netlink.Conn
@@ -109,6 +110,12 @@ type datagram struct {
 
 // Dial opens a NETLINK_CONNECTOR socket, binds it with no groups and then
 // applies cfg, which may be nil.
+//
+// On Linux the socket is not registered with the Go runtime's network
+// poller: a receive that finds nothing queued waits in a blocking ppoll
+// system call instead, so that a datagram wakes no thread but a waiting
+// receiver's: under emulation on one CPU each needless wake-up shows in a
+// round trip.
 func Dial(cfg *Config) (*Conn, error) {
 	if cfg == nil {
 		cfg = &Config{}
@@ -318,6 +325,11 @@ func (c *Conn) Unsubscribe(g uint32) error {
 
 // SyscallConn returns the raw socket, for socket options this package does
 // not cover. Reading from it competes with Receive.
+//
+// For a Conn from Dial, the socket is not in the runtime poller: Read and
+// Write call their function again after ppoll reports the socket ready,
+// with no deadline, so only Close ends their wait; all three methods fail
+// with an error wrapping net.ErrClosed once Close has begun.
 func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 	rc, err := c.nl.SyscallConn()
 	if err != nil {

@@ -18,10 +18,11 @@ import (
 func dial(cfg *Config) (*Conn, error) {
 	// Groups are joined one by one below, not through the bind bitmask, so
 	// that an error names the group the kernel refused.
-	nl, err := netlink.Dial(Protocol, nil)
+	s, pid, err := openSocket()
 	if err != nil {
 		return nil, newOpError("dial", err)
 	}
+	nl := netlink.NewConn(s, pid)
 	size := cfg.RecvBufSize
 	if size <= 0 {
 		size = defaultRecvBufSize
@@ -76,8 +77,12 @@ func newTransport(nl *netlink.Conn, bufSize int) transport {
 // unix.Syscall6 with addresses kept here, and the functions handed to the
 // syscall.RawConn are bound once, in newSocketTransport.
 type socketTransport struct {
-	nl *netlink.Conn // owns the socket and its read deadline
+	nl *netlink.Conn // owns the socket (and, from netlink.Dial, its read deadline)
 	rc syscall.RawConn
+
+	// s is Dial's socket, which waits without the runtime poller; nil for
+	// one from netlink.Dial, given to NewConn.
+	s *nlSocket
 
 	// The receive state is guarded by Conn.rmu.
 	buf      []byte
@@ -102,6 +107,9 @@ func newSocketTransport(nl *netlink.Conn, bufSize int) (*socketTransport, error)
 		return nil, err
 	}
 	t := &socketTransport{nl: nl, rc: rc, buf: make([]byte, bufSize), w: newSender()}
+	if rs, ok := rc.(*rawSocket); ok {
+		t.s = (*nlSocket)(rs)
+	}
 	t.tryRecv = t.recvfrom
 	t.readRecv = func(fd uintptr) bool {
 		t.recvfrom(fd)
@@ -178,8 +186,9 @@ func (t *socketTransport) sendRequest(m Message) error {
 
 // receive first tries a recvfrom that does not wait: the kernel queues a
 // reply inside the sendto that asked for it (connector.md §2.4), so a
-// Request usually finds it there. Only when nothing is queued does it arm
-// the read deadline for ctx and wait in the poller.
+// Request usually finds it there. Only when nothing is queued does it wait:
+// in ppoll on Dial's socket (see nlSocket), or with the read deadline armed
+// for ctx in the runtime poller on a socket from netlink.Dial.
 func (t *socketTransport) receive(ctx context.Context) (datagram, error) {
 	if err := ctx.Err(); err != nil {
 		return datagram{}, err
@@ -188,7 +197,13 @@ func (t *socketTransport) receive(ctx context.Context) (datagram, error) {
 		return datagram{}, err
 	}
 	if t.rerr == unix.EAGAIN {
-		if err := t.wait(ctx); err != nil {
+		var err error
+		if t.s != nil {
+			err = t.s.waitRead(ctx, t.readRecv)
+		} else {
+			err = t.wait(ctx)
+		}
+		if err != nil {
 			return datagram{}, err
 		}
 	}
@@ -223,7 +238,8 @@ func (t *socketTransport) recvfrom(fd uintptr) {
 	}
 }
 
-// wait blocks until a recvfrom succeeds, ctx is done or the socket closes.
+// wait blocks in the runtime poller until a recvfrom succeeds, ctx is done
+// or the socket closes.
 func (t *socketTransport) wait(ctx context.Context) error {
 	disarm, err := t.armDeadline(ctx)
 	if err != nil {
