@@ -15,16 +15,18 @@ import (
 	"github.com/cnvmtest/cnvmtest/harness/vm"
 )
 
-// cold runs the CLI once with CNVMTEST_CACHE pointing at an empty
-// directory: apt lists, kernel download and unpacking, module build,
-// u-root base image, then the run. The Go build cache stays warm.
+// cold runs the CLI once with CNVMTEST_CACHE and GOCACHE pointing at empty
+// directories: apt lists, kernel download and unpacking, module build,
+// the guest binaries compiled from scratch (the standard library
+// included), then the run. Go's module cache stays: its modules are the
+// installed packages, as the kernel packages' apt archive is.
 func (s *session) cold(ctx context.Context) error {
 	k := s.cfg.Kernels[0]
 	args := []string{"run", "-kernel", k, "-run", s.cfg.Run, "-v", "-out", s.runs}
 	s.rep.section(Section{
 		Name:    SectionCold,
-		Title:   "cold start: empty kernel store, module and u-root caches (Go's build cache warm), once",
-		Command: "CNVMTEST_CACHE=$(mktemp -d) cnvmtest " + strs(args...),
+		Title:   "cold start: empty kernel store, module, binary and Go build caches (Go's module cache kept), once",
+		Command: "CNVMTEST_CACHE=$(mktemp -d) GOCACHE=$(mktemp -d) cnvmtest " + strs(args...),
 	})
 	if s.cfg.Exe == "" {
 		return fmt.Errorf("no cnvmtest binary to run")
@@ -34,6 +36,11 @@ func (s *session) cold(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(cache)
+	gocache, err := os.MkdirTemp(s.cfg.WorkDir, "cold-gocache-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(gocache)
 	logPath := filepath.Join(s.cfg.WorkDir, "cold-"+time.Now().Format("20060102-150405")+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -43,7 +50,7 @@ func (s *session) cold(ctx context.Context) error {
 
 	cmd := exec.CommandContext(ctx, s.cfg.Exe, args...)
 	cmd.Dir = s.cfg.Repo
-	cmd.Env = append(os.Environ(), "CNVMTEST_CACHE="+cache)
+	cmd.Env = append(os.Environ(), "CNVMTEST_CACHE="+cache, "GOCACHE="+gocache)
 	var stderr bytes.Buffer
 	cmd.Stdout = logf
 	cmd.Stderr = io.MultiWriter(&stderr, logf, s.log)
