@@ -174,23 +174,10 @@ func TestCloseDuringWait(t *testing.T) {
 			c, st := dialSocket(t)
 			ctx, cancel := tt.ctx()
 			defer cancel()
-			errC := make(chan error, 1)
-			go func() {
+			closeEnds(t, c, "Receive", func() error {
 				_, err := c.Receive(ctx)
-				errC <- err
-			}()
-			time.Sleep(20 * time.Millisecond)
-			if err := c.Close(); err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-			select {
-			case err := <-errC:
-				if !errors.Is(err, net.ErrClosed) {
-					t.Fatalf("Receive = %v, want net.ErrClosed", err)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("Receive still waits after Close")
-			}
+				return err
+			})
 			if got := st.s.state.Load(); got != closedBit {
 				t.Fatalf("state after Close = %#x, want closed with no users", got)
 			}
@@ -332,21 +319,10 @@ func TestNetlinkConnIO(t *testing.T) {
 	if m.Header.PID != c.PortID() {
 		t.Fatalf("sent with nlmsg_pid %d, want the port %d", m.Header.PID, c.PortID())
 	}
-	errC := make(chan error, 1)
-	go func() {
+	closeEnds(t, c, "netlink.Conn.Receive", func() error {
 		_, err := c.nl.Receive()
-		errC <- err
-	}()
-	time.Sleep(20 * time.Millisecond)
-	_ = c.Close()
-	select {
-	case err := <-errC:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("netlink.Conn.Receive = %v, want net.ErrClosed", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("netlink.Conn.Receive still waits after Close")
-	}
+		return err
+	})
 }
 
 // TestCloseRace closes Conns while senders, a receiver and a SyscallConn
@@ -405,19 +381,28 @@ func TestNewConnPollerSocket(t *testing.T) {
 	if _, err := c.Receive(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Receive = %v, want context.DeadlineExceeded", err)
 	}
-	errC := make(chan error, 1)
-	go func() {
+	closeEnds(t, c, "Receive", func() error {
 		_, err := c.Receive(context.Background())
-		errC <- err
-	}()
+		return err
+	})
+}
+
+// closeEnds runs call, which should wait, closes c once it is waiting and
+// fails unless call then returns an error wrapping net.ErrClosed.
+func closeEnds(t *testing.T, c *Conn, what string, call func() error) {
+	t.Helper()
+	errC := make(chan error, 1)
+	go func() { errC <- call() }()
 	time.Sleep(20 * time.Millisecond)
-	_ = c.Close()
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
 	select {
 	case err := <-errC:
 		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("Receive = %v, want net.ErrClosed", err)
+			t.Fatalf("%s = %v, want net.ErrClosed", what, err)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("Receive still waits after Close")
+		t.Fatalf("%s still waits after Close", what)
 	}
 }

@@ -262,25 +262,21 @@ func (s *nlSocket) LeaveGroup(g uint32) error {
 	return s.setsockoptInt(unix.SOL_NETLINK, unix.NETLINK_DROP_MEMBERSHIP, int(g))
 }
 
+// netlinkOptions maps the options netlink.Conn names to SOL_NETLINK ones.
+var netlinkOptions = map[netlink.ConnOption]int{
+	netlink.PacketInfo:          unix.NETLINK_PKTINFO,
+	netlink.BroadcastError:      unix.NETLINK_BROADCAST_ERROR,
+	netlink.NoENOBUFS:           unix.NETLINK_NO_ENOBUFS,
+	netlink.ListenAllNSID:       unix.NETLINK_LISTEN_ALL_NSID,
+	netlink.CapAcknowledge:      unix.NETLINK_CAP_ACK,
+	netlink.ExtendedAcknowledge: unix.NETLINK_EXT_ACK,
+	netlink.GetStrictCheck:      unix.NETLINK_GET_STRICT_CHK,
+}
+
 // SetOption sets one of the netlink options netlink.Conn names.
 func (s *nlSocket) SetOption(option netlink.ConnOption, enable bool) error {
-	var o int
-	switch option {
-	case netlink.PacketInfo:
-		o = unix.NETLINK_PKTINFO
-	case netlink.BroadcastError:
-		o = unix.NETLINK_BROADCAST_ERROR
-	case netlink.NoENOBUFS:
-		o = unix.NETLINK_NO_ENOBUFS
-	case netlink.ListenAllNSID:
-		o = unix.NETLINK_LISTEN_ALL_NSID
-	case netlink.CapAcknowledge:
-		o = unix.NETLINK_CAP_ACK
-	case netlink.ExtendedAcknowledge:
-		o = unix.NETLINK_EXT_ACK
-	case netlink.GetStrictCheck:
-		o = unix.NETLINK_GET_STRICT_CHK
-	default:
+	o, ok := netlinkOptions[option]
+	if !ok {
 		return os.NewSyscallError("setsockopt", unix.ENOPROTOOPT)
 	}
 	v := 0
