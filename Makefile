@@ -22,8 +22,9 @@ all: test
 
 # deps installs what is missing, and nothing when all is there.
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	@installed=" $$(dpkg-query -W -f='$${Status} $${Package}\n' $(DEB_PACKAGES) 2>/dev/null | awk '$$3 == "installed" { printf "%s ", $$4 }')"; \
+	missing=""; for p in $(DEB_PACKAGES); do \
+		case "$$installed" in *" $$p "*) ;; *) missing="$$missing $$p";; esac; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "make deps: installing$$missing"; \
