@@ -31,14 +31,22 @@ func tarOf(t *testing.T, hdrs ...*tar.Header) *tar.Reader {
 	return tar.NewReader(&b)
 }
 
-func TestExtractTar(t *testing.T) {
+// tempRoot opens a temporary directory as an os.Root, closed at the end of
+// the test.
+func tempRoot(t *testing.T) (string, *os.Root) {
+	t.Helper()
 	dir := t.TempDir()
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer root.Close()
-	err = extractTar(tarOf(t,
+	t.Cleanup(func() { root.Close() })
+	return dir, root
+}
+
+func TestExtractTar(t *testing.T) {
+	dir, root := tempRoot(t)
+	err := extractTar(tarOf(t,
 		&tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o755},
 		&tar.Header{Name: "./boot/vmlinuz-x", Typeflag: tar.TypeReg, Mode: 0o644},
 		&tar.Header{Name: "./usr/lib/linux-kbuild-6.1/scripts/basic/fixdep", Typeflag: tar.TypeReg, Mode: 0o755},
@@ -96,13 +104,8 @@ func TestExtractTar(t *testing.T) {
 }
 
 func TestExtractTarOnly(t *testing.T) {
-	dir := t.TempDir()
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
-	err = extractTar(tarOf(t,
+	dir, root := tempRoot(t)
+	err := extractTar(tarOf(t,
 		&tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o755},
 		&tar.Header{Name: "./boot/", Typeflag: tar.TypeDir, Mode: 0o755},
 		&tar.Header{Name: "./boot/vmlinuz-x", Typeflag: tar.TypeReg, Mode: 0o644},

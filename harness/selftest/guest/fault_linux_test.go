@@ -22,11 +22,7 @@ import (
 // the results that came before it.
 func TestBefore(t *testing.T) {
 	requireGuest(t)
-	before := counter(t, "received")
-	send(t, offCount)
-	if got := counter(t, "received"); got != before+1 {
-		t.Fatalf("received = %d after one message to the count id, want %d", got, before+1)
-	}
+	sendCounted(t, offCount, "one message to the count id")
 	taint := readTaint(t)
 	if bad := taint & (taintWarn | taintDie); bad != 0 {
 		t.Fatalf("kernel tainted %#x before any fault (warn or die bits %#x)", taint, bad)
@@ -39,11 +35,7 @@ func TestBefore(t *testing.T) {
 // splat on the console and turn this test into KERNEL_SPLAT.
 func TestWarn(t *testing.T) {
 	requireFault(t)
-	before := counter(t, "received")
-	send(t, offWarn)
-	if got := counter(t, "received"); got != before+1 {
-		t.Fatalf("received = %d after the WARN message, want %d", got, before+1)
-	}
+	sendCounted(t, offWarn, "the WARN message")
 	if taint := readTaint(t); taint&taintWarn == 0 {
 		t.Errorf("kernel taint %#x lacks TAINT_WARN (W) after WARN_ON(1)", taint)
 	}
@@ -128,11 +120,7 @@ func TestHang(t *testing.T) {
 // KASAN's report; elsewhere nothing happens and the test passes.
 func TestUseAfterFree(t *testing.T) {
 	requireFault(t)
-	before := counter(t, "received")
-	send(t, offUAF)
-	if got := counter(t, "received"); got != before+1 {
-		t.Fatalf("received = %d after the use-after-free message, want %d", got, before+1)
-	}
+	sendCounted(t, offUAF, "the use-after-free message")
 }
 
 // TestLeak makes the module lose a kmalloc()ed object. Only kmemleak can
@@ -322,6 +310,17 @@ func faultID(off int) (connector.ID, error) {
 
 // send sends one empty message to the id at offset off. The callback runs
 // inside the send, so when it returns the callback has returned.
+// sendCounted sends to the id at off and fails unless the module's
+// received counter went up by one: the callback ran and returned.
+func sendCounted(t *testing.T, off int, what string) {
+	t.Helper()
+	before := counter(t, "received")
+	send(t, off)
+	if got := counter(t, "received"); got != before+1 {
+		t.Fatalf("received = %d after %s, want %d", got, what, before+1)
+	}
+}
+
 func send(t *testing.T, off int) {
 	t.Helper()
 	id, err := faultID(off)
