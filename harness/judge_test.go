@@ -80,13 +80,13 @@ func TestJudge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := &Options{}
+			r := &run{init: InitRunner}
 			if tt.exec {
-				o.Exec = []string{"/bin/prog"}
+				r.o.Exec = []string{"/bin/prog"}
 			}
 			exit := tt.exit
 			exit.Elapsed = time.Second
-			got, reason := o.judge(tt.s, &exit, tt.reports)
+			got, reason := r.judge(tt.s, &exit, tt.reports)
 			if got != tt.want {
 				t.Fatalf("judge = %s (%s), want %s", got, reason, tt.want)
 			}
@@ -119,7 +119,7 @@ func TestJudgeHang(t *testing.T) {
 		{Event: guest.EvHang, Test: "TestStuck", Error: "no test started or ended for 3m0s"},
 		{Event: guest.EvExit, Status: 137}, {Event: guest.EvDone},
 	})
-	got, reason := (&Options{}).judge(s, &vm.Exit{}, nil)
+	got, reason := (&run{init: InitRunner}).judge(s, &vm.Exit{}, nil)
 	if got != report.Timeout || reason == "" {
 		t.Fatalf("judge = %s (%s), want TIMEOUT with a reason", got, reason)
 	}
@@ -133,10 +133,11 @@ func TestJudgeRunnerDiedAsInit(t *testing.T) {
 		t.Fatalf("sample report: got %d reports", len(died))
 	}
 	for _, tt := range []struct {
-		init, want string
+		init Init
+		want string
 	}{{InitRunner, "the cnvmtest runner"}, {InitURoot, ""}} {
-		o := &Options{Init: tt.init}
-		got, reason := o.judge(feed(nil), &vm.Exit{}, died)
+		r := &run{init: tt.init}
+		got, reason := r.judge(feed(nil), &vm.Exit{}, died)
 		if got != report.KernelPanic {
 			t.Errorf("init %s: judge = %s (%s), want %s", tt.init, got, reason, report.KernelPanic)
 		}

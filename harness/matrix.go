@@ -55,7 +55,7 @@ func RunMatrix(ctx context.Context, o Options, kernels []string, parallel int) [
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			ko := o
+			ko := o // a copy per kernel: Run never writes its options
 			ko.Kernel = k
 			if ko.CPUs == 0 || parallel > 1 {
 				ko.CPUs = 1
@@ -111,6 +111,49 @@ func WriteMatrixSummary(w io.Writer, results []MatrixResult, wall time.Duration)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "matrix: %d kernels in %.1fs wall time (%.1fs of runs added up)\n", len(results), wall.Seconds(), sum.Seconds())
+}
+
+// WriteMarkdown writes the results as a Markdown table (for a CI job's
+// summary, such as $GITHUB_STEP_SUMMARY), then the tests that did not pass
+// with their outcome and reason.
+func WriteMarkdown(w io.Writer, results []MatrixResult) {
+	fmt.Fprintln(w, "| kernel | release | outcome | passed | failed | skipped | time |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|")
+	var bad []string
+	for _, m := range results {
+		release, passed, failed, skipped, reason := "-", 0, 0, 0, ""
+		if m.Err != nil {
+			reason = m.Err.Error()
+		}
+		if r := m.Result; r != nil {
+			if r.Kernel != nil {
+				release = r.Kernel.Release
+			}
+			passed, failed, skipped = r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped
+			if reason == "" {
+				reason = r.Reason
+			}
+			for _, t := range r.Tests {
+				if t.Outcome.Failed() {
+					bad = append(bad, fmt.Sprintf("- `%s` %s: %s %s", m.Kernel, t.Name, t.Outcome, mdEscape(strings.Join(t.Reports, "; "))))
+				}
+			}
+		}
+		fmt.Fprintf(w, "| `%s` | %s | %s | %d | %d | %d | %.1fs |\n", m.Kernel, release, m.Outcome(), passed, failed, skipped, m.Elapsed.Seconds())
+		if m.Outcome() != report.Pass && reason != "" {
+			bad = append(bad, fmt.Sprintf("- `%s`: %s", m.Kernel, mdEscape(reason)))
+		}
+	}
+	if len(bad) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, strings.Join(bad, "\n"))
+	}
+	fmt.Fprintln(w)
+}
+
+func mdEscape(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return strings.NewReplacer("|", "\\|", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 // WorstOutcome is the outcome a matrix exits with: the worst of its runs.

@@ -601,14 +601,14 @@ func debianVersions(ctx context.Context, store *kernel.Store, series string, log
 
 // stepArgs returns the run flags that give o to bisect-step.
 func stepArgs(o harness.Options) []string {
-	args := []string{"-repo", o.Repo, "-accel", o.Accel, "-cpus", strconv.Itoa(o.CPUs), "-mem", strconv.Itoa(o.MemoryMB)}
+	args := []string{"-repo", o.Repo, "-accel", string(o.Accel), "-cpus", strconv.Itoa(o.CPUs), "-mem", strconv.Itoa(o.MemoryMB)}
 	add := func(name, value string) {
 		if value != "" {
 			args = append(args, "-"+name, value)
 		}
 	}
 	add("kernel", o.Kernel)
-	add("init", o.Init)
+	add("init", string(o.Init))
 	add("kmod", o.KmodDir)
 	add("params", o.ModuleParams)
 	if o.TestsDir != "" {

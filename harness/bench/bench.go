@@ -212,7 +212,7 @@ func (s *session) options(kernel string) harness.Options {
 		Run:      s.cfg.Run,
 		CPUs:     s.cfg.CPUs,
 		MemoryMB: s.cfg.MemoryMB,
-		Accel:    s.cfg.Accel,
+		Accel:    harness.AccelMode(s.cfg.Accel),
 		OutDir:   s.runs,
 		Verbose:  true,
 		JSON:     true,

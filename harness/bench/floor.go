@@ -94,7 +94,7 @@ type floorSample struct {
 // the same vm.Config as harness.Run gives QEMU: same image, guest size,
 // accelerator, kernel command line (plus env, floorinit's environment).
 func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img string, env []string) floorSample {
-	q, err := vm.QEMUPath("")
+	q, err := vm.FindQEMU("")
 	if err != nil {
 		return floorSample{err: err}
 	}

@@ -397,8 +397,8 @@ func TestTestedNothingIsSkip(t *testing.T) {
 			feed(t, r, tt.events...)
 			r.Finish(Pass, "")
 			s := r.Summary()
-			if s.Outcome != Skip || s.Reason != tt.reason || s.ExitCode() != 2 {
-				t.Fatalf("got %s %q (exit %d), want SKIP %q (exit 2)", s.Outcome, s.Reason, s.ExitCode(), tt.reason)
+			if s.Outcome != Skip || s.Reason != tt.reason || s.ExitCode() != 10 {
+				t.Fatalf("got %s %q (exit %d), want SKIP %q (exit 10)", s.Outcome, s.Reason, s.ExitCode(), tt.reason)
 			}
 		})
 	}
@@ -483,7 +483,7 @@ func TestWriteErrorIsReported(t *testing.T) {
 
 func TestExitCodes(t *testing.T) {
 	want := map[Outcome]int{
-		Pass: 0, Fail: 1, Skip: 2, ModuleBuildFail: 3, ModuleLoadFail: 4,
+		Pass: 0, Fail: 1, Skip: 10, ModuleBuildFail: 3, ModuleLoadFail: 4,
 		BootFail: 5, KernelPanic: 6, KernelSplat: 7, Timeout: 8, Infra: 9,
 	}
 	if len(want) != len(Outcomes) {
@@ -494,6 +494,9 @@ func TestExitCodes(t *testing.T) {
 		code := o.ExitCode()
 		if code != want[o] {
 			t.Errorf("%s.ExitCode() = %d, want %d", o, code, want[o])
+		}
+		if code == ExitUsage {
+			t.Errorf("%s shares exit code %d with a usage error", o, code)
 		}
 		if prev, ok := seen[code]; ok {
 			t.Errorf("%s and %s share exit code %d", prev, o, code)

@@ -64,7 +64,7 @@ type config struct {
 	kmod    string        // module source; default faultmod
 	params  string        // module parameters
 	kernel  string        // kernel spec; default CNVMTEST_KERNEL
-	init    string        // the guest's init; default the harness's
+	init    harness.Init  // the guest's init; default the harness's
 	// started, when set, is called as soon as TestBefore has passed in
 	// the live JSON stream.
 	started func()
@@ -130,7 +130,7 @@ func boot(t *testing.T, ctx context.Context, c config) *outcome {
 		TestsPkg:     guestPkg,
 		Run:          c.run,
 		Timeout:      timeout,
-		Accel:        os.Getenv("CNVMTEST_ACCEL"),
+		Accel:        harness.AccelMode(os.Getenv("CNVMTEST_ACCEL")),
 		Init:         c.init,
 		JSON:         true,
 		JUnit:        filepath.Join(t.TempDir(), "junit.xml"),
@@ -485,8 +485,8 @@ func TestFaultWarn(t *testing.T) {
 	t.Parallel()
 	// Both inits: the runner as /init (the default) and as u-root's uinit
 	// must mark tests in the kernel log alike.
-	for _, init := range []string{harness.InitRunner, harness.InitURoot} {
-		t.Run(init, func(t *testing.T) {
+	for _, init := range []harness.Init{harness.InitRunner, harness.InitURoot} {
+		t.Run(string(init), func(t *testing.T) {
 			t.Parallel()
 			o := boot(t, t.Context(), config{run: "^(TestBefore|TestWarn)$", init: init})
 			o.wantOutcome(t, report.KernelSplat)

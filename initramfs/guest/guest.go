@@ -49,6 +49,10 @@ type Config struct {
 	Program string   `json:"program"`
 	Args    []string `json:"args,omitempty"`
 	Env     []string `json:"env,omitempty"`
+	// Dir is the program's working directory; default /cnvm. Dirs are
+	// directories the runner creates before it starts the program.
+	Dir  string   `json:"dir,omitempty"`
+	Dirs []string `json:"dirs,omitempty"`
 	// Shell runs Program on the console with the console as its terminal,
 	// for a person to type at, instead of streaming its output.
 	Shell bool `json:"shell,omitempty"`
