@@ -128,14 +128,12 @@ func parseBisect(args []string, stdout, stderr io.Writer) (bisection, int) {
 	if modes != 1 {
 		return usageErr("give one of -kernel-tree DIR, -debian SERIES or -module-repo DIR (see -h)")
 	}
-	o, err := rf.options(stdout, stderr)
-	if err == nil && len(kernel.SplitSpecs(o.Kernel)) > 1 {
-		err = fmt.Errorf("-kernel %s: a bisection runs one kernel at a time", o.Kernel)
-	}
-	if err != nil {
+	// The steps get the run flags as given: check them as they will.
+	runArgs := given()
+	if _, err := parseRunFlags(runArgs, stdout, stderr); err != nil {
 		return usageErr("%v", err)
 	}
-	st := bisect.Stepper{Run: runSuite(stdout, stderr), Args: given(), Repeat: b.repeat, Policy: policy, Out: stdout}
+	st := bisect.Stepper{Run: runSuite(stdout, stderr), Args: runArgs, Repeat: b.repeat, Policy: policy, Out: stdout}
 
 	if b.debian != "" {
 		if set["kernel"] {
