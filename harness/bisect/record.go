@@ -50,7 +50,7 @@ func ParseStepArgs(args []string, output io.Writer) (StepArgs, error) {
 	fs := flag.NewFlagSet("cnvmtest bisect-step", flag.ContinueOnError)
 	fs.SetOutput(output)
 	fs.IntVar(&a.Repeat, "repeat", 1, "run the suite `N` times")
-	flaky := fs.String("flaky", "bad", "what disagreeing runs count as: bad or skip")
+	fs.Var(&a.Policy, "flaky", "what disagreeing runs count as: bad (the default) or skip")
 	fs.StringVar(&a.Record, "record", "", "append the step's verdict, as JSON, to `FILE`")
 	fs.StringVar(&a.Dir, "dir", "", "run as if started in `DIR`")
 	fs.Usage = func() {
@@ -59,10 +59,6 @@ func ParseStepArgs(args []string, output io.Writer) (StepArgs, error) {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return a, err
-	}
-	var err error
-	if a.Policy, err = ParseFlakyPolicy(*flaky); err != nil {
 		return a, err
 	}
 	a.Run = fs.Args()
