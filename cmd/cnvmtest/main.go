@@ -130,6 +130,9 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 				return exitUsage
 			}
 			o.Quiet = true
+			if o.OutDir == "" {
+				o.OutDir = filepath.Join(moduleRoot(o.WorkDir), "out")
+			}
 		}
 	case fs.NArg() > 0:
 		fmt.Fprintf(stderr, "cnvmtest: unexpected arguments %q\n", fs.Args())

@@ -36,6 +36,20 @@ func findRepo(dir string) (string, error) {
 	}
 }
 
+// moduleRoot returns the nearest directory at or above dir with a go.mod,
+// or dir: go test -exec runs in a package's directory, and the run
+// directories belong beside the module's, not among its sources.
+func moduleRoot(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if d == filepath.Dir(d) {
+			return dir
+		}
+	}
+}
+
 func isRepo(d string) bool {
 	b, err := os.ReadFile(filepath.Join(d, "go.mod"))
 	return err == nil && bytes.Contains(b, []byte("module github.com/cnvmtest/cnvmtest\n"))
