@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cnvmtest/cnvmtest/harness/report"
+	"github.com/cnvmtest/cnvmtest/internal/lines"
 )
 
 // MatrixResult is one kernel's run in a matrix.
@@ -60,15 +60,15 @@ func RunMatrix(ctx context.Context, o Options, kernels []string, parallel int) [
 			if ko.CPUs == 0 || parallel > 1 {
 				ko.CPUs = 1
 			}
-			ko.Stdout = &prefixWriter{mu: &mu, w: stdout, prefix: "[" + k + "] "}
-			ko.Stderr = &prefixWriter{mu: &mu, w: stderr, prefix: "[" + k + "] "}
+			out, errs := prefixWriter(&mu, stdout, "["+k+"] "), prefixWriter(&mu, stderr, "["+k+"] ")
+			ko.Stdout, ko.Stderr = out, errs
 			if o.JUnit != "" {
 				ko.JUnit = junitFor(o.JUnit, k)
 			}
 			start := time.Now()
 			res, err := Run(ctx, ko)
-			ko.Stdout.(*prefixWriter).flush()
-			ko.Stderr.(*prefixWriter).flush()
+			out.Flush()
+			errs.Flush()
 			results[i] = MatrixResult{Kernel: k, Result: res, Err: err, Elapsed: time.Since(start)}
 			if err != nil {
 				mu.Lock()
@@ -169,33 +169,12 @@ func WorstOutcome(results []MatrixResult) report.Outcome {
 
 // prefixWriter prefixes each whole line and writes it under a shared lock,
 // so that parallel runs do not interleave within a line.
-type prefixWriter struct {
-	mu     *sync.Mutex
-	w      io.Writer
-	prefix string
-	buf    []byte
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.buf = append(p.buf, b...)
-	for {
-		i := bytes.IndexByte(p.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		io.WriteString(p.w, p.prefix)
-		p.w.Write(p.buf[:i+1])
-		p.buf = p.buf[i+1:]
-	}
-}
-
-func (p *prefixWriter) flush() {
-	p.mu.Lock()
-	partial := len(p.buf) > 0
-	p.mu.Unlock()
-	if partial {
-		p.Write([]byte("\n"))
-	}
+func prefixWriter(mu *sync.Mutex, w io.Writer, prefix string) *lines.Writer {
+	return &lines.Writer{Line: func(line []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		io.WriteString(w, prefix)
+		w.Write(line)
+		io.WriteString(w, "\n")
+	}}
 }

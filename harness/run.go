@@ -361,7 +361,7 @@ func (r *run) run(ctx context.Context) error {
 	switch outcome {
 	case report.BootFail, report.ModuleLoadFail, report.Infra:
 		// No test shows what went wrong: the end of the console does.
-		rec.Attach("", con.tail(80), "", "")
+		rec.Attach(report.Attachment{KernelLog: con.tail(80)})
 	}
 	if ex, ok := s.find(guest.EvExit); ok {
 		res.ExecStatus = ex.Status
@@ -403,7 +403,7 @@ func qemuExit(exit *vm.Exit) string {
 // Reports printed outside any test go to the run.
 func attribute(rec *report.Recorder, s *stream, found []attributed, slices map[string]string) {
 	for test, log := range slices {
-		rec.Attach(test, log, "", "")
+		rec.Attach(report.Attachment{Test: test, KernelLog: log})
 	}
 	splat := map[string]bool{}
 	for _, r := range found {
@@ -411,16 +411,16 @@ func attribute(rec *report.Recorder, s *stream, found []attributed, slices map[s
 		if r.Kind == klog.Panic {
 			kind = report.KernelPanic
 		}
-		rec.Attach(r.Test, strings.Join(r.Lines, "\n"), kind, fmt.Sprintf("%s [%s]", r.Title, r.Fingerprint))
+		rec.Attach(report.Attachment{Test: r.Test, KernelLog: strings.Join(r.Lines, "\n"), Outcome: kind, Reason: fmt.Sprintf("%s [%s]", r.Title, r.Fingerprint)})
 		splat[r.Test] = true
 	}
 	for _, h := range s.all(guest.EvHang) {
-		rec.Attach(h.Test, "", report.Timeout, h.Error)
+		rec.Attach(report.Attachment{Test: h.Test, Outcome: report.Timeout, Reason: h.Error})
 	}
 	for _, r := range s.all(guest.EvTest) {
 		bad := klog.Taint(r.Taint).Unexpected(klog.Taint(r.TaintBefore) | klog.ModuleTaints)
 		if bad != 0 && !splat[r.Test] {
-			rec.Attach(r.Test, "", report.KernelSplat, "kernel tainted during the test: "+bad.Flags())
+			rec.Attach(report.Attachment{Test: r.Test, Outcome: report.KernelSplat, Reason: "kernel tainted during the test: " + bad.Flags()})
 		}
 	}
 }

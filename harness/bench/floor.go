@@ -104,7 +104,7 @@ func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img strin
 		reached, finish time.Time
 	)
 	start := time.Now()
-	con := &lineWriter{fn: func(at time.Time, line string) {
+	con := lineWriter(func(at time.Time, line string) {
 		mu.Lock()
 		defer mu.Unlock()
 		console.WriteString(line + "\n")
@@ -114,7 +114,7 @@ func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img strin
 		if finish.IsZero() && strings.Contains(line, FloorDone) {
 			finish = at
 		}
-	}}
+	})
 	w := watchQEMU()
 	exit, err := vm.Run(ctx, vm.Config{
 		QEMU:      q,

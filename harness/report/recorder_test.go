@@ -302,14 +302,14 @@ func TestAttach(t *testing.T) {
 	r := NewRecorder(Options{Out: &out, Verbose: true})
 	// The console can be faster than the result channel: attach to a
 	// test not seen yet.
-	r.Attach("TestEcho", "[   12.5] early line\n", "", "")
+	r.Attach(Attachment{Test: "TestEcho", KernelLog: "[   12.5] early line\n"})
 	feed(t, r,
 		Event{Action: "start", Package: "p"},
 		Event{Action: "run", Package: "p", Test: "TestEcho"},
 		Event{Action: "output", Package: "p", Test: "TestEcho", Output: "=== RUN   TestEcho\n"},
 	)
 	kernelLog := "[   12.6] ------------[ cut here ]------------\n[   12.6] WARNING: CPU: 0 PID: 1 at x.c:1 f+0x0/0x10\n"
-	r.Attach("TestEcho", kernelLog, KernelSplat, "WARNING: at x.c:1 f+0x0/0x10")
+	r.Attach(Attachment{Test: "TestEcho", KernelLog: kernelLog, Outcome: KernelSplat, Reason: "WARNING: at x.c:1 f+0x0/0x10"})
 	feed(t, r,
 		Event{Action: "output", Package: "p", Test: "TestEcho", Output: "    echo_test.go:9: echoed\n"},
 		Event{Action: "output", Package: "p", Test: "TestEcho", Output: "--- PASS: TestEcho (0.10s)\n"},
@@ -317,7 +317,7 @@ func TestAttach(t *testing.T) {
 		Event{Action: "output", Package: "p", Output: "PASS\n"},
 		Event{Action: "pass", Package: "p", Elapsed: 0.2},
 	)
-	r.Attach("", "[   13.0] refcount_t: underflow; use-after-free.\n", KernelSplat, "refcount_t: underflow; use-after-free.")
+	r.Attach(Attachment{KernelLog: "[   13.0] refcount_t: underflow; use-after-free.\n", Outcome: KernelSplat, Reason: "refcount_t: underflow; use-after-free."})
 
 	want := `=== RUN   TestEcho
 cnvmtest: TestEcho: KERNEL_SPLAT: WARNING: at x.c:1 f+0x0/0x10
@@ -518,7 +518,7 @@ func TestConcurrentEventsAndAttach(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- Decode(strings.NewReader(events), r.Event) }()
 	for range 50 {
-		r.Attach("TestPass", "[ 1.0] console line\n", "", "")
+		r.Attach(Attachment{Test: "TestPass", KernelLog: "[ 1.0] console line\n"})
 		_ = r.Summary()
 	}
 	if err := <-done; err != nil {
@@ -533,7 +533,7 @@ func TestConcurrentEventsAndAttach(t *testing.T) {
 // as Finish's reason: the summary says it once.
 func TestRunReasonNotRepeated(t *testing.T) {
 	r, _ := replay(t, "demo.jsonl", Options{})
-	r.Attach("", "[ 9.0] Kernel panic - not syncing: Fatal exception", KernelPanic, "Kernel panic - not syncing: Fatal exception")
+	r.Attach(Attachment{KernelLog: "[ 9.0] Kernel panic - not syncing: Fatal exception", Outcome: KernelPanic, Reason: "Kernel panic - not syncing: Fatal exception"})
 	r.Finish(KernelPanic, "Kernel panic - not syncing: Fatal exception")
 	s := r.Summary()
 	if diff := cmp.Diff([]string{"Kernel panic - not syncing: Fatal exception"}, s.Reports); diff != "" {

@@ -31,6 +31,8 @@ import (
 
 	"github.com/cnvmtest/cnvmtest/initramfs/guest"
 	"golang.org/x/sys/unix"
+
+	"github.com/cnvmtest/cnvmtest/internal/gotest"
 )
 
 // Main runs the guest: it never returns (it powers the guest off).
@@ -254,21 +256,18 @@ func (t *tracker) line(b []byte) {
 		return
 	}
 	if b[0] != 0x16 {
-		if name, ok := benchResult(b); ok {
-			// With GOMAXPROCS 1 the line has no -N suffix, and a
-			// name may end in -N of its own.
-			t.end(name)
-			if i := strings.LastIndexByte(name, '-'); i > 0 {
-				if _, err := strconv.Atoi(name[i+1:]); err == nil {
-					t.end(name[:i])
-				}
+		// A passing benchmark's only sign of its end is its result
+		// line; the host's recorder reads the same rule.
+		for _, r := range t.runningBenchmarks() {
+			if gotest.IsBenchResult(string(b), r) {
+				t.end(r)
 			}
 		}
 		return
 	}
 	s := strings.TrimRight(string(b[1:]), "\r\n")
 	if name, ok := strings.CutPrefix(s, "=== RUN   "); ok {
-		if strings.HasPrefix(name, "Benchmark") {
+		if gotest.IsBenchmark(name) {
 			// Benchmarks run one at a time: one starting ends every
 			// running benchmark but its parents, which print no result
 			// line of their own when they have sub-benchmarks.
@@ -324,26 +323,11 @@ func (t *tracker) runningBenchmarks() []string {
 	defer t.mu.Unlock()
 	var bs []string
 	for _, r := range t.running {
-		if strings.HasPrefix(r, "Benchmark") {
+		if gotest.IsBenchmark(r) {
 			bs = append(bs, r)
 		}
 	}
 	return bs
-}
-
-// benchResult recognises a benchmark's result line, which the testing
-// package prints without test2json framing and which ends a benchmark
-// that passed ("BenchmarkX/64B-2   \t  100\t  223.6 ns/op..."), and
-// returns its first word: the name, with -GOMAXPROCS unless that is 1.
-func benchResult(b []byte) (string, bool) {
-	f := strings.Fields(string(b))
-	if len(f) < 3 || !strings.HasPrefix(f[0], "Benchmark") {
-		return "", false
-	}
-	if _, err := strconv.ParseUint(f[1], 10, 64); err != nil {
-		return "", false
-	}
-	return f[0], true
 }
 
 // watch stops the program when the run's deadline passes or, while tests
