@@ -2,6 +2,15 @@
 // module and the guest binaries, assembles the initramfs, boots QEMU, reads
 // the guest's result stream live and turns it into go test output, JSON and
 // JUnit, with the kernel console saved and analysed.
+//
+// [Run], [RunMatrix] and [Shell] take [Options], the caller's configuration,
+// which they never write; a run keeps its state in a type of its own.
+// [Options.Check] finds every usage mistake before anything is downloaded
+// or written.
+//
+// The packages below it (kernel, build, vm, klog, report, bisect) never
+// import it. Its clients are the CLI (cmd/cnvmtest), the benchmarks
+// (harness/bench) and the fault self-tests (harness/selftest).
 package harness
 
 import (
