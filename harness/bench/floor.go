@@ -40,6 +40,21 @@ func (s *session) floorProgram(ctx context.Context) ([]byte, error) {
 	return os.ReadFile(bin)
 }
 
+// floorImages returns the bare-boot image and the echo-floor image for
+// kernel k's module ko, building the floor init once per session.
+func (s *session) floorImages(ctx context.Context, k, ko string) (bare, echo string, err error) {
+	if s.floorProg == nil {
+		if s.floorProg, err = s.floorProgram(ctx); err != nil {
+			return "", "", fmt.Errorf("building the floor init: %w", err)
+		}
+	}
+	if bare, err = s.floorImage("floor-bare", s.floorProg, ""); err != nil {
+		return "", "", err
+	}
+	echo, err = s.floorImage("floor-echo-"+specName(k), s.floorProg, ko)
+	return bare, echo, err
+}
+
 // floorImage writes an initramfs holding only prog as /init,
 // /dev/console, so that its output reaches the console, and, if ko is not
 // "", the module as /module.ko.
