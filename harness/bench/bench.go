@@ -24,11 +24,11 @@ const (
 	SectionSuite    = "suite"    // the whole guest suite as make vmtest runs it, against the floors
 	SectionRun      = "run"      // warm one-test runs against the floors: the harness's overhead
 	SectionMakeTest = "maketest" // make test, once
-	SectionGuest  = "guest"  // echo benchmarks in the guest
-	SectionHost   = "host"   // encoder benchmarks on the host
-	SectionMatrix = "matrix" // kernels in parallel and one after another
-	SectionCold   = "cold"   // a run from empty caches
-	SectionMemory = "memory" // peak resident sets
+	SectionGuest    = "guest"    // echo benchmarks in the guest
+	SectionHost     = "host"     // encoder benchmarks on the host
+	SectionMatrix   = "matrix"   // kernels in parallel and one after another
+	SectionCold     = "cold"     // a run from empty caches
+	SectionMemory   = "memory"   // peak resident sets
 )
 
 // AllSections lists the sections, the headline first; the cold start and
