@@ -23,8 +23,8 @@ const (
 	FloorDone   = "cnvmtest-floor: done"
 )
 
-// FloorEchoes is how many echo round trips the echo floor does, as in the
-// measurement issue 6 states its floor with.
+// FloorEchoes is how many echo round trips the echo floor does: the
+// floor the project's speed goals are stated against (README: Benchmarks).
 const FloorEchoes = 10000
 
 // floorTimeout bounds one floor boot; under TCG it takes seconds.

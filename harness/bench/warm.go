@@ -32,7 +32,7 @@ func (s *session) runAndFloor(ctx context.Context) error {
 	s.rep.section(Section{
 		Name: sectionFloor,
 		Title: "floor: the same kernel and QEMU flags with a static init (harness/bench/floorinit) that powers off (bare boot), " +
-			"or first loads the run's module and does " + itoa(FloorEchoes) + " echo round trips (echo floor, as issue 6 measured its floor)",
+			"or first loads the run's module and does " + itoa(FloorEchoes) + " echo round trips (echo floor, the floor of the README's goals)",
 		Command: "go build -o floorinit ./harness/bench/floorinit; qemu-system-x86_64 <the run's qemu.cmdline> " +
 			"with -initrd (dev/console + /init=floorinit [+ /module.ko]) and, for the echo floor, " + strs(floorEnv()...) + " appended",
 	})
