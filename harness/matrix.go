@@ -133,6 +133,9 @@ func WriteMarkdown(w io.Writer, results []MatrixResult) {
 			if reason == "" {
 				reason = r.Reason
 			}
+			for _, b := range r.Summary.KnownBugs {
+				bad = append(bad, fmt.Sprintf("- `%s` %s", m.Kernel, mdEscape(b.String())))
+			}
 			for _, t := range r.Tests {
 				if t.Outcome.Failed() {
 					bad = append(bad, fmt.Sprintf("- `%s` %s: %s %s", m.Kernel, t.Name, t.Outcome, mdEscape(strings.Join(t.Reports, "; "))))

@@ -512,6 +512,9 @@ func (r *run) writeJUnit(rec *report.Recorder) error {
 		"outcome":        string(res.Outcome),
 		"console.log":    res.ConsoleLog,
 	}
+	for _, b := range res.Summary.KnownBugs {
+		props["known-bug."+b.ID] = b.Test + ": " + b.Text
+	}
 	return report.WriteJUnit(f, "cnvmtest "+res.Kernel.Release, props, rec.Results(), res.Summary)
 }
 

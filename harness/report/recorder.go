@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cnvmtest/cnvmtest/initramfs/guest"
 	"github.com/cnvmtest/cnvmtest/internal/gotest"
 )
 
@@ -38,11 +39,12 @@ type Recorder struct {
 	err  error
 	now  func() time.Time // replaced in tests
 
-	tests   map[testKey]*test
-	order   []*test // in the order they started
-	pkgs    map[string]*pkg
-	pkgList []*pkg
-	pending map[string]*attachment // for tests not seen yet, by name
+	tests     map[testKey]*test
+	order     []*test // in the order they started
+	pkgs      map[string]*pkg
+	pkgList   []*pkg
+	pending   map[string]*attachment // for tests not seen yet, by name
+	knownBugs []KnownBug
 
 	run       attachment // attached to the run as a whole (test "")
 	finished  Outcome    // what Finish said of the run
@@ -304,6 +306,7 @@ func (r *Recorder) testEvent(p *pkg, e Event) {
 			if !t.benchResult && gotest.IsBenchResult(line, t.name) {
 				t.benchResult = true
 			}
+			r.knownBug(t, line)
 			r.testLine(t, line)
 		}
 	case actionPass, actionFail, actionSkip:
@@ -330,6 +333,21 @@ func (r *Recorder) testEvent(p *pkg, e Event) {
 	default:
 		r.writeJSON(e)
 	}
+}
+
+// knownBug records a known kernel bug that line says test t observed.
+func (r *Recorder) knownBug(t *test, line string) {
+	_, rest, ok := strings.Cut(line, guest.KnownBugPrefix)
+	if !ok {
+		return
+	}
+	id, text, _ := strings.Cut(strings.TrimSpace(rest), ": ")
+	for _, b := range r.knownBugs {
+		if b.ID == id && b.Test == t.name {
+			return
+		}
+	}
+	r.knownBugs = append(r.knownBugs, KnownBug{ID: id, Test: t.name, Text: text})
 }
 
 // splitLines appends s to *partial and returns the complete lines in it,
@@ -515,6 +533,9 @@ func (r *Recorder) Finish(runOutcome Outcome, reason string) {
 		if !t.done() && !t.hasRunningChild() {
 			running[t] = true
 		}
+	}
+	for _, b := range r.knownBugs {
+		r.notice(r.defaultPkg(), "", "cnvmtest: "+b.String()+"\n")
 	}
 	closedAny := false
 	for i := len(r.order) - 1; i >= 0; i-- {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -541,5 +542,35 @@ func TestRunReasonNotRepeated(t *testing.T) {
 	}
 	if s.Outcome != KernelPanic || s.Reason != "Kernel panic - not syncing: Fatal exception" {
 		t.Fatalf("got %s %q", s.Outcome, s.Reason)
+	}
+}
+
+// TestKnownBugs checks that a known kernel bug a test logs is kept once
+// per test and bug, leaves the test's outcome alone, and is printed at the
+// end where a person reads the run's summary.
+func TestKnownBugs(t *testing.T) {
+	var out strings.Builder
+	r := NewRecorder(Options{Out: &out, Package: "p"})
+	line := "    proc_test.go:9: known kernel bug present: cn-proc-underflow: no ack after the second IGNORE\n"
+	for _, e := range []Event{
+		{Action: "start", Package: "p"},
+		{Action: "run", Package: "p", Test: "TestProc"},
+		{Action: "output", Package: "p", Test: "TestProc", Output: line},
+		{Action: "output", Package: "p", Test: "TestProc", Output: line},
+		{Action: "pass", Package: "p", Test: "TestProc"},
+		{Action: "pass", Package: "p"},
+	} {
+		if err := r.Event(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Finish(Pass, "")
+	s := r.Summary()
+	want := []KnownBug{{ID: "cn-proc-underflow", Test: "TestProc", Text: "no ack after the second IGNORE"}}
+	if !slices.Equal(s.KnownBugs, want) || s.Outcome != Pass {
+		t.Fatalf("KnownBugs = %+v, outcome %s; want %+v, PASS", s.KnownBugs, s.Outcome, want)
+	}
+	if !strings.Contains(out.String(), "cnvmtest: known kernel bug present: cn-proc-underflow (TestProc): no ack after the second IGNORE\n") {
+		t.Errorf("the text report does not list the bug:\n%s", out.String())
 	}
 }

@@ -68,6 +68,12 @@ type Config struct {
 	Stall time.Duration `json:"stall,omitempty"`
 }
 
+// KnownBugPrefix starts the line a guest test logs when it observes a
+// known kernel bug that its expectations name ("known kernel bug present:
+// ID: what was seen"): the test passes, and the host lists the bug in the
+// run's summary, JSON events and JUnit properties.
+const KnownBugPrefix = "known kernel bug present: "
+
 // Marker starts every control record. The record separator byte cannot
 // start a line of test2json output, so a record is never confused with
 // what the test binary prints.
