@@ -99,8 +99,12 @@ lint-workflows:
 # ci-rehearsal runs the CI VM job's steps on this host as on a fresh Ubuntu
 # runner (README: Continuous integration): Debian's keyrings hidden in a
 # private mount namespace, an empty kernel store. It needs root.
+# ACCEL=kvm demands KVM as CI does; REHEARSAL_FETCH_ONLY=1 stops after the
+# keyring check.
 ci-rehearsal:
-	$(SUDO) env PATH="$$PATH" GO=$(GO) KERNEL=$(KERNEL) scripts/ubuntu-rehearsal.sh
+	$(SUDO) env PATH="$$PATH" GO=$(GO) KERNEL=$(KERNEL) ACCEL="$$ACCEL" \
+		REHEARSAL_FETCH_ONLY="$$REHEARSAL_FETCH_ONLY" REHEARSAL_KEEP="$$REHEARSAL_KEEP" \
+		scripts/ubuntu-rehearsal.sh
 
 clean:
 	rm -rf $(OUT)
