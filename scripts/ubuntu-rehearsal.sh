@@ -56,7 +56,18 @@ if [ ! -s "$keyring" ]; then
 fi
 
 tmp=$(mktemp -d /tmp/cnvmtest-rehearsal.XXXXXX)
+mounts=()
+# bind SRC DST: mount SRC over DST in this namespace, remembered for cleanup.
+bind() {
+	mount --bind "$1" "$2"
+	mounts+=("$2")
+}
 cleanup() {
+	local i
+	# The mounts pin their sources in $tmp: undo them, newest first.
+	for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+		umount "${mounts[i]}" || true
+	done
 	if [ "${REHEARSAL_KEEP:-}" = 1 ]; then
 		echo "ubuntu-rehearsal: kept $tmp"
 	else
@@ -73,11 +84,11 @@ hide_keyrings() {
 	local d
 	for d in /usr/share/keyrings /etc/apt/trusted.gpg.d /etc/apt/keyrings; do
 		if [ -d "$d" ]; then
-			mount --bind "$tmp/empty" "$d"
+			bind "$tmp/empty" "$d"
 		fi
 	done
 	if [ -e /etc/apt/trusted.gpg ]; then
-		mount --bind "$tmp/empty-file" /etc/apt/trusted.gpg
+		bind "$tmp/empty-file" /etc/apt/trusted.gpg
 	fi
 }
 
@@ -130,7 +141,7 @@ if [ "${REHEARSAL_FETCH_ONLY:-}" = 1 ]; then
 fi
 
 say "phase 2: only $keyring, as after make deps on Ubuntu; the VM job's steps"
-mount --bind "$tmp/only-debian" /usr/share/keyrings
+bind "$tmp/only-debian" /usr/share/keyrings
 check_hidden debian-archive-keyring.gpg
 export CNVMTEST_CACHE="$tmp/store"
 export ACCEL="${ACCEL:-auto}"
