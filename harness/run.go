@@ -332,6 +332,7 @@ func (r *run) run(ctx context.Context) error {
 	})
 	s.close()
 	found, slices := con.finish()
+	found = splitKnown(rec, found)
 	reports := make([]klog.Report, len(found))
 	for i, r := range found {
 		reports[i] = r.Report

@@ -335,6 +335,23 @@ func (r *Recorder) testEvent(p *pkg, e Event) {
 	}
 }
 
+// AddKnownBug records a known kernel bug the harness recognised itself,
+// such as a kernel report that is one.
+func (r *Recorder) AddKnownBug(b KnownBug) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.addKnownBug(b)
+}
+
+func (r *Recorder) addKnownBug(b KnownBug) {
+	for _, k := range r.knownBugs {
+		if k.ID == b.ID && k.Test == b.Test {
+			return
+		}
+	}
+	r.knownBugs = append(r.knownBugs, b)
+}
+
 // knownBug records a known kernel bug that line says test t observed.
 func (r *Recorder) knownBug(t *test, line string) {
 	_, rest, ok := strings.Cut(line, guest.KnownBugPrefix)
@@ -342,12 +359,7 @@ func (r *Recorder) knownBug(t *test, line string) {
 		return
 	}
 	id, text, _ := strings.Cut(strings.TrimSpace(rest), ": ")
-	for _, b := range r.knownBugs {
-		if b.ID == id && b.Test == t.name {
-			return
-		}
-	}
-	r.knownBugs = append(r.knownBugs, KnownBug{ID: id, Test: t.name, Text: text})
+	r.addKnownBug(KnownBug{ID: id, Test: t.name, Text: text})
 }
 
 // splitLines appends s to *partial and returns the complete lines in it,
