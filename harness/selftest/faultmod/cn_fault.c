@@ -192,7 +192,7 @@ static void cn_fault_uaf(struct cn_msg *msg, struct netlink_skb_parms *nsp)
 struct cn_fault_late {
 	struct delayed_work work;
 	u32 portid;
-	struct cn_msg msg;	/* followed by msg.len bytes of data */
+	struct cn_msg *msg;	/* a copy of the request, data included */
 };
 
 static void cn_fault_late_reply(struct work_struct *work)
@@ -201,11 +201,12 @@ static void cn_fault_late_reply(struct work_struct *work)
 						  struct cn_fault_late, work);
 	int ret;
 
-	late->msg.ack++;
-	ret = cn_netlink_send(&late->msg, late->portid, 0, GFP_KERNEL);
+	late->msg->ack++;
+	ret = cn_netlink_send(late->msg, late->portid, 0, GFP_KERNEL);
 	pr_info("late reply to %u:%u seq %u for port %u: %d\n",
-		late->msg.id.idx, late->msg.id.val, late->msg.seq,
+		late->msg->id.idx, late->msg->id.val, late->msg->seq,
 		late->portid, ret);
+	kfree(late->msg);
 	kfree(late);
 	cn_common_leave();
 }
@@ -215,13 +216,15 @@ static void cn_fault_late(struct cn_msg *msg, struct netlink_skb_parms *nsp)
 	struct cn_fault_late *late;
 
 	cn_fault_enter(msg, "late reply");
-	late = kmalloc(sizeof(*late) + msg->len, GFP_KERNEL);
-	if (!late) {
+	late = kmalloc(sizeof(*late), GFP_KERNEL);
+	if (late)
+		late->msg = kmemdup(msg, sizeof(*msg) + msg->len, GFP_KERNEL);
+	if (!late || !late->msg) {
+		kfree(late);
 		cn_common_leave();
 		return;
 	}
 	late->portid = nsp->portid;
-	memcpy(&late->msg, msg, sizeof(*msg) + msg->len);
 	INIT_DELAYED_WORK(&late->work, cn_fault_late_reply);
 	/* The work item stays counted in until it has replied. */
 	cn_common_enter();
