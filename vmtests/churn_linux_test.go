@@ -39,7 +39,7 @@ func TestEchoUnderProcChurn(t *testing.T) {
 		churnErr, listenErr error
 		execs, overruns     int64
 	)
-	const minChildren = 3
+	const minChildren = 2
 	spawnDone := make(chan struct{})
 	wg.Go(func() {
 		defer close(spawnDone)
