@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cnvmtest/cnvmtest/connector"
+	"github.com/cnvmtest/cnvmtest/vmtests/silence"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/mdlayher/netlink"
@@ -176,6 +177,36 @@ func TestEchoDataSizes(t *testing.T) {
 	}
 }
 
+// TestNothingArrivesLate is the control of every silence check in this
+// suite, and the one check of the echo path that listens for a window.
+// The others (expectSilence) send a sentinel and rely on the connector
+// queueing each reply inside the sendmsg that causes it (package silence
+// cites the kernel source): a reply that came later, from another
+// context, would slip past them. So this test sends one echo, requires
+// the echo, and only it, to be queued when the send has returned, and
+// then listens for silence.ControlWindow: anything arriving then is late.
+// The harness's self-test TestLateReply runs the same check on the fault
+// module's late id, which echoes from a workqueue, and expects a failure.
+func TestNothingArrivesLate(t *testing.T) {
+	requireGuest(t)
+	ids := echoIDs(t)
+	c := dial(t, nil)
+
+	req := connector.Message{ID: ids.echo, Seq: 0x1a7e, Ack: 41, Flags: 7, Data: []byte("on time?")}
+	ctx, cancel := context.WithTimeout(t.Context(), requestTimeout)
+	defer cancel()
+	queued, err := silence.Control(ctx, c, req, silence.ControlWindow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queued) != 1 {
+		t.Fatalf("%d messages queued when the send returned, want the echo alone", len(queued))
+	}
+	if diff := cmp.Diff(echoOf(req), queued[0].Message, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("queued when the send returned (-want +got):\n%s", diff)
+	}
+}
+
 // T7: data longer than 16364 bytes is dropped silently: the send succeeds
 // (cn_rx_skb drops it after netlink has accepted it) and the callback never
 // runs. Sent raw, since the client may refuse such a message itself.
@@ -199,8 +230,7 @@ func TestEchoOversizeDropped(t *testing.T) {
 			if after := readCounters(t); after.Received != before.Received {
 				t.Errorf("received went from %d to %d: the callback ran for an oversized message", before.Received, after.Received)
 			}
-			expectSilence(t, c, "the kernel drops payloads over 16384 bytes")
-			expectAlive(t, c, ids)
+			expectSilence(t, c, ids, "the kernel drops payloads over 16384 bytes")
 		})
 	}
 }
@@ -227,8 +257,7 @@ func TestEchoUnknownID(t *testing.T) {
 			if after := readCounters(t); after.Received != before.Received {
 				t.Errorf("received went from %d to %d: cn_echo was called for %d:%d", before.Received, after.Received, tt.id.Idx, tt.id.Val)
 			}
-			expectSilence(t, c, "no callback is registered for the id")
-			expectAlive(t, c, ids)
+			expectSilence(t, c, ids, "no callback is registered for the id")
 		})
 	}
 }

@@ -58,8 +58,7 @@ func TestMulticast(t *testing.T) {
 	}
 
 	t.Run("sender", func(t *testing.T) {
-		expectSilence(t, sender, "MULTICAST sends no unicast reply and the sender is not in the group")
-		expectAlive(t, sender, ids)
+		expectSilence(t, sender, ids, "MULTICAST sends no unicast reply and the sender is not in the group")
 	})
 }
 
@@ -113,11 +112,9 @@ func TestMulticastNoListeners(t *testing.T) {
 			if ret, want := readParam(t, "last_mcast_ret"), -int64(unix.ESRCH); ret != want {
 				t.Errorf("without listeners, cn_netlink_send returned %d, want %d (-ESRCH) %s", ret, want, groupMembers(ids.group))
 			}
-			expectSilence(t, sender, "MULTICAST sends no unicast reply")
-			expectAlive(t, sender, ids)
+			expectSilence(t, sender, ids, "MULTICAST sends no unicast reply")
 			if tt.open {
-				expectSilence(t, listener, "the listener left the group")
-				expectAlive(t, listener, ids)
+				expectSilence(t, listener, ids, "the listener left the group")
 			}
 		})
 	}
@@ -160,8 +157,7 @@ func TestMulticastExcludesSender(t *testing.T) {
 			}
 
 			if !tt.senderGets {
-				expectSilence(t, sender, "the module excluded the sender's port")
-				expectAlive(t, sender, ids)
+				expectSilence(t, sender, ids, "the module excluded the sender's port")
 				return
 			}
 			got = mustReceive(t, sender, 1)[0]
