@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cnvmtest/cnvmtest/initramfs/guest"
 )
 
 // A kernelVersion is the major.minor of a kernel release. Patch levels do
@@ -133,6 +135,45 @@ type kernelBehaviour struct {
 	ProcSkUserDataLeak bool
 }
 
+// knownBug is a kernel bug the suite pins (docs/connector.md, Known kernel
+// bugs): a test that observes it where kernelBehaviours expects it passes
+// and says so, so that the run lists it; a kernel in its range that
+// behaves correctly fails the test, naming the expectation to update.
+type knownBug struct {
+	id     string // as docs/connector.md names it
+	field  string // the kernelBehaviour field that expects it
+	source string // the kernel source that explains it
+}
+
+var (
+	bugOddGroupBind = knownBug{"cn-bind-odd-group", "UnprivOddGroupBind",
+		"drivers/connector/connector.c cn_bind tests bit 0 of the group number (test_bit(CN_IDX_PROC - 1, &groups)), bfdfdc2f3b70, 6.6 on"}
+	bugProcUnderflow = knownBug{"cn-proc-underflow", "ProcCounterUnderflow",
+		"drivers/connector/cn_proc.c cn_proc_mcast_ctl does atomic_dec on every IGNORE, up to 6.5; fixed by 2aa1f7a1f47c"}
+	bugIgnoreGlobal = knownBug{"cn-proc-ignore-global", "ProcIgnoreStopsSocket",
+		"drivers/connector/cn_proc.c: IGNORE only decrements the global count and send_msg has no per-socket filter, up to 6.5; fixed by 2aa1f7a1f47c"}
+	bugSkUserDataLeak = knownBug{"cn-proc-skdata-leak", "ProcSkUserDataLeak",
+		"drivers/connector/cn_proc.c cn_proc_mcast_ctl kzallocs sk_user_data for any sender; connector.c cn_release frees it only for members of group 1; 6.6 on, unfixed"}
+)
+
+// pin compares what a test saw of bug k with the running kernel's
+// expectation and reports whether they agree.
+func (k knownBug) pin(tb testing.TB, expected, present bool, seen string) bool {
+	tb.Helper()
+	_, release := runningKernel(tb)
+	switch {
+	case expected && present:
+		tb.Logf("%s%s: %s", guest.KnownBugPrefix, k.id, seen)
+	case expected && !present:
+		tb.Errorf("known kernel bug %s seems fixed on this kernel (%s): %s; update kernelBehaviours.%s for %s (%s)",
+			k.id, release, seen, k.field, release, k.source)
+	case present:
+		tb.Errorf("known kernel bug %s is present on %s, whose expectations say it is not: %s; check kernelBehaviours.%s (%s)",
+			k.id, release, seen, k.field, k.source)
+	}
+	return expected == present
+}
+
 // kernelBehaviours maps version ranges, both ends included, to behaviour.
 // A kernel outside every range fails the tests that ask: its behaviour has
 // not been checked, so the suite must not guess.
@@ -225,5 +266,51 @@ func TestParseKernelRelease(t *testing.T) {
 	}
 	if _, err := behaviourOf(kernelVersion{4, 19}); err == nil {
 		t.Errorf("behaviourOf(4.19) has expectations; no range covers it")
+	}
+}
+
+// recordTB keeps what a check logs and reports instead of failing.
+type recordTB struct {
+	testing.TB
+	logs, errs []string
+}
+
+func (r *recordTB) Helper() {}
+func (r *recordTB) Logf(format string, args ...any) {
+	r.logs = append(r.logs, fmt.Sprintf(format, args...))
+}
+func (r *recordTB) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// TestKnownBugPin checks the four cases of a pinned bug: present where
+// expected is a pass the run lists; absent where expected says the bug
+// seems fixed and names the expectation; present where not expected and
+// absent where not expected.
+func TestKnownBugPin(t *testing.T) {
+	for _, tt := range []struct {
+		expected, present bool
+		ok                bool
+		log, err          string
+	}{
+		{true, true, true, guest.KnownBugPrefix + "cn-proc-underflow: seen", ""},
+		{true, false, false, "", "seems fixed on this kernel"},
+		{false, true, false, "", "whose expectations say it is not"},
+		{false, false, true, "", ""},
+	} {
+		r := &recordTB{TB: t}
+		ok := bugProcUnderflow.pin(r, tt.expected, tt.present, "seen")
+		if ok != tt.ok {
+			t.Errorf("expected %v, present %v: pin = %v, want %v", tt.expected, tt.present, ok, tt.ok)
+		}
+		if got := strings.Join(r.logs, "\n"); tt.log != "" && got != tt.log || tt.log == "" && len(r.logs) > 0 {
+			t.Errorf("expected %v, present %v: logged %q, want %q", tt.expected, tt.present, got, tt.log)
+		}
+		if got := strings.Join(r.errs, "\n"); tt.err != "" && !strings.Contains(got, tt.err) || tt.err == "" && len(r.errs) > 0 {
+			t.Errorf("expected %v, present %v: reported %q, want %q in it", tt.expected, tt.present, got, tt.err)
+		}
+		if tt.err == "seems fixed on this kernel" && !strings.Contains(strings.Join(r.errs, ""), "kernelBehaviours.ProcCounterUnderflow") {
+			t.Errorf("the fixed-bug message does not name the expectation to update: %q", r.errs)
+		}
 	}
 }
