@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cnvmtest/cnvmtest/harness/kernel"
+	"github.com/cnvmtest/cnvmtest/internal/fsutil"
 )
 
 const kernelsUsage = `usage:
@@ -205,15 +204,7 @@ func kernelsCompiler(k *kernel.Kernel) string {
 var kernelsVersionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 
 func kernelsSize(dir string) string {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
+	n, _ := fsutil.DirSize(dir)
 	return fmt.Sprintf("%.0f MB", float64(n)/1e6)
 }
 

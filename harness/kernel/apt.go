@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/internal/flock"
 )
 
 // suite is one part of Debian's archive searched for kernels.
@@ -110,7 +112,7 @@ func (a *apt) prepare(ctx context.Context) error {
 	if got, err := os.ReadFile(a.path("sources.list")); err == nil && string(got) == want {
 		return nil
 	}
-	unlock, err := lockFile(ctx, a.lock, true, nil)
+	unlock, err := flock.Lock(ctx, a.lock, true, nil)
 	if err != nil {
 		return err
 	}
@@ -207,7 +209,7 @@ func stale(t time.Time) string {
 // stale at the same time update once. Only the stamp's own times are
 // compared, as file times run on a coarser clock than time.Now.
 func (a *apt) update(ctx context.Context, p *progress, why string, seen time.Time) error {
-	unlock, err := lockFile(ctx, a.lock, true, func() { p.printf("waiting for another process updating the package lists") })
+	unlock, err := flock.Lock(ctx, a.lock, true, func() { p.printf("waiting for another process updating the package lists") })
 	if err != nil {
 		return err
 	}
@@ -249,7 +251,7 @@ func (a *apt) update(ctx context.Context, p *progress, why string, seen time.Tim
 
 // cache runs apt-cache on the private lists.
 func (a *apt) cache(ctx context.Context, args ...string) ([]byte, error) {
-	unlock, err := lockFile(ctx, a.lock, false, nil)
+	unlock, err := flock.Lock(ctx, a.lock, false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +262,7 @@ func (a *apt) cache(ctx context.Context, args ...string) ([]byte, error) {
 
 // download fetches packages into dir without installing them.
 func (a *apt) download(ctx context.Context, dir string, pkgs []Package) error {
-	unlock, err := lockFile(ctx, a.lock, false, nil)
+	unlock, err := flock.Lock(ctx, a.lock, false, nil)
 	if err != nil {
 		return err
 	}

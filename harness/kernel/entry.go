@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/internal/flock"
 )
 
 // manifestFormat changes when entries must be rebuilt.
@@ -186,7 +188,7 @@ func (s *Store) ensure(ctx context.Context, key string, p *progress, build func(
 			return nil, err
 		}
 	}
-	unlock, err := lockFile(ctx, lockPath, true, func() { p.printf("waiting for another process preparing %s", key) })
+	unlock, err := flock.Lock(ctx, lockPath, true, func() { p.printf("waiting for another process preparing %s", key) })
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cnvmtest/cnvmtest/internal/flock"
 )
 
 // fakeBuild lays out a minimal entry in root, as build would.
@@ -183,23 +185,23 @@ func TestEnsure(t *testing.T) {
 func TestLockFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.lock")
 	ctx := context.Background()
-	unlock, err := lockFile(ctx, path, true, nil)
+	unlock, err := flock.Lock(ctx, path, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, exclusive := range []bool{true, false} {
 		short, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
 		waited := false
-		_, err := lockFile(short, path, exclusive, func() { waited = true })
+		_, err := flock.Lock(short, path, exclusive, func() { waited = true })
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) || !waited {
-			t.Fatalf("lockFile(exclusive=%v) while locked = %v (waited %v), want a deadline error after waiting", exclusive, err, waited)
+			t.Fatalf("flock.Lock(exclusive=%v) while locked = %v (waited %v), want a deadline error after waiting", exclusive, err, waited)
 		}
 	}
 	// Once released, a waiter gets it.
 	done := make(chan error)
 	go func() {
-		u, err := lockFile(ctx, path, true, nil)
+		u, err := flock.Lock(ctx, path, true, nil)
 		if err == nil {
 			u()
 		}
@@ -216,14 +218,14 @@ func TestLockFile(t *testing.T) {
 	}
 
 	// Shared locks coexist.
-	u1, err := lockFile(ctx, path, false, nil)
+	u1, err := flock.Lock(ctx, path, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer u1()
 	short, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	u2, err := lockFile(short, path, false, func() { t.Error("a shared lock waited for another shared lock") })
+	u2, err := flock.Lock(short, path, false, func() { t.Error("a shared lock waited for another shared lock") })
 	if err != nil {
 		t.Fatal(err)
 	}

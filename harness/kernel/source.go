@@ -3,13 +3,14 @@ package kernel
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/internal/fsutil"
 )
 
 // getTree returns the kernel built from the source tree a src: spec names.
@@ -229,7 +230,8 @@ func (s *Store) fetchSource(ctx context.Context, a *apt, r *Resolved, key, dst s
 	p.printf("downloading %s (%s)", pkg, megabytes(pkg.Size))
 	start := time.Now()
 	stop := p.every(progressInterval, func() string {
-		return fmt.Sprintf("downloading: %s of %s", megabytes(dirSize(work)), megabytes(pkg.Size))
+		n, _ := fsutil.DirSize(work)
+		return fmt.Sprintf("downloading: %s of %s", megabytes(n), megabytes(pkg.Size))
 	})
 	err = a.download(ctx, work, r.Packages)
 	stop()
@@ -258,7 +260,8 @@ func (s *Store) fetchSource(ctx context.Context, a *apt, r *Resolved, key, dst s
 		return err
 	}
 	stop = p.every(progressInterval, func() string {
-		return fmt.Sprintf("unpacking the source: %s so far", megabytes(dirSize(dst)))
+		n, _ := fsutil.DirSize(dst)
+		return fmt.Sprintf("unpacking the source: %s so far", megabytes(n))
 	})
 	_, _, err = execRunner(ctx, "", "tar", "-xf", tarballs[0], "-C", dst, "--strip-components=1")
 	stop()
@@ -267,18 +270,4 @@ func (s *Store) fetchSource(ctx context.Context, a *apt, r *Resolved, key, dst s
 	}
 	p.printf("unpacked the source in %s", since(start))
 	return nil
-}
-
-// dirSize is the size of the files under dir, for progress lines.
-func dirSize(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }

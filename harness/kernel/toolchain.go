@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/internal/flock"
 )
 
 // Kernels built with a newer gcc than the host's (Debian's 6.12+deb13 with
@@ -128,7 +130,7 @@ func (s *Store) toolchain(ctx context.Context, suite, compiler string, p *progre
 	if err := os.MkdirAll(filepath.Dir(lock), 0o755); err != nil {
 		return nil, err
 	}
-	unlock, err := lockFile(ctx, lock, true, func() { p.printf("waiting for another process making the %s build root", name) })
+	unlock, err := flock.Lock(ctx, lock, true, func() { p.printf("waiting for another process making the %s build root", name) })
 	if err != nil {
 		return nil, err
 	}
