@@ -125,7 +125,7 @@ func resolve(ctx context.Context, a *apt, spec Spec, hostGCC int) (*Resolved, er
 	}
 	r := &Resolved{
 		Spec:           spec.String(),
-		Release:        c.abi + "-" + spec.Flavour,
+		Release:        c.abi + "-" + debFlavour(spec),
 		ImagePackage:   c.image,
 		PackageVersion: c.version,
 		Suites:         c.suites,
@@ -149,19 +149,19 @@ func seriesCandidates(ctx context.Context, a *apt, spec Spec) ([]*candidate, err
 	var names []string
 	allSeries := map[string]bool{}
 	for _, name := range strings.Fields(string(out)) {
-		abi, _, ok := imageABI(name, spec.Flavour)
+		abi, _, ok := imageABI(name, debFlavour(spec))
 		if !ok {
 			continue
 		}
 		allSeries[seriesOf(abi)] = true
 		if seriesOf(abi) == series {
-			names = append(names, name, "linux-headers-"+abi+"-"+spec.Flavour)
+			names = append(names, name, "linux-headers-"+abi+"-"+debFlavour(spec))
 		}
 	}
 	if len(names) == 0 {
 		known := slices.SortedFunc(maps.Keys(allSeries), compareVersions)
 		return nil, fmt.Errorf("%w: no linux-image-%s* package for %s in Debian's archive (searched %s…%s); series there: %s",
-			ErrNotFound, series, spec.Flavour, suites[0].name, suites[len(suites)-1].name, strings.Join(known, ", "))
+			ErrNotFound, series, debFlavour(spec), suites[0].name, suites[len(suites)-1].name, strings.Join(known, ", "))
 	}
 	if out, err = a.cache(ctx, append([]string{"madison"}, names...)...); err != nil {
 		return nil, err
@@ -176,7 +176,7 @@ func seriesCandidates(ctx context.Context, a *apt, spec Spec) ([]*candidate, err
 	if out, err = a.cache(ctx, append([]string{"show"}, versions...)...); err != nil {
 		return nil, err
 	}
-	return candidates(spec.Flavour, found, parseStanzas(out)), nil
+	return candidates(debFlavour(spec), found, parseStanzas(out)), nil
 }
 
 // candidates pairs each kernel image with its headers and the packages they
@@ -265,7 +265,7 @@ func pick(cands []*candidate, spec Spec, hostGCC int) (*candidate, error) {
 			what = fmt.Sprintf("%s kernel built for Debian %d", spec.Series, spec.Dist)
 		}
 		if len(have) == 0 {
-			return nil, fmt.Errorf("%w: no %s series kernel with headers for %s", ErrNotFound, spec.series(), spec.Flavour)
+			return nil, fmt.Errorf("%w: no %s series kernel with headers for %s", ErrNotFound, spec.series(), debFlavour(spec))
 		}
 		return nil, fmt.Errorf("%w: no %s; newest of the series:\n\t%s", ErrNotFound, what, strings.Join(have, "\n\t"))
 	}

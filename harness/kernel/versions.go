@@ -16,6 +16,10 @@ func (s *Store) Versions(ctx context.Context, spec Spec, log io.Writer) ([]strin
 	spec = spec.withDefaults()
 	spec.Exact, spec.Series = "", spec.series()
 	p := newProgress(log, spec)
+	src, err := packageSourceOf(spec, "have versions")
+	if err != nil {
+		return nil, err
+	}
 	a, err := s.apt(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec, err)
@@ -25,30 +29,9 @@ func (s *Store) Versions(ctx context.Context, spec Spec, log io.Writer) ([]strin
 			p.printf("warning: %v", err)
 		}
 	}
-	var versions []string
-	switch spec.Source {
-	case SourceDebian:
-		cands, err := seriesCandidates(ctx, a, spec)
-		if err != nil {
-			return nil, fmt.Errorf("kernel %s: %w", spec, err)
-		}
-		for _, c := range cands {
-			if spec.Dist == 0 || c.dist() == spec.Dist {
-				versions = append(versions, c.version)
-			}
-		}
-	case SourceDebianSrc:
-		out, err := a.cache(ctx, "madison", "linux-source-"+spec.Series)
-		if err != nil {
-			return nil, fmt.Errorf("kernel %s: %w", spec, err)
-		}
-		for _, f := range parseMadison(out) {
-			if spec.Dist == 0 || suiteRelease(f.suite) == spec.Dist {
-				versions = append(versions, f.pkg.Version)
-			}
-		}
-	default:
-		return nil, fmt.Errorf("kernel %s: only debian: and debian-src: specs have versions", spec)
+	versions, err := src.versions(ctx, a, spec)
+	if err != nil {
+		return nil, fmt.Errorf("kernel %s: %w", spec, err)
 	}
 	slices.SortFunc(versions, compareVersions)
 	return slices.Compact(versions), nil

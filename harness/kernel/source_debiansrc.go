@@ -13,92 +13,67 @@ import (
 	"github.com/cnvmtest/cnvmtest/internal/fsutil"
 )
 
-// getTree returns the kernel built from the source tree a src: spec names.
-func (s *Store) getTree(ctx context.Context, spec Spec, p *progress) (*Kernel, error) {
-	dir, err := filepath.Abs(spec.Dir)
+// debianSrcSource is debian-src:, Debian's linux-source package built here
+// with a config flavour:
+//
+//	debian-src:VERSION
+//
+// VERSION is a series (6.12), a series for a Debian release (6.12+deb12) or
+// a version of the linux-source package (6.12.118-1).
+type debianSrcSource struct{}
+
+func (debianSrcSource) name() string { return SourceDebianSrc }
+func (debianSrcSource) built() bool  { return true }
+
+func (debianSrcSource) parse(spec *Spec, arg string) error {
+	for _, f := range packageFlavours {
+		if strings.HasSuffix(arg, "-"+f) {
+			return fmt.Errorf("package flavour -%s: debian-src: builds Debian's source with a config flavour here; Debian's own -%s kernels are debian:%s", f, f, arg)
+		}
+	}
+	return parseVersionArg(spec, arg)
+}
+
+func (debianSrcSource) argument(spec Spec) string { return versionArg(spec) }
+
+func (debianSrcSource) describe(k *Kernel) (summary, version string) {
+	return fmt.Sprintf("%s (debian-src %s, %s config %s, %s)", k.Release, k.PackageVersion, k.Flavour, k.ConfigHash, k.Compiler),
+		k.PackageVersion + " " + k.Flavour + "/" + k.ConfigHash
+}
+
+func (debianSrcSource) named(k *Kernel) Spec {
+	return Spec{Source: SourceDebianSrc, Exact: k.PackageVersion, Flavour: k.Flavour}
+}
+
+func (debianSrcSource) matches(spec Spec, k *Kernel) bool {
+	switch {
+	case k.Flavour != spec.Flavour || seriesOf(k.PackageVersion) != spec.series():
+		return false
+	case spec.Exact != "":
+		return k.PackageVersion == spec.Exact
+	case spec.Dist != 0:
+		return slices.ContainsFunc(k.Suites, func(s string) bool { return suiteRelease(s) == spec.Dist })
+	}
+	return true
+}
+
+func (debianSrcSource) versions(ctx context.Context, a *apt, spec Spec) ([]string, error) {
+	out, err := a.cache(ctx, "madison", "linux-source-"+spec.Series)
 	if err != nil {
 		return nil, err
 	}
-	version, err := checkTree(dir)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+	var versions []string
+	for _, f := range parseMadison(out) {
+		if spec.Dist == 0 || suiteRelease(f.suite) == spec.Dist {
+			versions = append(versions, f.pkg.Version)
+		}
 	}
-	frag, cc, err := buildInputs(spec)
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	rev, err := treeRevision(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	p.printf("%s is %s %s (identified in %s)", dir, version, rev, since(start))
-	key := sourceKey(version, "src-"+rev, spec.Flavour, frag.hash(), cc)
-	return s.ensure(ctx, key, p, func(root string) (*Kernel, error) {
-		k := &Kernel{Spec: spec.String(), Source: SourceTree, SourceDir: dir, Revision: rev}
-		return k, s.buildSource(ctx, key, dir, frag, cc, root, k, p)
-	})
+	return versions, nil
 }
 
-// buildInputs returns what a kernel built from source depends on besides
-// the source: the flavour's fragment and the host's gcc.
-func buildInputs(spec Spec) (*fragment, string, error) {
-	frag, err := flavourFragment(spec.Flavour)
-	if err != nil {
-		return nil, "", err
-	}
-	cc, err := hostCompiler()
-	if err != nil {
-		return nil, "", err
-	}
-	return frag, cc, nil
-}
-
-// buildSource builds the source tree src into root. A failed build's log
-// is kept in <store>/logs.
-func (s *Store) buildSource(ctx context.Context, key, src string, frag *fragment, cc, root string, k *Kernel, p *progress) error {
-	k.Flavour, k.ConfigHash, k.Compiler = frag.flavour, frag.hash(), "gcc "+cc
-	log, err := newBuildLog(filepath.Join(root, "build.log"))
-	if err != nil {
-		return err
-	}
-	b := &srcBuild{src: src, frag: frag, root: root, p: p, log: log}
-	err = b.run(ctx, k)
-	log.close()
-	if err == nil {
-		k.BuildLog = log.name
-		return nil
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	logs, _ := s.path("logs")
-	kept := filepath.Join(logs, key+".log")
-	if os.MkdirAll(logs, 0o755) == nil && copyFile(log.name, kept) == nil {
-		return &BuildError{Err: err, Log: kept}
-	}
-	return &BuildError{Err: err}
-}
-
-// BuildError is a kernel that did not build here. Log is the whole build
-// log, kept in the store.
-type BuildError struct {
-	Err error
-	Log string
-}
-
-func (e *BuildError) Error() string {
-	if e.Log == "" {
-		return "building: " + e.Err.Error()
-	}
-	return fmt.Sprintf("building: %v\n(the whole log: %s)", e.Err, e.Log)
-}
-
-func (e *BuildError) Unwrap() error { return e.Err }
-
-// getDebianSrc returns the kernel built from Debian's linux-source
-// package that a debian-src: spec names.
-func (s *Store) getDebianSrc(ctx context.Context, spec Spec, p *progress) (*Kernel, error) {
+// get returns the kernel built from Debian's linux-source package that a
+// debian-src: spec names.
+func (debianSrcSource) get(ctx context.Context, s *Store, spec Spec, p *progress) (*Kernel, error) {
 	frag, cc, err := buildInputs(spec)
 	if err != nil {
 		return nil, err
@@ -113,7 +88,7 @@ func (s *Store) getDebianSrc(ctx context.Context, spec Spec, p *progress) (*Kern
 		}
 	}
 	return s.fromArchive(ctx, spec, p, func(a *apt) (*Kernel, error) {
-		r, err := s.resolveSrc(ctx, a, spec, p)
+		r, err := debianSrcSource{}.resolve(ctx, s, a, spec, p)
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +111,7 @@ func upstreamVersion(v string) string {
 	return up
 }
 
-func (s *Store) resolveSrc(ctx context.Context, a *apt, spec Spec, p *progress) (*Resolved, error) {
+func (debianSrcSource) resolve(ctx context.Context, s *Store, a *apt, spec Spec, p *progress) (*Resolved, error) {
 	start := time.Now()
 	r, cached, err := s.cachedResolve(ctx, a, resolveKey(SourceDebianSrc, spec, 0), func() (*Resolved, error) {
 		return resolveSource(ctx, a, spec)
