@@ -33,7 +33,9 @@ func (fakeSource) describe(k *Kernel) (summary, version string) {
 	return fmt.Sprintf("%s (fake, %s)", k.Release, k.Flavour), "fake " + k.Flavour
 }
 
-func (fakeSource) named(k *Kernel) Spec { return Spec{Source: "fake", Exact: k.Release, Flavour: k.Flavour} }
+func (fakeSource) named(k *Kernel) Spec {
+	return Spec{Source: "fake", Exact: k.Release, Flavour: k.Flavour}
+}
 
 func (fakeSource) matches(spec Spec, k *Kernel) bool { return k.Release == spec.Exact }
 
