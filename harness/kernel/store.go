@@ -180,7 +180,14 @@ func (s *Store) fromArchive(ctx context.Context, spec Spec, p *progress, attempt
 		return a.update(ctx, p, why, seen)
 	}
 	if why := stale(seen); why != "" {
-		if err := refresh(why); err != nil {
+		if err := refresh(why); errors.Is(err, ErrArchiveUnverified) {
+			if k := s.newestStored(spec, false); k != nil {
+				p.printf("warning: %v", err)
+				p.printf("using the stored %s instead", k.Key)
+				return k, nil
+			}
+			return nil, err
+		} else if err != nil {
 			p.printf("warning: %v", err)
 		}
 	}
@@ -250,7 +257,9 @@ func (s *Store) Resolve(ctx context.Context, spec Spec, log io.Writer) (*Resolve
 	seen, refreshed := a.listsTime(), false
 	if why := stale(seen); why != "" {
 		refreshed = true
-		if err := a.update(ctx, p, why, seen); err != nil {
+		if err := a.update(ctx, p, why, seen); errors.Is(err, ErrArchiveUnverified) {
+			return nil, fmt.Errorf("kernel %s: %w", spec, err)
+		} else if err != nil {
 			p.printf("warning: %v", err)
 		}
 	}

@@ -183,8 +183,8 @@ func (s *Store) makeToolchain(ctx context.Context, suite, compiler string, p *pr
 	start := time.Now()
 	args := []string{"--variant=minbase", "--arch=amd64", "--components=main",
 		"--include=" + strings.Join(tc.Packages, ","), suite, root, tc.Mirror}
-	if _, err := os.Stat(debianKeyring); err == nil {
-		args = append([]string{"--keyring=" + debianKeyring}, args...)
+	if k := archiveKeyring(); k != "" {
+		args = append([]string{"--keyring=" + k}, args...)
 	}
 	if _, err := os.Stat("/usr/share/debootstrap/scripts/" + suite); err != nil {
 		args = append(args, "/usr/share/debootstrap/scripts/sid") // a suite newer than this debootstrap

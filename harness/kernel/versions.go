@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -25,7 +26,9 @@ func (s *Store) Versions(ctx context.Context, spec Spec, log io.Writer) ([]strin
 		return nil, fmt.Errorf("kernel %s: %w", spec, err)
 	}
 	if why := stale(a.listsTime()); why != "" {
-		if err := a.update(ctx, p, why, a.listsTime()); err != nil {
+		if err := a.update(ctx, p, why, a.listsTime()); errors.Is(err, ErrArchiveUnverified) {
+			return nil, fmt.Errorf("kernel %s: %w", spec, err)
+		} else if err != nil {
 			p.printf("warning: %v", err)
 		}
 	}
