@@ -136,7 +136,7 @@ func TestGet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"apt-get update", "apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache show", "apt-get download"}
+	want := []string{"apt-get update", "apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache madison", "apt-cache show", "apt-get download"}
 	if diff := cmp.Diff(want, f.ran()); diff != "" {
 		t.Errorf("unexpected commands for a cold Get (-want +got):\n%s", diff)
 	}
@@ -253,8 +253,8 @@ func TestGetRefreshes(t *testing.T) {
 		if _, err := s.Get(ctx, spec, testLog{t}); err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache show", "apt-get download",
-			"apt-get update", "apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache show", "apt-get download"}
+		want := []string{"apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache madison", "apt-cache show", "apt-get download",
+			"apt-get update", "apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache madison", "apt-cache show", "apt-get download"}
 		if diff := cmp.Diff(want, f.ran()[before:]); diff != "" {
 			t.Errorf("unexpected commands (-want +got):\n%s", diff)
 		}

@@ -71,6 +71,7 @@ type candidate struct {
 	compiler            string // "gcc-12"; "" when the headers name none
 	compilerMajor       int
 	packages            []Package
+	missing             []Package // packages the archive lacks: modules cannot be built
 }
 
 func (c *candidate) dist() int {
@@ -176,7 +177,67 @@ func seriesCandidates(ctx context.Context, a *apt, spec Spec) ([]*candidate, err
 	if out, err = a.cache(ctx, append([]string{"show"}, versions...)...); err != nil {
 		return nil, err
 	}
-	return candidates(debFlavour(spec), found, parseStanzas(out)), nil
+	cands := candidates(debFlavour(spec), found, parseStanzas(out))
+	// Every package a kernel needs must be in the archive at the image's
+	// version. The archive keeps old images longer than their
+	// linux-kbuild (bullseye-security's 6.1.0-0.deb11.48 at
+	// 6.1.172-1~deb11u1 outlived linux-kbuild-6.1 6.1.172-1~deb11u1), and
+	// modules cannot be built for those.
+	have := map[Package]bool{}
+	for _, f := range found {
+		have[f.pkg] = true
+	}
+	var more []string
+	for _, c := range cands {
+		for _, p := range c.packages {
+			if !have[p] && !slices.Contains(more, p.Name) {
+				more = append(more, p.Name)
+			}
+		}
+	}
+	if len(more) > 0 {
+		slices.Sort(more)
+		if out, err = a.cache(ctx, append([]string{"madison"}, more...)...); err != nil {
+			return nil, err
+		}
+		for _, f := range parseMadison(out) {
+			have[f.pkg] = true
+		}
+	}
+	for _, c := range cands {
+		for _, p := range c.packages {
+			if !have[p] {
+				c.missing = append(c.missing, p)
+			}
+		}
+	}
+	return cands, nil
+}
+
+// UnbuildableError is a Debian kernel that is still in the archive but
+// that modules can no longer be built for, because packages its headers
+// need at its version (its linux-kbuild) are gone. Nothing was downloaded.
+// Bisecting over Debian's versions counts such a kernel as untestable.
+type UnbuildableError struct {
+	Kernel  string    // the image package and version: "linux-image-6.1.0-0.deb11.48-amd64-unsigned 6.1.172-1~deb11u1"
+	Missing []Package // what the archive no longer has
+	// Newest is the spec of the newest kernel of the series that can be
+	// built for, preferring the same Debian release ("debian:6.1.0-0.deb11.52");
+	// "" when there is none.
+	Newest string
+}
+
+func (e *UnbuildableError) Error() string {
+	var missing []string
+	for _, p := range e.Missing {
+		missing = append(missing, p.Name+" "+p.Version)
+	}
+	msg := fmt.Sprintf("%s cannot build modules: Debian's archive no longer has %s (it keeps old images longer than their linux-kbuild)",
+		e.Kernel, strings.Join(missing, ", "))
+	if e.Newest != "" {
+		return msg + "; the newest kernel of the series that can is " + e.Newest
+	}
+	return msg + "; no kernel of the series can"
 }
 
 // candidates pairs each kernel image with its headers and the packages they
@@ -230,12 +291,14 @@ func isImage(dep string) bool { return strings.HasPrefix(dep, "linux-image-") }
 // pick chooses the candidate a spec names: with no Dist, the newest built
 // with the host's gcc (so modules build here), else the newest.
 func pick(cands []*candidate, spec Spec, hostGCC int) (*candidate, error) {
-	var ok, rejected []*candidate
+	var ok, rejected, unbuildable []*candidate
 	for _, c := range cands {
 		switch {
 		case spec.Exact != "" && c.abi != spec.Exact && c.version != spec.Exact,
 			spec.Dist != 0 && c.dist() != spec.Dist:
 			rejected = append(rejected, c)
+		case len(c.missing) > 0:
+			unbuildable = append(unbuildable, c)
 		default:
 			ok = append(ok, c)
 		}
@@ -254,7 +317,25 @@ func pick(cands []*candidate, spec Spec, hostGCC int) (*candidate, error) {
 		}
 		return strings.Compare(b.abi, a.abi)
 	}
+	if len(ok) == 0 && len(unbuildable) > 0 && spec.Exact != "" {
+		c := unbuildable[0]
+		e := &UnbuildableError{Kernel: c.image + " " + c.version, Missing: c.missing}
+		slices.SortFunc(rejected, newestFirst)
+		for _, sameDist := range []bool{true, false} {
+			i := slices.IndexFunc(rejected, func(r *candidate) bool {
+				return len(r.missing) == 0 && (!sameDist || r.dist() == c.dist())
+			})
+			if i >= 0 {
+				n := spec
+				n.Exact = rejected[i].abi
+				e.Newest = fmt.Sprintf("%s (%s)", n, rejected[i].version)
+				break
+			}
+		}
+		return nil, e
+	}
 	if len(ok) == 0 {
+		rejected = append(rejected, unbuildable...)
 		slices.SortFunc(rejected, newestFirst)
 		var have []string
 		for _, c := range rejected[:min(len(rejected), 6)] {

@@ -118,6 +118,9 @@ func (debianSource) versions(ctx context.Context, a *apt, spec Spec) ([]string, 
 }
 
 func (debianSource) describe(k *Kernel) (summary, version string) {
+	if spec, _ := releaseSpec(k.Release); spec.Package != "" {
+		return fmt.Sprintf("%s (Debian %s, %s flavour)", k.Release, k.PackageVersion, spec.Package), k.PackageVersion
+	}
 	return fmt.Sprintf("%s (Debian %s)", k.Release, k.PackageVersion), k.PackageVersion
 }
 

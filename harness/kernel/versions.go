@@ -12,7 +12,9 @@ import (
 // series, oldest first (dpkg's order): for debian:, of the kernels that
 // have headers, for debian-src:, of the linux-source package. A spec's
 // Dist keeps those built for that Debian release; Exact is ignored.
-// Bisecting Debian's kernels steps through them as debian:VERSION.
+// Bisecting Debian's kernels steps through them as debian:VERSION. The
+// versions include kernels modules can no longer be built for, which Get
+// refuses with an [*UnbuildableError].
 func (s *Store) Versions(ctx context.Context, spec Spec, log io.Writer) ([]string, error) {
 	spec = spec.withDefaults()
 	spec.Exact, spec.Series = "", spec.series()
