@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/vmlinux"
 )
 
 // pathSource is path:, a kernel given by the user, nothing built:
@@ -82,7 +84,7 @@ func checkImage(k *Kernel) error {
 	}
 	switch {
 	case bytes.HasPrefix(b, []byte(elf.ELFMAG)):
-		pvh, err := hasPVHEntry(b)
+		pvh, err := vmlinux.HasPVHEntry(b)
 		if err != nil {
 			return fmt.Errorf("reading the ELF notes: %w", err)
 		}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/vmlinux"
 )
 
 // srcBuild configures and builds one kernel from a source tree into an
@@ -193,11 +195,11 @@ func (b *srcBuild) collect(k *Kernel) error {
 	if err != nil {
 		return err
 	}
-	vmlinux, err := os.ReadFile(k.Vmlinux)
+	elf, err := os.ReadFile(k.Vmlinux)
 	if err != nil {
 		return err
 	}
-	k.PVH, err = hasPVHEntry(vmlinux)
+	k.PVH, err = vmlinux.HasPVHEntry(elf)
 	switch {
 	case err != nil:
 		k.Image, k.ImageFallback = k.BzImage, "reading the vmlinux notes: "+err.Error()

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/vmlinux/vmlinuxtest"
 )
 
 // fakeTree writes a stand-in for a kernel source tree: a top Makefile that
@@ -86,7 +88,7 @@ run-command:
 		"scripts/package/install-extmod-build": "#!/bin/sh\nset -eu\nmkdir -p \"$1/scripts/mod\"\ncp .config Module.symvers \"$1/\"\n" +
 			"printf 'modules:\\n\\tfor f in $(M)/*.c; do cp $$f $${f%%.c}.ko; done\\n' > \"$1/Makefile\"\n",
 	})
-	if err := os.WriteFile(filepath.Join(dir, "vmlinux.in"), fakeELF(t, true), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "vmlinux.in"), vmlinuxtest.FakeELF(true), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
