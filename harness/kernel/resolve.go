@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/debpkg"
 )
 
 // ErrNotFound is returned, wrapped, when no Debian package matches a spec.
@@ -120,7 +122,7 @@ func resolve(ctx context.Context, a *apt, spec Spec, hostGCC int) (*Resolved, er
 		return nil, fmt.Errorf("looking up the packages of %s: %w", c.image, err)
 	}
 	sizes := map[Package]int64{}
-	for _, st := range parseStanzas(out) {
+	for _, st := range debpkg.ParseStanzas(out) {
 		size, _ := strconv.ParseInt(st["Size"], 10, 64)
 		sizes[Package{Name: st["Package"], Version: st["Version"]}] = size
 	}
@@ -160,7 +162,7 @@ func seriesCandidates(ctx context.Context, a *apt, spec Spec) ([]*candidate, err
 		}
 	}
 	if len(names) == 0 {
-		known := slices.SortedFunc(maps.Keys(allSeries), compareVersions)
+		known := slices.SortedFunc(maps.Keys(allSeries), debpkg.Compare)
 		return nil, fmt.Errorf("%w: no linux-image-%s* package for %s in Debian's archive (searched %s…%s); series there: %s",
 			ErrNotFound, series, debFlavour(spec), suites[0].name, suites[len(suites)-1].name, strings.Join(known, ", "))
 	}
@@ -177,7 +179,7 @@ func seriesCandidates(ctx context.Context, a *apt, spec Spec) ([]*candidate, err
 	if out, err = a.cache(ctx, append([]string{"show"}, versions...)...); err != nil {
 		return nil, err
 	}
-	cands := candidates(debFlavour(spec), found, parseStanzas(out))
+	cands := candidates(debFlavour(spec), found, debpkg.ParseStanzas(out))
 	// Every package a kernel needs must be in the archive at the image's
 	// version. The archive keeps old images longer than their
 	// linux-kbuild (bullseye-security's 6.1.0-0.deb11.48 at
@@ -256,7 +258,7 @@ func candidates(flavour string, found []available, stanzas []map[string]string) 
 	for key, suites := range suitesOf {
 		abi, unsigned, ok := imageABI(key.Name, flavour)
 		image, headers := byPkg[key], byPkg[Package{Name: "linux-headers-" + abi + "-" + flavour, Version: key.Version}]
-		if !ok || image == nil || headers == nil || slices.ContainsFunc(depends(image["Depends"]), isImage) {
+		if !ok || image == nil || headers == nil || slices.ContainsFunc(debpkg.Depends(image["Depends"]), isImage) {
 			continue
 		}
 		c := &candidate{abi: abi, image: key.Name, version: key.Version, unsigned: unsigned, suites: suites}
@@ -266,7 +268,7 @@ func candidates(flavour string, found []available, stanzas []map[string]string) 
 		// The 7.x packages split the image: linux-image-X depends on
 		// linux-binary-X (vmlinuz) and linux-base-X (config, System.map);
 		// linux-modules-X is not needed to boot from an initramfs.
-		for _, d := range append(depends(image["Depends"]), depends(headers["Depends"])...) {
+		for _, d := range append(debpkg.Depends(image["Depends"]), debpkg.Depends(headers["Depends"])...) {
 			if m := compilerRE.FindStringSubmatch(d); m != nil {
 				c.compiler = m[1] + "-" + m[2]
 				c.compilerMajor, _ = strconv.Atoi(m[2])
@@ -312,7 +314,7 @@ func pick(cands []*candidate, spec Spec, hostGCC int) (*candidate, error) {
 				return 1
 			}
 		}
-		if c := compareVersions(b.version, a.version); c != 0 {
+		if c := debpkg.Compare(b.version, a.version); c != 0 {
 			return c
 		}
 		return strings.Compare(b.abi, a.abi)
@@ -360,67 +362,11 @@ type available struct {
 	suite string
 }
 
-// parseMadison reads "name | version | URL suite/component arch Packages".
+// parseMadison reads apt-cache madison's output.
 func parseMadison(out []byte) []available {
 	var found []available
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Split(line, "|")
-		if len(f) != 3 {
-			continue
-		}
-		where := strings.Fields(f[2])
-		if len(where) < 2 || where[len(where)-1] != "Packages" {
-			continue
-		}
-		suite, _, _ := strings.Cut(where[1], "/")
-		pkg := Package{Name: strings.TrimSpace(f[0]), Version: strings.TrimSpace(f[1])}
-		found = append(found, available{pkg: pkg, suite: suite})
+	for _, a := range debpkg.ParseMadison(out) {
+		found = append(found, available{pkg: Package{Name: a.Name, Version: a.Version}, suite: a.Suite})
 	}
 	return found
-}
-
-// parseStanzas reads deb822 paragraphs (apt-cache show).
-func parseStanzas(out []byte) []map[string]string {
-	var all []map[string]string
-	var st map[string]string
-	var last string
-	for _, line := range strings.Split(string(out), "\n") {
-		switch {
-		case strings.TrimSpace(line) == "":
-			st = nil
-		case line[0] == ' ' || line[0] == '\t':
-			if st != nil && last != "" {
-				st[last] += "\n" + strings.TrimSpace(line)
-			}
-		default:
-			k, v, ok := strings.Cut(line, ":")
-			if !ok {
-				continue
-			}
-			if st == nil {
-				st = map[string]string{}
-				all = append(all, st)
-			}
-			last = k
-			st[k] = strings.TrimSpace(v)
-		}
-	}
-	return all
-}
-
-// depends returns the package names in a Depends field, alternatives
-// included, without versions or architecture qualifiers.
-func depends(field string) []string {
-	var names []string
-	for _, group := range strings.Split(field, ",") {
-		for _, alt := range strings.Split(group, "|") {
-			name, _, _ := strings.Cut(strings.TrimSpace(alt), " ")
-			name, _, _ = strings.Cut(name, "(")
-			name, _, _ = strings.Cut(name, ":")
-			if name != "" {
-				names = append(names, name)
-			}
-		}
-	}
-	return names
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/debpkg"
 	"github.com/cnvmtest/cnvmtest/internal/fsutil"
 )
 
@@ -79,7 +80,7 @@ func (debianSrcSource) get(ctx context.Context, s *Store, spec Spec, p *progress
 		return nil, err
 	}
 	if spec.Exact != "" {
-		key := sourceKey(upstreamVersion(spec.Exact), "debian-src-"+spec.Exact, spec.Flavour, frag.hash(), cc)
+		key := sourceKey(debpkg.Upstream(spec.Exact), "debian-src-"+spec.Exact, spec.Flavour, frag.hash(), cc)
 		if dir, err := s.path("kernels", key); err == nil {
 			if k, err := load(dir, true); err == nil {
 				p.printf("using the stored %s", key)
@@ -92,7 +93,7 @@ func (debianSrcSource) get(ctx context.Context, s *Store, spec Spec, p *progress
 		if err != nil {
 			return nil, err
 		}
-		key := sourceKey(upstreamVersion(r.PackageVersion), "debian-src-"+r.PackageVersion, spec.Flavour, frag.hash(), cc)
+		key := sourceKey(debpkg.Upstream(r.PackageVersion), "debian-src-"+r.PackageVersion, spec.Flavour, frag.hash(), cc)
 		return s.ensure(ctx, key, p, func(root string) (*Kernel, error) {
 			k := &Kernel{Spec: spec.String(), Source: SourceDebianSrc, PackageVersion: r.PackageVersion, Packages: r.Packages, Suites: r.Suites}
 			src := filepath.Join(root, "src")
@@ -102,13 +103,6 @@ func (debianSrcSource) get(ctx context.Context, s *Store, spec Spec, p *progress
 			return k, s.buildSource(ctx, key, src, frag, cc, root, k, p)
 		})
 	})
-}
-
-// upstreamVersion returns the upstream part of a Debian version:
-// "6.12.118" for "6.12.118-1", "7.3~rc7" for "7.3~rc7-1~exp1".
-func upstreamVersion(v string) string {
-	_, up, _ := splitVersion(v)
-	return up
 }
 
 func (debianSrcSource) resolve(ctx context.Context, s *Store, a *apt, spec Spec, p *progress) (*Resolved, error) {
@@ -148,13 +142,13 @@ func resolveSource(ctx context.Context, a *apt, spec Spec) (*Resolved, error) {
 	if len(versions) == 0 {
 		return nil, sourceNotFound(ctx, a, spec, name)
 	}
-	slices.SortFunc(versions, func(x, y string) int { return compareVersions(y, x) })
+	slices.SortFunc(versions, func(x, y string) int { return debpkg.Compare(y, x) })
 	pkg := Package{Name: name, Version: versions[0]}
 	out, err = a.cache(ctx, "show", pkg.String())
 	if err != nil {
 		return nil, fmt.Errorf("looking up %s: %w", pkg, err)
 	}
-	for _, st := range parseStanzas(out) {
+	for _, st := range debpkg.ParseStanzas(out) {
 		if st["Package"] == pkg.Name && st["Version"] == pkg.Version {
 			pkg.Size, _ = strconv.ParseInt(st["Size"], 10, 64)
 		}
@@ -186,7 +180,7 @@ func sourceNotFound(ctx context.Context, a *apt, spec Spec, name string) error {
 			}
 		}
 	}
-	slices.SortFunc(have, compareVersions)
+	slices.SortFunc(have, debpkg.Compare)
 	return fmt.Errorf("%w: no %s in Debian's archive (searched %s…%s); source series there: %s",
 		ErrNotFound, what, suites[0].name, suites[len(suites)-1].name, strings.Join(have, ", "))
 }

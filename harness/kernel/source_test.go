@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/debpkg"
 )
 
 func TestResolveSource(t *testing.T) {
@@ -42,11 +44,11 @@ func TestResolveSource(t *testing.T) {
 }
 
 func TestSourceKey(t *testing.T) {
-	got := sourceKey(upstreamVersion("6.12.118-1"), "debian-src-6.12.118-1", "minimal", "d3bf29751a84", "12.2.0")
+	got := sourceKey(debpkg.Upstream("6.12.118-1"), "debian-src-6.12.118-1", "minimal", "d3bf29751a84", "12.2.0")
 	if want := "6.12.118@debian-src-6.12.118-1-minimal-d3bf29751a84-gcc12.2.0"; got != want {
 		t.Errorf("sourceKey = %q, want %q", got, want)
 	}
-	if got := upstreamVersion("7.3~rc7-1~exp1"); got != "7.3~rc7" {
+	if got := debpkg.Upstream("7.3~rc7-1~exp1"); got != "7.3~rc7" {
 		t.Errorf("upstreamVersion = %q", got)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/debpkg"
 )
 
 // Kernel is a resolved, unpacked or built kernel, ready to boot and to
@@ -306,10 +308,10 @@ func (s *Store) List() ([]*Kernel, error) {
 		}
 	}
 	slices.SortFunc(ks, func(a, b *Kernel) int {
-		if c := compareVersions(b.Release, a.Release); c != 0 {
+		if c := debpkg.Compare(b.Release, a.Release); c != 0 {
 			return c
 		}
-		if c := compareVersions(b.PackageVersion, a.PackageVersion); c != 0 {
+		if c := debpkg.Compare(b.PackageVersion, a.PackageVersion); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Key, b.Key)

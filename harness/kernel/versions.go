@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/debpkg"
 )
 
 // Versions returns the Debian package versions the archive has for a
@@ -38,6 +40,6 @@ func (s *Store) Versions(ctx context.Context, spec Spec, log io.Writer) ([]strin
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec, err)
 	}
-	slices.SortFunc(versions, compareVersions)
+	slices.SortFunc(versions, debpkg.Compare)
 	return slices.Compact(versions), nil
 }
