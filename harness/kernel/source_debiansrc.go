@@ -80,7 +80,7 @@ func (debianSrcSource) get(ctx context.Context, s *Store, spec Spec, p *progress
 		return nil, err
 	}
 	if spec.Exact != "" {
-		key := sourceKey(debpkg.Upstream(spec.Exact), "debian-src-"+spec.Exact, spec.Flavour, frag.hash(), cc)
+		key := sourceKey(debpkg.Upstream(spec.Exact), "debian-src-"+spec.Exact, spec.Flavour, frag.Hash(buildRecipe), cc)
 		if dir, err := s.path("kernels", key); err == nil {
 			if k, err := load(dir, true); err == nil {
 				p.printf("using the stored %s", key)
@@ -93,7 +93,7 @@ func (debianSrcSource) get(ctx context.Context, s *Store, spec Spec, p *progress
 		if err != nil {
 			return nil, err
 		}
-		key := sourceKey(debpkg.Upstream(r.PackageVersion), "debian-src-"+r.PackageVersion, spec.Flavour, frag.hash(), cc)
+		key := sourceKey(debpkg.Upstream(r.PackageVersion), "debian-src-"+r.PackageVersion, spec.Flavour, frag.Hash(buildRecipe), cc)
 		return s.ensure(ctx, key, p, func(root string) (*Kernel, error) {
 			k := &Kernel{Spec: spec.String(), Source: SourceDebianSrc, PackageVersion: r.PackageVersion, Packages: r.Packages, Suites: r.Suites}
 			src := filepath.Join(root, "src")

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/kconfig"
 )
 
 // treeSource is src:, a kernel source tree built here with a config
@@ -63,7 +65,7 @@ func (treeSource) get(ctx context.Context, s *Store, spec Spec, p *progress) (*K
 		return nil, err
 	}
 	p.printf("%s is %s %s (identified in %s)", dir, version, rev, since(start))
-	key := sourceKey(version, "src-"+rev, spec.Flavour, frag.hash(), cc)
+	key := sourceKey(version, "src-"+rev, spec.Flavour, frag.Hash(buildRecipe), cc)
 	return s.ensure(ctx, key, p, func(root string) (*Kernel, error) {
 		k := &Kernel{Spec: spec.String(), Source: SourceTree, SourceDir: dir, Revision: rev}
 		return k, s.buildSource(ctx, key, dir, frag, cc, root, k, p)
@@ -72,7 +74,7 @@ func (treeSource) get(ctx context.Context, s *Store, spec Spec, p *progress) (*K
 
 // buildInputs returns what a kernel built from source depends on besides
 // the source: the flavour's fragment and the host's gcc.
-func buildInputs(spec Spec) (*fragment, string, error) {
+func buildInputs(spec Spec) (*kconfig.Fragment, string, error) {
 	frag, err := flavourFragment(spec.Flavour)
 	if err != nil {
 		return nil, "", err
@@ -86,8 +88,8 @@ func buildInputs(spec Spec) (*fragment, string, error) {
 
 // buildSource builds the source tree src into root. A failed build's log
 // is kept in <store>/logs.
-func (s *Store) buildSource(ctx context.Context, key, src string, frag *fragment, cc, root string, k *Kernel, p *progress) error {
-	k.Flavour, k.ConfigHash, k.Compiler = frag.flavour, frag.hash(), "gcc "+cc
+func (s *Store) buildSource(ctx context.Context, key, src string, frag *kconfig.Fragment, cc, root string, k *Kernel, p *progress) error {
+	k.Flavour, k.ConfigHash, k.Compiler = frag.Flavour, frag.Hash(buildRecipe), "gcc "+cc
 	log, err := newBuildLog(filepath.Join(root, "build.log"))
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/debpkg"
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/kconfig"
 )
 
 // Kernel is a resolved, unpacked or built kernel, ready to boot and to
@@ -325,7 +326,7 @@ func (s *Store) List() ([]*Kernel, error) {
 // fragments and gcc, and otherwise they come first.
 func (s *Store) newestStored(spec Spec, exact bool) *Kernel {
 	ks, _ := s.List()
-	var frag *fragment
+	var frag *kconfig.Fragment
 	var cc string
 	if spec.built() {
 		frag, cc, _ = buildInputs(spec)
@@ -337,7 +338,7 @@ func (s *Store) newestStored(spec Spec, exact bool) *Kernel {
 		case frag == nil:
 			return false
 		}
-		return k.ConfigHash == frag.hash() && k.Compiler == "gcc "+cc
+		return k.ConfigHash == frag.Hash(buildRecipe) && k.Compiler == "gcc "+cc
 	}
 	for _, best := range []bool{true, false} {
 		for _, k := range ks {
