@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cnvmtest/cnvmtest/internal/flock"
 )
 
 // fakeBuild lays out a minimal entry in root, as build would.
@@ -180,54 +179,4 @@ func TestEnsure(t *testing.T) {
 	if err != nil || len(ks) != 1 || ks[0].Release != "6.1.0-57-amd64" {
 		t.Fatalf("List = %v, %v", ks, err)
 	}
-}
-
-func TestLockFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "x.lock")
-	ctx := context.Background()
-	unlock, err := flock.Lock(ctx, path, true, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, exclusive := range []bool{true, false} {
-		short, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
-		waited := false
-		_, err := flock.Lock(short, path, exclusive, func() { waited = true })
-		cancel()
-		if !errors.Is(err, context.DeadlineExceeded) || !waited {
-			t.Fatalf("flock.Lock(exclusive=%v) while locked = %v (waited %v), want a deadline error after waiting", exclusive, err, waited)
-		}
-	}
-	// Once released, a waiter gets it.
-	done := make(chan error)
-	go func() {
-		u, err := flock.Lock(ctx, path, true, nil)
-		if err == nil {
-			u()
-		}
-		done <- err
-	}()
-	time.AfterFunc(100*time.Millisecond, unlock)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the waiter did not get the lock")
-	}
-
-	// Shared locks coexist.
-	u1, err := flock.Lock(ctx, path, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u1()
-	short, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	u2, err := flock.Lock(short, path, false, func() { t.Error("a shared lock waited for another shared lock") })
-	if err != nil {
-		t.Fatal(err)
-	}
-	u2()
 }

@@ -85,3 +85,21 @@ func TestWaiterGetsTheLockWhenReleased(t *testing.T) {
 		t.Fatalf("Lock after the holder released it: %v", err)
 	}
 }
+
+func TestSharedWaitsForExclusive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock")
+	held, err := Lock(context.Background(), path, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held()
+	for _, exclusive := range []bool{false, true} {
+		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+		waited := false
+		_, err := Lock(ctx, path, exclusive, func() { waited = true })
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || !waited {
+			t.Errorf("Lock(exclusive=%v) while an exclusive lock is held = %v (waited %v), want a deadline error after waiting", exclusive, err, waited)
+		}
+	}
+}
