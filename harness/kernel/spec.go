@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -77,7 +78,7 @@ func (e *SpecError) Error() string { return fmt.Sprintf("kernel spec %q: %s", e.
 
 // specGrammar is the short form of the grammar, for error messages; the
 // package documentation has the whole of it.
-const specGrammar = "want SOURCE:ARGUMENT[@QUALIFIER…]: debian:SERIES[+debNN][-rt|-cloud] (debian:6.1, debian:6.12+deb13, debian:6.1-rt), " +
+const specGrammar = "a spec is SOURCE:ARGUMENT[@QUALIFIER…]: debian:SERIES[+debNN][-rt|-cloud] (debian:6.1, debian:6.12+deb13, debian:6.1-rt), " +
 	"debian:ABI or debian:PACKAGE_VERSION (debian:6.1.0-57, debian:6.1.0-57-rt, debian:6.1.170-1), " +
 	"debian-src:SERIES|VERSION[@FLAVOUR] (debian-src:6.12@debug), src:DIR[@FLAVOUR] or path:IMAGE,KDIR; " +
 	"a qualifier is a config flavour (minimal, debug) or an architecture (amd64)"
@@ -270,7 +271,7 @@ func parseVersionArg(spec *Spec, arg string) error {
 	if m := seriesRE.FindStringSubmatch(arg); m != nil {
 		spec.Series = m[1]
 		if m[2] != "" {
-			fmt.Sscan(m[2], &spec.Dist)
+			spec.Dist, _ = strconv.Atoi(m[2]) // digits, as the expression says
 		}
 		return nil
 	}

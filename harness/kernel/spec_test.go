@@ -40,7 +40,7 @@ func TestParseSpec(t *testing.T) {
 		{name: "unknown package flavour", in: "debian:6.1-fast", err: `unknown package flavour "fast": want one of cloud, rt`},
 		{name: "empty", in: "", err: `kernel spec "": unknown source ""`},
 		{name: "no source", in: "6.1", err: `kernel spec "6.1": unknown source "6.1"`},
-		{name: "other source", in: "ubuntu:6.8", err: `unknown source "ubuntu": want SOURCE:ARGUMENT`},
+		{name: "other source", in: "ubuntu:6.8", err: `unknown source "ubuntu": a spec is SOURCE:ARGUMENT`},
 		{name: "major only", in: "debian:6", err: `bad argument "6"`},
 		{name: "word", in: "debian:latest", err: `bad argument "latest"`},
 		{name: "space", in: "debian:6.1 ", err: "bad argument"},
