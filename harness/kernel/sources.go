@@ -134,9 +134,10 @@ func (k *Kernel) NamedBy() Spec {
 
 // getSpec dispatches Get to the spec's source.
 func (s *Store) getSpec(ctx context.Context, spec Spec, p *progress) (*Kernel, error) {
-	src := sources[spec.Source]
-	if src == nil {
-		return nil, fmt.Errorf("unknown source %q: build specs with ParseSpec", spec.Source)
+	// A Spec built by hand must be one the grammar can write: that is what
+	// is recorded with the kernel, and what every source expects.
+	if again, err := ParseSpec(spec.String()); err != nil || again != spec {
+		return nil, fmt.Errorf("%+v is no spec the grammar can write (build specs with ParseSpec)", spec)
 	}
-	return src.get(ctx, s, spec, p)
+	return sources[spec.Source].get(ctx, s, spec, p)
 }

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -176,6 +177,20 @@ func TestNamedBy(t *testing.T) {
 	} {
 		if got := tt.k.NamedBy().String(); got != tt.want {
 			t.Errorf("NamedBy(%+v) = %q, want %q", tt.k, got, tt.want)
+		}
+	}
+}
+
+func TestGetRefusesSpecsTheGrammarCannotWrite(t *testing.T) {
+	s := &Store{Dir: t.TempDir(), run: (&fakeApt{}).run}
+	for _, spec := range []Spec{
+		{},                                  // no series, no version
+		{Series: "6.1", Exact: "6.1.0-57"},  // both
+		{Source: "nonsense", Series: "6.1"}, // no such source
+		{Source: "debian", Series: "6.1", Flavour: "debug"}, // debian: kernels are not built here
+	} {
+		if _, err := s.Get(context.Background(), spec, nil); err == nil || !strings.Contains(err.Error(), "no spec the grammar can write") {
+			t.Errorf("Get(%+v) = %v, want it refused", spec, err)
 		}
 	}
 }
