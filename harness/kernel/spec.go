@@ -149,6 +149,8 @@ func cutQualifiers(spec *Spec, src source, arg string) (string, error) {
 				return "", fmt.Errorf("architecture %s is not supported yet (only %s)", q, HostArch)
 			}
 			spec.Arch = q
+		case slices.Contains(packageFlavours, q):
+			return "", fmt.Errorf("@%s: Debian's package flavours follow the version, as in its package names (debian:6.1-%s, debian:6.1.0-57-%s)", q, q, q)
 		case slices.Contains(plannedFlavours, q):
 			return "", fmt.Errorf("config flavour %s is not available yet: it has no fragment (configs/%s.config)", q, q)
 		default:

@@ -38,6 +38,7 @@ func TestParseSpec(t *testing.T) {
 		{name: "two architectures", in: "debian:6.1@amd64@amd64", err: "two architectures"},
 		{name: "debian takes no config flavour", in: "debian:6.1@debug", err: "take no config flavour (@debug)"},
 		{name: "coverage has no fragment yet", in: "debian-src:6.12@coverage", err: "config flavour coverage is not available yet"},
+		{name: "package flavour as a qualifier", in: "debian:6.1@rt", err: "package flavours follow the version, as in its package names (debian:6.1-rt"},
 		{name: "unknown package flavour", in: "debian:6.1-fast", err: `unknown package flavour "fast": want one of cloud, rt`},
 		{name: "empty", in: "", err: `kernel spec "": unknown source ""`},
 		{name: "no source", in: "6.1", err: `kernel spec "6.1": unknown source "6.1"`},
