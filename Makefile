@@ -11,7 +11,7 @@ OUT ?= out
 # tooling to fetch kernels.
 DEB_PACKAGES = qemu-system-x86 make gcc libc6-dev bc flex bison libelf-dev \
 	libssl-dev dwarves cpio xz-utils zstd kmod apt dpkg-dev ca-certificates \
-	debootstrap
+	debootstrap debian-archive-keyring
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Extra apt-get options, e.g. an archives directory that CI caches.
 APT_OPTS ?=

@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,13 +14,15 @@ import (
 	"time"
 
 	"github.com/cnvmtest/cnvmtest/harness/kernel"
+	"github.com/cnvmtest/cnvmtest/internal/fsutil"
 )
 
 const kernelsUsage = `usage:
   cnvmtest kernels list [-json]                   the kernels (and build roots) in the store
   cnvmtest kernels get [-json] SPEC               fetch or build a kernel; print it as JSON
   cnvmtest kernels prune [-n] -older-than D|-all  remove kernels not used for D (30d, 12h) or all
-Specs: debian:6.1, debian:6.12+deb13, debian-src:6.12[@debug], src:DIR[@debug], path:IMAGE,KDIR.
+Specs: debian:6.1, debian:6.12+deb13, debian:6.1.0-57-rt, debian-src:6.12[@debug], src:DIR[@debug],
+path:IMAGE,KDIR (see the README's kernel specs).
 The store is $CNVMTEST_CACHE, else ~/.cache/cnvmtest.
 `
 
@@ -85,7 +85,8 @@ func kernelsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err := run(); err != nil {
 		fmt.Fprintf(stderr, "cnvmtest kernels %s: %v\n", sub, err)
 		var u usageError
-		if errors.As(err, &u) {
+		var serr *kernel.SpecError
+		if errors.As(err, &u) || errors.As(err, &serr) {
 			fmt.Fprint(stderr, kernelsUsage)
 			return 2
 		}
@@ -142,7 +143,7 @@ func kernelsList(store *kernel.Store, asJSON bool, stdout io.Writer) error {
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "SPEC\tRELEASE\tVERSION/CONFIG\tCOMPILER\tSIZE\tLAST USED")
 	for _, k := range ks {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", kernelsSpec(k), k.Release, kernelsVersion(k), kernelsCompiler(k),
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.NamedBy(), k.Release, k.Version(), kernelsCompiler(k),
 			kernelsSize(k.Dir), kernelsAgo(k.LastUsed))
 	}
 	if len(tcs) > 0 {
@@ -159,32 +160,6 @@ func kernelsList(store *kernel.Store, asJSON bool, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "(no kernels in %s)\n", store.Dir)
 	}
 	return nil
-}
-
-// kernelsSpec is the spec that made k, or, for entries that did not record
-// it, one that names it.
-func kernelsSpec(k *kernel.Kernel) string {
-	switch {
-	case k.Spec != "":
-		return k.Spec
-	case k.Source == kernel.SourceDebianSrc:
-		return kernel.SourceDebianSrc + ":" + k.PackageVersion + "@" + k.Flavour
-	case k.Source == kernel.SourceTree:
-		return kernel.SourceTree + ":" + k.SourceDir + "@" + k.Flavour
-	}
-	return kernel.SourceDebian + ":" + k.PackageVersion
-}
-
-// kernelsVersion is what tells kernels of a release apart: Debian's
-// package version, and for kernels built here the flavour and config hash.
-func kernelsVersion(k *kernel.Kernel) string {
-	switch k.Source {
-	case kernel.SourceDebianSrc:
-		return k.PackageVersion + " " + k.Flavour + "/" + k.ConfigHash
-	case kernel.SourceTree:
-		return k.Revision + " " + k.Flavour + "/" + k.ConfigHash
-	}
-	return k.PackageVersion
 }
 
 // kernelsCompiler shortens CONFIG_CC_VERSION_TEXT: "gcc (Debian
@@ -205,15 +180,7 @@ func kernelsCompiler(k *kernel.Kernel) string {
 var kernelsVersionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 
 func kernelsSize(dir string) string {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
+	n, _ := fsutil.DirSize(dir)
 	return fmt.Sprintf("%.0f MB", float64(n)/1e6)
 }
 
@@ -242,7 +209,7 @@ func kernelsPrune(ctx context.Context, store *kernel.Store, older time.Duration,
 		}
 		for _, k := range ks {
 			if !keep(k.LastUsed) {
-				fmt.Fprintf(stdout, "would remove %s (%s, %s, last used %s)\n", k.Key, kernelsSpec(k), kernelsSize(k.Dir), kernelsAgo(k.LastUsed))
+				fmt.Fprintf(stdout, "would remove %s (%s, %s, last used %s)\n", k.Key, k.NamedBy(), kernelsSize(k.Dir), kernelsAgo(k.LastUsed))
 			}
 		}
 		tcs, err := store.Toolchains()
@@ -255,7 +222,7 @@ func kernelsPrune(ctx context.Context, store *kernel.Store, older time.Duration,
 	}
 	removed, err := store.Prune(ctx, func(k *kernel.Kernel) bool { return keep(k.LastUsed) }, stderr)
 	for _, k := range removed {
-		fmt.Fprintf(stdout, "removed %s (%s)\n", k.Key, kernelsSpec(k))
+		fmt.Fprintf(stdout, "removed %s (%s)\n", k.Key, k.NamedBy())
 	}
 	tcs, terr := store.PruneToolchains(ctx, func(tc *kernel.Toolchain) bool { return keep(tc.LastUsed) })
 	for _, tc := range tcs {
