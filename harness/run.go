@@ -243,7 +243,7 @@ func (r *run) prepareGuest(ctx context.Context, runDir string, store *kernel.Sto
 	g.cfg.Deadline = runnerDeadline(g.vmTimeout)
 
 	if r.init == InitURoot {
-		g.base, g.err = initramfs.Base(filepath.Join(store.Dir, "initramfs"), o.Repo, r.progress)
+		g.base, g.err = initramfs.Base(ctx, filepath.Join(store.Dir, "initramfs"), o.Repo, r.progress)
 		if g.err != nil {
 			return g
 		}
@@ -277,7 +277,7 @@ func (r *run) prepareGuest(ctx context.Context, runDir string, store *kernel.Sto
 			return g
 		}
 		testBin := filepath.Join(bin, "tests.test")
-		g.err = build.Stable(binCache, "tests.test", testBin, inputs, func(p string) error {
+		g.err = build.Stable(ctx, binCache, "tests.test", testBin, inputs, func(p string) error {
 			return build.TestBinary(ctx, o.TestsDir, o.TestsPkg, p)
 		})
 		if g.err != nil {

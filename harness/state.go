@@ -264,7 +264,7 @@ func (r *run) close() {
 func (r *run) runnerFiles(ctx context.Context, binCache, bin, inputs string) ([]initramfs.File, error) {
 	if r.o.Repo != "" {
 		runner := filepath.Join(bin, "runner")
-		err := build.Stable(binCache, "runner", runner, inputs, func(p string) error {
+		err := build.Stable(ctx, binCache, "runner", runner, inputs, func(p string) error {
 			return build.Program(ctx, r.o.Repo, "./initramfs/runner", p)
 		})
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/internal/gitcmd"
 )
 
 // Git bisects the commits of a git repository with git bisect run: the
@@ -77,7 +79,7 @@ func (g *Git) Run(ctx context.Context) (found bool, err error) {
 	fmt.Fprintf(g.Stderr, "cnvmtest bisect: in %s: git %s\n", g.Dir, strings.Join(args, " "))
 	runErr := g.git(ctx, args...)
 
-	logText, err := gitOutput(context.WithoutCancel(ctx), g.Dir, "bisect", "log")
+	logText, err := gitcmd.Line(context.WithoutCancel(ctx), g.Dir, "bisect", "log")
 	if err != nil {
 		return false, err
 	}
@@ -107,17 +109,17 @@ func (g *Git) Run(ctx context.Context) (found bool, err error) {
 // check makes sure git bisect can start in Dir without harm, and returns
 // the endpoints as commit hashes.
 func (g *Git) check(ctx context.Context) (good, bad string, err error) {
-	if _, err := gitOutput(ctx, g.Dir, "rev-parse", "--show-toplevel"); err != nil {
+	if _, err := gitcmd.Line(ctx, g.Dir, "rev-parse", "--show-toplevel"); err != nil {
 		return "", "", fmt.Errorf("%s is not in a git repository: %w", g.Dir, err)
 	}
-	dirty, err := gitOutput(ctx, g.Dir, "status", "--porcelain", "--untracked-files=no")
+	dirty, err := gitcmd.Line(ctx, g.Dir, "status", "--porcelain", "--untracked-files=no")
 	if err != nil {
 		return "", "", err
 	}
 	if dirty != "" {
 		return "", "", fmt.Errorf("%s has uncommitted changes, which git bisect would carry into every commit tested: commit or stash them\n%s", g.Dir, dirty)
 	}
-	started, err := gitOutput(ctx, g.Dir, "rev-parse", "--git-path", "BISECT_START")
+	started, err := gitcmd.Line(ctx, g.Dir, "rev-parse", "--git-path", "BISECT_START")
 	if err != nil {
 		return "", "", err
 	}
@@ -127,10 +129,10 @@ func (g *Git) check(ctx context.Context) (good, bad string, err error) {
 	if _, err := os.Stat(started); err == nil {
 		return "", "", fmt.Errorf("a bisection is already going on in %s: finish it, or end it with git bisect reset", g.Dir)
 	}
-	if good, err = gitOutput(ctx, g.Dir, "rev-parse", "--verify", "--end-of-options", g.Good+"^{commit}"); err != nil {
+	if good, err = gitcmd.Line(ctx, g.Dir, "rev-parse", "--verify", "--end-of-options", g.Good+"^{commit}"); err != nil {
 		return "", "", fmt.Errorf("-good %s: %w", g.Good, err)
 	}
-	if bad, err = gitOutput(ctx, g.Dir, "rev-parse", "--verify", "--end-of-options", g.Bad+"^{commit}"); err != nil {
+	if bad, err = gitcmd.Line(ctx, g.Dir, "rev-parse", "--verify", "--end-of-options", g.Bad+"^{commit}"); err != nil {
 		return "", "", fmt.Errorf("-bad %s: %w", g.Bad, err)
 	}
 	return good, bad, nil
@@ -184,18 +186,6 @@ func (g *Git) git(ctx context.Context, args ...string) error {
 		return fmt.Errorf("git %s: %w", args[0]+" "+args[1], err)
 	}
 	return nil
-}
-
-func gitOutput(ctx context.Context, dir string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 func shortHash(h string) string {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+
+	"github.com/cnvmtest/cnvmtest/internal/gitcmd"
 )
 
 // StepArgs are the arguments of the step process that git bisect run
@@ -71,7 +73,7 @@ func ParseStepArgs(args []string, output io.Writer) (StepArgs, error) {
 // working directory to a.Dir. An error means the step could not judge the
 // commit, and must stop git bisect run (ExitAbort) rather than mark it.
 func RunStep(ctx context.Context, a StepArgs, run RunFunc, out io.Writer) (Verdict, error) {
-	commit, err := gitOutput(ctx, ".", "rev-parse", "HEAD")
+	commit, err := gitcmd.Line(ctx, ".", "rev-parse", "HEAD")
 	if err != nil {
 		return Skip, err
 	}

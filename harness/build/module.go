@@ -17,7 +17,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
+
+	"github.com/cnvmtest/cnvmtest/internal/flock"
 )
 
 // ModuleError is a module that did not build for a kernel. Output holds
@@ -84,14 +85,11 @@ func (m Module) Build(ctx context.Context, log io.Writer) (string, error) {
 	// Build in a directory named by the hash, under a lock: the path
 	// ends up in the module's WARN and BUG messages, so it should be the
 	// same on every build of the same sources.
-	lock, err := os.OpenFile(filepath.Join(m.Cache, hash+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := flock.Lock(ctx, filepath.Join(m.Cache, hash+".lock"), true, nil)
 	if err != nil {
-		return "", err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return "", fmt.Errorf("locking the module cache: %w", err)
 	}
+	defer unlock()
 	if ko, err := singleKO(dir); err == nil {
 		return ko, nil // built by a parallel run meanwhile
 	}

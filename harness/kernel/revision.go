@@ -6,12 +6,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/cnvmtest/cnvmtest/internal/fsutil"
 	"github.com/cnvmtest/cnvmtest/internal/gitcmd"
 )
 
@@ -80,25 +80,7 @@ func hashFile(w io.Writer, name string) error {
 // than the guest does.
 func treeFingerprint(dir string) (string, error) {
 	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && d.Name() == ".git" {
-			return filepath.SkipDir
-		}
-		if d.IsDir() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fmt.Fprintf(h, "%s\x00%d\x00%d\x00", rel, info.Size(), info.ModTime().UnixNano())
-		return nil
-	})
-	if err != nil {
+	if _, err := fsutil.Fingerprint(h, dir, nil, 0); err != nil {
 		return "", fmt.Errorf("fingerprinting %s: %w", dir, err)
 	}
 	return "tree-" + hex.EncodeToString(h.Sum(nil))[:16], nil
