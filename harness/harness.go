@@ -57,6 +57,9 @@ type Options struct {
 	WorkDir string
 	// Env is added to the environment of the guest's program.
 	Env []string
+	// KernelArgs are added to the kernel command line (for instance a
+	// shorter soft-lockup threshold, watchdog_thresh=2).
+	KernelArgs []string
 	// Files are host files copied into the guest's /cnvm directory.
 	Files []string
 	// Run, Count, Bench and BenchTime go to the test binary as

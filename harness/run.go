@@ -323,7 +323,7 @@ func (r *run) run(ctx context.Context) error {
 		Accel:     b.accel,
 		Kernel:    b.kernel.Image,
 		Initramfs: b.image,
-		Append:    []string{"quiet"},
+		Append:    append([]string{"quiet"}, o.KernelArgs...),
 		MemoryMB:  res.MemoryMB,
 		CPUs:      res.CPUs,
 		Timeout:   b.timeout,
@@ -536,7 +536,7 @@ func Shell(ctx context.Context, o Options) error {
 	fmt.Fprintf(r.progress, "cnvmtest: booting %s for a shell; type exit (or poweroff) to leave\n", b.kernel.Release)
 	_, err = vm.Interactive(ctx, vm.Config{
 		QEMU: b.qemu, Accel: b.accel, Kernel: b.kernel.Image, Initramfs: b.image,
-		Append: []string{"quiet"}, MemoryMB: r.res.MemoryMB, CPUs: r.res.CPUs,
+		Append: append([]string{"quiet"}, r.o.KernelArgs...), MemoryMB: r.res.MemoryMB, CPUs: r.res.CPUs,
 	}, filepath.Join(r.res.RunDir, "results.out"))
 	return err
 }

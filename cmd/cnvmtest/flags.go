@@ -47,6 +47,10 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 		o.Env = append(o.Env, v)
 		return nil
 	})
+	fs.Func("append", "`ARGS` added to the kernel command line, separated by blanks (repeatable)", func(v string) error {
+		o.KernelArgs = append(o.KernelArgs, strings.Fields(v)...)
+		return nil
+	})
 	fs.Func("file", "host `FILE` copied into the guest's /cnvm directory (repeatable)", func(v string) error {
 		o.Files = append(o.Files, v)
 		return nil
