@@ -145,6 +145,25 @@ var samples = []struct {
 			"WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast", 5, 56, false}},
 	},
 	{
+		// 5.10 prints <TASK> markers too (Debian's 5.10.262).
+		file: "warn-oops-5.10.log",
+		want: []found{
+			{Warning, "WARNING: at /root/.cache/cnvmtest/modules/a6a89a30deb042793ee1.build/cn_fault.c:130 cn_fault_warn+0x18/0x20 [cn_fault]",
+				"WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast", 5, 39, false},
+			{Oops, "BUG: kernel NULL pointer dereference, address: 0000000000000000",
+				"OOPS|cn_fault_oops|cn_rx_skb|netlink_unicast", 43, 81, false},
+		},
+	},
+	{
+		file: "warn-oops-6.12.log",
+		want: []found{
+			{Warning, "WARNING: at /root/.cache/cnvmtest/modules/ddebee866937af6b8203.build/cn_fault.c:130 cn_fault_warn+0x46/0x70 [cn_fault]",
+				"WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast", 5, 54, false},
+			{Oops, "BUG: kernel NULL pointer dereference, address: 0000000000000000",
+				"OOPS|cn_fault_oops|cn_rx_skb|netlink_unicast", 58, 106, false},
+		},
+	},
+	{
 		// __warn's banner on 7.2: "WARNING: file:line at func, CPU#n: comm/pid".
 		file: "warn-oops-7.2.log",
 		want: []found{
@@ -576,19 +595,20 @@ func TestWarnBanners(t *testing.T) {
 	}
 }
 
-// The same WARN_ON in the same code has the same fingerprint on a kernel
-// with the old banner and on one with the new.
-func TestWarnFingerprintAcrossBanners(t *testing.T) {
-	old := Parse(readSample(t, "warn-6.1.log"))
-	cur := Parse(readSample(t, "warn-oops-7.2.log"))
-	if len(old) == 0 || len(cur) == 0 {
-		t.Fatalf("got %d reports on 6.1, %d on 7.2", len(old), len(cur))
-	}
-	if old[0].Fingerprint != cur[0].Fingerprint {
-		t.Errorf("6.1 fingerprint %q, 7.2 %q", old[0].Fingerprint, cur[0].Fingerprint)
-	}
-	if old[0].Kind != Warning || cur[0].Kind != Warning {
-		t.Errorf("kinds %s and %s, want %s", old[0].Kind, cur[0].Kind, Warning)
+// The same WARN_ON in the same code has the same fingerprint on every
+// kernel of the matrix, with the old banner (5.10, 6.1, 6.12) and the new
+// (7.2): real consoles of the fault module's TestWarn.
+func TestWarnFingerprintAcrossKernels(t *testing.T) {
+	const want = "WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast"
+	for _, file := range []string{"warn-oops-5.10.log", "warn-6.1.log", "warn-oops-6.12.log", "warn-oops-7.2.log"} {
+		rs := Parse(readSample(t, file))
+		if len(rs) == 0 {
+			t.Errorf("%s: no report", file)
+			continue
+		}
+		if rs[0].Kind != Warning || rs[0].Fingerprint != want {
+			t.Errorf("%s: %s %q, want %s %q", file, rs[0].Kind, rs[0].Fingerprint, Warning, want)
+		}
 	}
 }
 
