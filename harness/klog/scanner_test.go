@@ -174,6 +174,19 @@ var samples = []struct {
 		},
 	},
 	{
+		// 7.2's hung task header, its tainted line and the stack.
+		file: "hung-task-7.2.log",
+		want: []found{{HungTask, "INFO: task tests.test:96 blocked for more than 10 seconds.",
+			"HUNG_TASK|cn_fault_hang|cn_rx_skb|netlink_unicast", 5, 34, false}},
+	},
+	{
+		// panic() from the module on 7.2: the generic frames (vpanic,
+		// panic) stay out of the fingerprint.
+		file: "panic-7.2.log",
+		want: []found{{Panic, "Kernel panic - not syncing: cn_fault: requested panic",
+			"PANIC|cn_fault_panic|cn_rx_skb|netlink_unicast", 5, 37, false}},
+	},
+	{
 		// 6.1: the report ends after print_trailer's stack; the FIX
 		// lines after it are the repair, not the report.
 		file: "slub-poison-6.1.log",
