@@ -53,7 +53,56 @@ func requireSelftest(t *testing.T) {
 
 // vms bounds the guests booted at once: by default two, one per core of
 // the two-core machines these run on, whatever go test -parallel says.
-var vms = make(chan struct{}, envInt("CNVMTEST_SELFTEST_VMS", 2))
+// The long cases go first: a hang that waits for its kernel report while
+// the short cases run beside it ends the run sooner than one that starts
+// last.
+var vms = newGate(envInt("CNVMTEST_SELFTEST_VMS", 2))
+
+// gate is a counting semaphore whose waiters are served by priority, then
+// in the order they came.
+type gate struct {
+	mu      sync.Mutex
+	free    int
+	waiting []gateWaiter
+}
+
+type gateWaiter struct {
+	prio  int
+	ready chan struct{}
+}
+
+func newGate(n int) *gate { return &gate{free: n} }
+
+// acquire waits for a slot; a waiter of higher prio gets one first.
+func (g *gate) acquire(prio int) {
+	g.mu.Lock()
+	if g.free > 0 && len(g.waiting) == 0 {
+		g.free--
+		g.mu.Unlock()
+		return
+	}
+	w := gateWaiter{prio: prio, ready: make(chan struct{})}
+	i := len(g.waiting)
+	for i > 0 && g.waiting[i-1].prio < prio {
+		i--
+	}
+	g.waiting = slices.Insert(g.waiting, i, w)
+	g.mu.Unlock()
+	<-w.ready
+}
+
+// release frees a slot, for the first waiter if there is one.
+func (g *gate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.waiting) > 0 {
+		w := g.waiting[0]
+		g.waiting = g.waiting[1:]
+		close(w.ready)
+		return
+	}
+	g.free++
+}
 
 func envInt(name string, def int) int {
 	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
@@ -72,6 +121,9 @@ type config struct {
 	params      string // module parameters
 	kernel      string // kernel spec; default the first of kernels()
 	init        string // the guest's init; default the harness's
+	// long: the case waits a long time for the kernel (a hang): it boots
+	// before the others that wait for a guest.
+	long bool
 	// started, when set, is called as soon as TestBefore has passed in
 	// the live JSON stream.
 	started func()
@@ -158,8 +210,12 @@ func boot(t *testing.T, ctx context.Context, c config) *outcome {
 		}
 	}
 
-	vms <- struct{}{}
-	defer func() { <-vms }()
+	prio := 0
+	if c.long {
+		prio = 1
+	}
+	vms.acquire(prio)
+	defer vms.release()
 	start := time.Now()
 	o.res, o.err = harness.Run(ctx, opts)
 	o.wall = time.Since(start)
@@ -587,6 +643,9 @@ type faultCase struct {
 	// timeout bounds the guest, testTimeout is the runner's stall limit;
 	// zero for runTimeout and the harness's default.
 	timeout, testTimeout time.Duration
+	// long: the case spends most of its time waiting for the kernel, so
+	// it gets a guest before the others (vms).
+	long bool
 	// kernelEnv names a variable with the kernel to use instead of the
 	// list; the case skips when it is unset.
 	kernelEnv string
@@ -620,7 +679,7 @@ var faultCases = []faultCase{
 		// which is 30 s of uptime: harness.go timeouts) fires about 24 s
 		// after the binary started and prints the goroutines; the sender
 		// cannot die, so the host stops the guest at 40 s: TIMEOUT.
-		name: "Hang", guest: "TestHang", timeout: 40 * time.Second,
+		name: "Hang", guest: "TestHang", timeout: 40 * time.Second, long: true,
 		outcome: report.Timeout, testResult: report.Timeout, unfinished: true,
 		report: &wantReport{kind: klog.HungTask, title: []string{"INFO: task ", "blocked for more than 10 seconds"}, frames: []string{"cn_fault_hang", "cn_rx_skb"}},
 		// The goroutine dump shows the sender stuck in its system call.
@@ -743,19 +802,18 @@ func needGuestTest(name string) func(t *testing.T) string {
 }
 
 // TestFaults boots one guest per fault case and kernel, two at a time
-// (vms), alongside the host-side cases.
+// and the long cases of every kernel first (vms), alongside the
+// host-side cases.
 func TestFaults(t *testing.T) {
 	requireSelftest(t)
 	t.Parallel()
-	for _, k := range kernels() {
-		t.Run(k, func(t *testing.T) {
-			for _, fc := range faultCases {
-				t.Run(fc.name, func(t *testing.T) {
-					t.Parallel()
-					fc.run(t, k)
-				})
-			}
-		})
+	for _, fc := range faultCases {
+		for _, k := range kernels() {
+			t.Run(fc.name+"/"+k, func(t *testing.T) {
+				t.Parallel()
+				fc.run(t, k)
+			})
+		}
 	}
 }
 
@@ -778,7 +836,7 @@ func (fc faultCase) run(t *testing.T, kernel string) {
 	}
 	o := boot(t, t.Context(), config{
 		run: run, kernel: kernel, init: fc.init,
-		timeout: timeout, testTimeout: fc.testTimeout,
+		timeout: timeout, testTimeout: fc.testTimeout, long: fc.long,
 	})
 	if !fc.alone {
 		o.wantBeforeKept(t)

@@ -1,6 +1,7 @@
 package selftest
 
 import (
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -39,5 +40,47 @@ func TestJUnitCaseReports(t *testing.T) {
 	taintOnly := junitCase{Name: "TestWarn", Failure: &junitProblem{Type: "KERNEL_SPLAT", Text: "kernel tainted during the test: G        W\n"}}
 	if rs := taintOnly.reports(); len(rs) != 0 {
 		t.Errorf("a taint-only failure has reports %+v", rs)
+	}
+}
+
+// The gate serves waiters by priority, then in the order they came, and
+// never lets more than its slots through.
+func TestGate(t *testing.T) {
+	g := newGate(1)
+	g.acquire(0) // the one slot
+	order := make(chan string, 3)
+	queued := func() int {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return len(g.waiting)
+	}
+	// wait starts a waiter and returns once it is in the queue, so that
+	// the arrival order is the order of the calls.
+	wait := func(name string, prio int) {
+		n := queued()
+		go func() {
+			g.acquire(prio)
+			order <- name
+			g.release()
+		}()
+		for queued() == n {
+			runtime.Gosched()
+		}
+	}
+	wait("short1", 0)
+	wait("short2", 0)
+	wait("long", 1)
+	select {
+	case name := <-order:
+		t.Fatalf("%s got a slot while the only one was held", name)
+	default:
+	}
+	g.release()
+	var got []string
+	for range 3 {
+		got = append(got, <-order)
+	}
+	if want := []string{"long", "short1", "short2"}; !slices.Equal(got, want) {
+		t.Errorf("served %v, want %v", got, want)
 	}
 }
