@@ -58,25 +58,25 @@ func TestJudge(t *testing.T) {
 		exec    bool
 		want    report.Outcome
 	}{
-		{"all passed", feed(full(0, oe), pass("TestA")...), vm.Exit{}, nil, false, report.Pass},
-		{"test failed", feed(full(1, oe), report.Event{Action: "run", Test: "TestA"},
-			report.Event{Action: "fail", Test: "TestA"}), vm.Exit{}, nil, false, report.Fail},
-		{"binary failed without a failing test", feed(full(2, oe), pass("TestA")...), vm.Exit{}, nil, false, report.Fail},
-		{"nothing ran", feed(full(0, oe)), vm.Exit{}, nil, false, report.Skip},
-		{"no boot", feed(nil), vm.Exit{}, nil, false, report.BootFail},
-		{"timeout", feed(nil), vm.Exit{TimedOut: true}, nil, false, report.Timeout},
-		{"module did not load", feed([]guest.Record{{Event: guest.EvBoot}, {Event: guest.EvModule, Error: "finit_module: exec format error"}, {Event: guest.EvDone}}),
-			vm.Exit{}, nil, false, report.ModuleLoadFail},
-		{"runner failed", feed([]guest.Record{{Event: guest.EvBoot}, {Event: guest.EvError, Error: "no config"}, {Event: guest.EvDone}}),
-			vm.Exit{}, nil, false, report.Infra},
-		{"guest died mid-run", feed(full(0, oe)[:3], pass("TestA")...), vm.Exit{}, nil, false, report.Infra},
-		{"oops", feed(full(0, oe), pass("TestA")...), vm.Exit{}, oops, false, report.KernelSplat},
-		{"panic beats timeout", feed(nil), vm.Exit{TimedOut: true}, panicked, false, report.KernelPanic},
-		{"new taint W", feed(full(0, oe|uint64(klog.TaintWarn)), pass("TestA")...), vm.Exit{}, nil, false, report.KernelSplat},
-		{"unload failed", feed(append(full(0, oe)[:4], guest.Record{Event: guest.EvUnload, Error: "delete_module: resource busy"}, guest.Record{Event: guest.EvDone, Taint: oe}), pass("TestA")...),
-			vm.Exit{}, nil, false, report.Fail},
-		{"interrupted", feed(full(0, oe)[:3], pass("TestA")...), vm.Exit{Err: context.Canceled}, nil, false, report.Infra},
-		{"exec with non-zero status still ran", feed(full(3, oe)), vm.Exit{}, nil, true, report.Pass},
+		{name: "all passed", s: feed(full(0, oe), pass("TestA")...), want: report.Pass},
+		{name: "test failed", s: feed(full(1, oe), report.Event{Action: "run", Test: "TestA"},
+			report.Event{Action: "fail", Test: "TestA"}), want: report.Fail},
+		{name: "binary failed without a failing test", s: feed(full(2, oe), pass("TestA")...), want: report.Fail},
+		{name: "nothing ran", s: feed(full(0, oe)), want: report.Skip},
+		{name: "no boot", s: feed(nil), want: report.BootFail},
+		{name: "timeout", s: feed(nil), exit: vm.Exit{TimedOut: true}, want: report.Timeout},
+		{name: "module did not load", s: feed([]guest.Record{{Event: guest.EvBoot}, {Event: guest.EvModule, Error: "finit_module: exec format error"}, {Event: guest.EvDone}}),
+			want: report.ModuleLoadFail},
+		{name: "runner failed", s: feed([]guest.Record{{Event: guest.EvBoot}, {Event: guest.EvError, Error: "no config"}, {Event: guest.EvDone}}),
+			want: report.Infra},
+		{name: "guest died mid-run", s: feed(full(0, oe)[:3], pass("TestA")...), want: report.Infra},
+		{name: "oops", s: feed(full(0, oe), pass("TestA")...), reports: oops, want: report.KernelSplat},
+		{name: "panic beats timeout", s: feed(nil), exit: vm.Exit{TimedOut: true}, reports: panicked, want: report.KernelPanic},
+		{name: "new taint W", s: feed(full(0, oe|uint64(klog.TaintWarn)), pass("TestA")...), want: report.KernelSplat},
+		{name: "unload failed", s: feed(append(full(0, oe)[:4], guest.Record{Event: guest.EvUnload, Error: "delete_module: resource busy"}, guest.Record{Event: guest.EvDone, Taint: oe}), pass("TestA")...),
+			want: report.Fail},
+		{name: "interrupted", s: feed(full(0, oe)[:3], pass("TestA")...), exit: vm.Exit{Err: context.Canceled}, want: report.Infra},
+		{name: "exec with non-zero status still ran", s: feed(full(3, oe)), exec: true, want: report.Pass},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,7 +135,7 @@ func TestJudgeRunnerDiedAsInit(t *testing.T) {
 	for _, tt := range []struct {
 		init Init
 		want string
-	}{{InitRunner, "the cnvmtest runner"}, {InitURoot, ""}} {
+	}{{init: InitRunner, want: "the cnvmtest runner"}, {init: InitURoot}} {
 		r := &run{init: tt.init}
 		got, reason := r.judge(feed(nil), &vm.Exit{}, died)
 		if got != report.KernelPanic {
