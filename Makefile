@@ -67,6 +67,7 @@ vmtest: deps $(CNVMTEST) $(CNCLIENT)
 # -parallel only has to let every case wait for a guest.
 selftest: deps
 	CNVMTEST_SELFTEST=1 CNVMTEST_KERNEL=$(KERNEL) $(GO) test -timeout 30m -parallel 64 -v ./harness/selftest
+	CNVMTEST_SELFTEST=1 $(GO) test -count=1 -run '^TestGotestsumSeesNoErrors$$' -v ./cmd/cnvmtest
 
 test: unit vmtest selftest
 

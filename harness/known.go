@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -37,20 +38,58 @@ func known(r klog.Report) (knownReport, bool) {
 	return knownReport{}, false
 }
 
+// expectedBy returns the known bug that test said it would trigger and
+// that r shows: r's call trace has the function the test named.
+func expectedBy(rec *report.Recorder, test string, r klog.Report) (knownReport, bool) {
+	if test == "" {
+		return knownReport{}, false
+	}
+	for _, e := range rec.ExpectedBugs(test) {
+		if slices.ContainsFunc(r.Frames, func(f string) bool { return f == e.Frame || strings.HasPrefix(f, e.Frame+".") }) {
+			return knownReport{id: e.ID, kind: r.Kind, frame: e.Frame,
+				text: fmt.Sprintf("%s, as the test expected: %s", r.Kind, r.Title)}, true
+		}
+	}
+	return knownReport{}, false
+}
+
+// taintOf is the taint a report of kind k sets (kernel/panic.c
+// add_taint callers: oops_end and die for an oops or BUG, __warn for a
+// WARNING, the soft-lockup watchdog for its report).
+func taintOf(k klog.Kind) klog.Taint {
+	switch k {
+	case klog.Oops:
+		return klog.TaintDie
+	case klog.Warning, klog.Lockdep, klog.Refcount:
+		return klog.TaintWarn
+	case klog.SoftLockup:
+		return klog.TaintSoftLockup
+	}
+	return 0
+}
+
 // splitKnown separates the reports that are known kernel bugs from the
-// others and records them with the recorder.
-func splitKnown(rec *report.Recorder, found []attributed) (unknown []attributed) {
+// others and records them with the recorder: the reports of knownReports,
+// and those a test said it would trigger. explained holds, by test ("" for
+// the run), the taint that the known bugs' reports account for.
+func splitKnown(rec *report.Recorder, found []attributed) (unknown []attributed, explained map[string]klog.Taint) {
+	explained = map[string]klog.Taint{}
 	for _, r := range found {
 		k, ok := known(r.Report)
+		if !ok {
+			k, ok = expectedBy(rec, r.Test, r.Report)
+		}
 		if !ok {
 			unknown = append(unknown, r)
 			continue
 		}
+		explained[r.Test] |= taintOf(r.Kind)
+		explained[""] |= taintOf(r.Kind)
 		test := r.Test
 		if test == "" {
 			test = "(the run)"
 		}
 		rec.AddKnownBug(report.KnownBug{ID: k.id, Test: test, Text: k.text})
 	}
-	return unknown
+	return unknown, explained
 }

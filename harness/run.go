@@ -332,7 +332,7 @@ func (r *run) run(ctx context.Context) error {
 	})
 	s.close()
 	found, slices := con.finish()
-	found = splitKnown(rec, found)
+	found, r.explained = splitKnown(rec, found)
 	reports := make([]klog.Report, len(found))
 	for i, r := range found {
 		reports[i] = r.Report
@@ -358,7 +358,7 @@ func (r *run) run(ctx context.Context) error {
 	}
 
 	outcome, reason := r.judge(s, exit, reports)
-	attribute(rec, s, found, slices)
+	attribute(rec, s, found, slices, r.explained)
 	switch outcome {
 	case report.BootFail, report.ModuleLoadFail, report.Infra:
 		// No test shows what went wrong: the end of the console does.
@@ -402,7 +402,7 @@ func qemuExit(exit *vm.Exit) string {
 // attribute gives each test its slice of the kernel console, and fails the
 // test during which the kernel printed a report or gained a taint bit.
 // Reports printed outside any test go to the run.
-func attribute(rec *report.Recorder, s *stream, found []attributed, slices map[string]string) {
+func attribute(rec *report.Recorder, s *stream, found []attributed, slices map[string]string, explained map[string]klog.Taint) {
 	for test, log := range slices {
 		rec.Attach(report.Attachment{Test: test, KernelLog: log})
 	}
@@ -419,7 +419,7 @@ func attribute(rec *report.Recorder, s *stream, found []attributed, slices map[s
 		rec.Attach(report.Attachment{Test: h.Test, Outcome: report.Timeout, Reason: h.Error})
 	}
 	for _, r := range s.all(guest.EvTest) {
-		bad := klog.Taint(r.Taint).Unexpected(klog.Taint(r.TaintBefore) | klog.ModuleTaints)
+		bad := klog.Taint(r.Taint).Unexpected(klog.Taint(r.TaintBefore) | klog.ModuleTaints | explained[r.Test])
 		if bad != 0 && !splat[r.Test] {
 			rec.Attach(report.Attachment{Test: r.Test, Outcome: report.KernelSplat, Reason: "kernel tainted during the test: " + bad.Flags()})
 		}
@@ -467,7 +467,7 @@ func (r *run) judge(s *stream, exit *vm.Exit, reports []klog.Report) (report.Out
 	if !ok {
 		return report.Infra, fmt.Sprintf("QEMU exited (%s) before the guest runner finished; see the console log", qemuExit(exit))
 	}
-	if bad := klog.Taint(done.Taint).Unexpected(klog.Taint(boot.Taint) | klog.ModuleTaints); bad != 0 {
+	if bad := klog.Taint(done.Taint).Unexpected(klog.Taint(boot.Taint) | klog.ModuleTaints | r.explained[""]); bad != 0 {
 		return report.KernelSplat, "kernel tainted during the run: " + bad.Flags()
 	}
 	if u, ok := s.find(guest.EvUnload); ok && u.Error != "" {

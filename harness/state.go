@@ -14,6 +14,7 @@ import (
 	cnvmtest "github.com/cnvmtest/cnvmtest"
 	"github.com/cnvmtest/cnvmtest/harness/build"
 	"github.com/cnvmtest/cnvmtest/harness/kernel"
+	"github.com/cnvmtest/cnvmtest/harness/klog"
 	"github.com/cnvmtest/cnvmtest/harness/vm"
 	"github.com/cnvmtest/cnvmtest/initramfs"
 )
@@ -47,6 +48,9 @@ type run struct {
 	res         *Result
 	boot        *bootArgs
 	testsImport string // import path of the test package
+	// explained is the taint that known kernel bugs account for, by
+	// test ("" for the whole run).
+	explained map[string]klog.Taint
 	release     func() // ends the run's hold on its kernel in the store
 }
 

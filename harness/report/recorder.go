@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,7 @@ type Recorder struct {
 	pkgList   []*pkg
 	pending   map[string]*attachment // for tests not seen yet, by name
 	knownBugs []KnownBug
+	expected  map[string][]ExpectedBug // by test
 
 	run       attachment // attached to the run as a whole (test "")
 	finished  Outcome    // what Finish said of the run
@@ -352,8 +354,28 @@ func (r *Recorder) addKnownBug(b KnownBug) {
 	r.knownBugs = append(r.knownBugs, b)
 }
 
-// knownBug records a known kernel bug that line says test t observed.
+// ExpectedBug is a known kernel bug a test said it is about to trigger,
+// with a function its kernel report will show (guest.KnownBugExpectPrefix).
+type ExpectedBug struct{ ID, Frame string }
+
+// ExpectedBugs returns the known bugs test said it would trigger.
+func (r *Recorder) ExpectedBugs(test string) []ExpectedBug {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.expected[test])
+}
+
+// knownBug records a known kernel bug that line says test t observed, or
+// one it is about to trigger.
 func (r *Recorder) knownBug(t *test, line string) {
+	if _, rest, ok := strings.Cut(line, guest.KnownBugExpectPrefix); ok {
+		id, frame, _ := strings.Cut(strings.TrimSpace(rest), ": ")
+		if r.expected == nil {
+			r.expected = map[string][]ExpectedBug{}
+		}
+		r.expected[t.name] = append(r.expected[t.name], ExpectedBug{ID: id, Frame: frame})
+		return
+	}
 	_, rest, ok := strings.Cut(line, guest.KnownBugPrefix)
 	if !ok {
 		return

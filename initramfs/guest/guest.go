@@ -74,6 +74,13 @@ type Config struct {
 // run's summary, JSON events and JUnit properties.
 const KnownBugPrefix = "known kernel bug present: "
 
+// KnownBugExpectPrefix starts the line a guest test logs before it
+// triggers a known kernel bug that shows as a kernel report ("known kernel
+// bug expected: ID: FUNCTION"): a report during that test with FUNCTION in
+// its call trace is then that bug, listed like KnownBugPrefix's, not a
+// failure.
+const KnownBugExpectPrefix = "known kernel bug expected: "
+
 // Marker starts every control record. The record separator byte cannot
 // start a line of test2json output, so a record is never confused with
 // what the test binary prints.
