@@ -41,7 +41,7 @@ func ExampleConn_Request() {
 }
 
 // This example listens on a multicast group, which needs CAP_NET_ADMIN for
-// even groups on every kernel (connector.md §3). It has no Output line:
+// even groups on every kernel (docs/connector.md §3). It has no Output line:
 // it needs a kernel module that multicasts, so go test only compiles it.
 func ExampleConn_ReceiveFrom() {
 	c, err := connector.Dial(&connector.Config{Groups: []uint32{16}})

@@ -51,7 +51,7 @@ type run struct {
 	// explained is the taint that known kernel bugs account for, by
 	// test ("" for the whole run).
 	explained map[string]klog.Taint
-	release     func() // ends the run's hold on its kernel in the store
+	release   func() // ends the run's hold on its kernel in the store
 }
 
 // Check validates o as Run does before it starts: every kernel spec of a

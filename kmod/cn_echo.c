@@ -218,7 +218,7 @@ out:
  * GFP_KERNEL lets netlink_unicast() wait for room in the sender's receive
  * queue. The sender is blocked in its own sendmsg() until it reads, which
  * it cannot, or until a signal ends the wait (-ERESTARTSYS, reply lost).
- * Only for the test of that behaviour (connector.md 2.5, row T35).
+ * Only for the test of that behaviour (docs/connector.md 2.5, row T35).
  */
 static void cn_echo_block_callback(struct cn_msg *msg,
 				   struct netlink_skb_parms *nsp)

@@ -80,6 +80,6 @@
 // delivered here" behind a marker (proc_linux_test.go explains why that is
 // sound). No test sleeps to wait for the kernel.
 //
-// Each test names the row of the connector test oracle (connector.md §7.2,
+// Each test names the row of the connector test oracle (docs/connector.md §7.2,
 // rows T1 to T42) that it checks; README.md maps the rows to tests.
 package vmtests

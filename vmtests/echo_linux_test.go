@@ -24,7 +24,7 @@ func TestEchoHappyPath(t *testing.T) {
 
 	req := connector.Message{ID: ids.echo, Seq: 1234, Ack: 5678, Flags: 0xABCD, Data: []byte("hello")}
 	want := connector.Message{ID: ids.echo, Seq: 1234, Ack: 5679, Flags: 0xABCD, Data: []byte("hello")}
-	// The kernel builds the reply header itself (connector.md §1.2):
+	// The kernel builds the reply header itself (docs/connector.md §1.2):
 	// nlmsg_len 16+20+5, not rounded up; NLMSG_DONE; no flags;
 	// nlmsg_seq copied from cn_msg.seq; port 0, the kernel.
 	wantHeader := netlink.Header{Length: 41, Type: netlink.Done, Flags: 0, Sequence: 1234, PID: 0}
@@ -104,7 +104,7 @@ func TestEchoSeqAck(t *testing.T) {
 	c := dial(t, nil)
 
 	// Sent in batches: a default receive buffer holds only about 240
-	// small echoes before the kernel drops (connector.md §2.5), and
+	// small echoes before the kernel drops (docs/connector.md §2.5), and
 	// dropping is T19's subject, not this one's.
 	const total, batch = 1000, 100
 	seed := uint64(time.Now().UnixNano())
@@ -142,7 +142,7 @@ func TestEchoSeqAck(t *testing.T) {
 }
 
 // T3–T6: data lengths at the edges are echoed intact, and nlmsg_len is
-// 16 + 20 + len, not rounded up (connector.md §1.2 and §1.4).
+// 16 + 20 + len, not rounded up (docs/connector.md §1.2 and §1.4).
 func TestEchoDataSizes(t *testing.T) {
 	requireGuest(t)
 	ids := echoIDs(t)

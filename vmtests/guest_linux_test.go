@@ -26,7 +26,7 @@ const (
 	// requestTimeout bounds every wait for something that must arrive.
 	requestTimeout = 10 * time.Second
 	// silenceWindow is how long the few "nothing arrives" checks that
-	// no sentinel can end listen (README.md lists them; connector.md
+	// no sentinel can end listen (README.md lists them; docs/connector.md
 	// §7.2 asks for at least 300 ms under TCG). Every other silence
 	// check is proved by a sentinel (expectSilence).
 	silenceWindow = silence.ControlWindow
@@ -37,7 +37,7 @@ const (
 	paramDir  = moduleDir + "/parameters"
 )
 
-// Sizes on the wire (connector.md §1.1).
+// Sizes on the wire (docs/connector.md §1.1).
 const (
 	nlmsgHeaderLen = 16
 	cnMsgLen       = connector.HeaderLen
@@ -74,7 +74,7 @@ func echoIDs(tb testing.TB) moduleIDs {
 	idx := uint32(readParam(tb, "idx"))
 	val := uint32(readParam(tb, "val"))
 	if idx < 1 || idx > 32 {
-		// netlink has 32 groups (connector.md §2.3): the multicast tests
+		// netlink has 32 groups (docs/connector.md §2.3): the multicast tests
 		// could not listen to a larger idx.
 		tb.Fatalf("cn_echo idx=%d: the multicast group must be in 1..32", idx)
 	}
@@ -120,7 +120,7 @@ func readCounters(tb testing.TB) counters {
 }
 
 // groupBit is the nl_groups bit recvfrom reports for a multicast to group g
-// (connector.md §1.2: group 16 gives 0x8000).
+// (docs/connector.md §1.2: group 16 gives 0x8000).
 func groupBit(g uint32) uint32 { return 1 << (g - 1) }
 
 // dial opens a connector socket that is closed when the test ends.
@@ -271,7 +271,7 @@ func pattern(n int, salt byte) []byte {
 }
 
 // rawRequest encodes m into one datagram by hand, with the offsets of
-// connector.md §1.1 and no padding, so that a test can send what the client
+// docs/connector.md §1.1 and no padding, so that a test can send what the client
 // refuses (data longer than the kernel accepts) and choose the nlmsg_seq
 // the client would set itself.
 func rawRequest(nlSeq uint32, m connector.Message) []byte {

@@ -70,7 +70,7 @@ func runningKernel(tb testing.TB) (kernelVersion, string) {
 
 // kernelBehaviour is what a test expects where kernels differ. Every field
 // is a difference between the connector of 6.1 (≤ 6.5) and of 6.12
-// (≥ 6.6), with the source that explains it; connector.md §6 items 14, 15
+// (≥ 6.6), with the source that explains it; docs/connector.md §6 items 14, 15
 // and 19 list the commits, §3 and §5.3 the observations.
 type kernelBehaviour struct {
 	// UnprivOddGroupBind: an unprivileged bind or NETLINK_ADD_MEMBERSHIP
@@ -125,7 +125,7 @@ type kernelBehaviour struct {
 	ProcCounterUnderflow bool
 
 	// ProcSkUserDataLeak: LISTEN from a socket that is not in group 1
-	// allocates sk_user_data, which cn_release never frees (connector.md
+	// allocates sk_user_data, which cn_release never frees (docs/connector.md
 	// §6 item 19, unfixed).
 	//   ≤ 6.5: no per-socket state, nothing to leak.
 	//   ≥ 6.6: cn_proc_mcast_ctl kzallocs sk->sk_user_data for any
@@ -182,7 +182,7 @@ var kernelBehaviours = []struct {
 	b        kernelBehaviour
 }{
 	{
-		// 5.10 and 6.1 behave alike for all of these (connector.md §3.1,
+		// 5.10 and 6.1 behave alike for all of these (docs/connector.md §3.1,
 		// §5.3; the connector diff 5.10 → 6.1 is only const qualifiers).
 		from: kernelVersion{5, 10}, to: kernelVersion{6, 5},
 		b: kernelBehaviour{

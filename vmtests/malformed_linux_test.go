@@ -15,11 +15,11 @@ import (
 )
 
 // Malformed and unusual datagrams, rows T8–T11 and T13–T16: what
-// cn_rx_skb and cn_call_callback accept (connector.md §1.3). The kernel
+// cn_rx_skb and cn_call_callback accept (docs/connector.md §1.3). The kernel
 // never reports a drop to the sender, so a drop shows only as silence and
 // an unchanged `received` counter.
 
-// Offsets of the header fields patched below (connector.md §1.1).
+// Offsets of the header fields patched below (docs/connector.md §1.1).
 const (
 	offNlmsgLen   = 0
 	offNlmsgType  = 4

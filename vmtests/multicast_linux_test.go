@@ -63,7 +63,7 @@ func TestMulticast(t *testing.T) {
 }
 
 // T26: with no socket in group idx, cn_netlink_send(msg, 0, 0) fails with
-// -ESRCH before it allocates anything (connector.md §2.2), and nobody
+// -ESRCH before it allocates anything (docs/connector.md §2.2), and nobody
 // receives anything. Each case first shows a listener getting the message
 // (return 0), so -ESRCH is this send's result and not a stale value.
 func TestMulticastNoListeners(t *testing.T) {
@@ -122,7 +122,7 @@ func TestMulticastNoListeners(t *testing.T) {
 
 // T27: cn_netlink_send(msg, portid, group) multicasts to the group but skips
 // portid; it is not "unicast and multicast" as connector.c's comment says
-// (connector.md §2.3). The MULTICAST case is the control: the same sender in
+// (docs/connector.md §2.3). The MULTICAST case is the control: the same sender in
 // the same group does get a plain multicast.
 func TestMulticastExcludesSender(t *testing.T) {
 	requireGuest(t)

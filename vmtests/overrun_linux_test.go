@@ -21,7 +21,7 @@ import (
 
 // Receive-queue rows: T18 (reading late), T19 and T20 (overrun with a
 // GFP_ATOMIC reply), T35 (the GFP_KERNEL reply that blocks its sender) and
-// T36 (a buffer too small for the datagram). connector.md §2.5 and §1.5.
+// T36 (a buffer too small for the datagram). docs/connector.md §2.5 and §1.5.
 
 // T18: 200 sends, then 200 reads: all replies, in order. The receive
 // buffer is raised so that 200 replies fit on any kernel; overrunning it
@@ -276,7 +276,7 @@ func helperBlock(ctx context.Context, raw json.RawMessage) (any, error) {
 	return res, nil
 }
 
-// T35 (optional in connector.md, done): with GFP_KERNEL the reply waits
+// T35 (optional in docs/connector.md, done): with GFP_KERNEL the reply waits
 // for room in the sender's own queue, so a client that sends without
 // reading blocks in its sendmsg until a signal. sendmsg then returns
 // success, the module's cn_netlink_send returns -ERESTARTSYS (-512) and the

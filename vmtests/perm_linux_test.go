@@ -131,7 +131,7 @@ func checkEchoed(t *testing.T, a echoArgs, res echoResult, wantCreds senderCreds
 }
 
 // T21: an unprivileged client gets its echo: the connector checks nothing
-// for a unicast to the kernel (connector.md §3.1), and the callback sees
+// for a unicast to the kernel (docs/connector.md §3.1), and the callback sees
 // the sender's real uid.
 func TestUnprivilegedEcho(t *testing.T) {
 	requireGuest(t)
@@ -230,7 +230,7 @@ func errnoOf(err error) syscall.Errno {
 	return e
 }
 
-// groupsToTry are the groups connector.md §3.1 tried unprivileged, odd and
+// groupsToTry are the groups docs/connector.md §3.1 tried unprivileged, odd and
 // even, plus the module's own.
 func groupsToTry(ids moduleIDs) []uint32 {
 	gs := []uint32{1, 2, 3, 4, 5, 7, 9, 16, 17, 31, 32}

@@ -18,7 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The cn_proc rows, T37–T42, and the sk_user_data leak of connector.md §6
+// The cn_proc rows, T37–T42, and the sk_user_data leak of docs/connector.md §6
 // item 19. Every test starts with procCountGuard, so none depends on the
 // order the tests run in (see T41). Events are those of children this
 // test spawns, picked out by pid: the guest's other processes, the test
@@ -468,7 +468,7 @@ func TestProcRequestFromNamespace(t *testing.T) {
 	}
 }
 
-// The sk_user_data leak of connector.md §6 item 19 (6.6 to 7.3, unfixed):
+// The sk_user_data leak of docs/connector.md §6 item 19 (6.6 to 7.3, unfixed):
 // a LISTEN from a socket that is not in group 1 is accepted and makes
 // cn_proc allocate the socket's 8-byte proc_input, but cn_release frees it
 // only for sockets in group 1, so closing the socket leaks it.

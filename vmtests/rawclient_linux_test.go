@@ -16,7 +16,7 @@ import (
 
 // A second client, independent of package connector: socket, bind,
 // sendmsg and recvmsg from golang.org/x/sys/unix, and the wire format
-// written out with the offsets of connector.md §1.1. TestRawClientAgrees
+// written out with the offsets of docs/connector.md §1.1. TestRawClientAgrees
 // runs rows T1, T3–T7, T12 and T36 through both clients: if the package
 // framed or parsed something wrong, the two would disagree.
 
@@ -200,7 +200,7 @@ func TestRawClientAgrees(t *testing.T) {
 			n := len(e.data)
 			sent, d, got := rawEcho(t, newRawClient(t), encodeRaw(ids.echo.Idx, ids.echo.Val, seq, ack, flags, e.data))
 
-			// What the kernel sends (connector.md §1.2), in raw terms.
+			// What the kernel sends (docs/connector.md §1.2), in raw terms.
 			want := rawMsg{
 				NlLen: uint32(36 + n), NlType: 3, NlSeq: seq,
 				Idx: ids.echo.Idx, Val: ids.echo.Val, Seq: seq, Ack: ack + 1,

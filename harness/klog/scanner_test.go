@@ -45,7 +45,7 @@ var samples = []struct {
 	want []found
 }{
 	{
-		// connector.md §4: rmmod while a callback runs, then the CPU
+		// docs/connector.md §4: rmmod while a callback runs, then the CPU
 		// returns into freed module text; panic_on_oops follows.
 		file: "oops-freed-text.log",
 		want: []found{

@@ -33,7 +33,7 @@ const EnvGuest = "CNVMTEST_GUEST"
 
 // EnvModule and EnvModuleParams tell the guest's tests which module file
 // the runner loaded and with which parameters, so that a test can unload
-// and reload it (the unload cases of connector.md §4).
+// and reload it (the unload cases of docs/connector.md §4).
 const (
 	EnvModule       = "CNVMTEST_MODULE"
 	EnvModuleParams = "CNVMTEST_MODULE_PARAMS"
