@@ -69,6 +69,15 @@ type Options struct {
 	Count     int
 	Bench     string
 	BenchTime string
+	// Cover builds the test binary with Go coverage (go test -cover) and
+	// brings the counters back from the guest: the run prints the
+	// coverage, and writes a profile to CoverProfile when it is set
+	// (which implies Cover). CoverPkg is -coverpkg; for the default
+	// suite, whose package holds only tests, the default is the
+	// connector package.
+	Cover        bool
+	CoverProfile string
+	CoverPkg     string
 	// TestTimeout is how long the tests may go without a test starting or
 	// ending before the guest treats them as hung; default scaled by
 	// accelerator.
@@ -217,8 +226,15 @@ func runnerDeadline(vmTimeout time.Duration) time.Duration {
 	return vmTimeout - max(vmTimeout/10, 10*time.Second)
 }
 
+// guestCoverDir is where a test binary built with coverage writes its
+// counters in the guest.
+const guestCoverDir = "/tmp/cnvmtest-cover"
+
 func (o *Options) testArgs(binTimeout time.Duration) []string {
 	args := []string{"-test.v=test2json", "-test.timeout=" + binTimeout.String()}
+	if o.Cover {
+		args = append(args, "-test.gocoverdir="+guestCoverDir)
+	}
 	if o.Run != "" {
 		args = append(args, "-test.run="+o.Run)
 	}

@@ -52,3 +52,13 @@ func TestExpectedBugExplainsItsReport(t *testing.T) {
 		t.Errorf("known bugs = %+v", bugs)
 	}
 }
+
+func TestCoverFiles(t *testing.T) {
+	dir, profile := coverFiles([]string{"-test.paniconexit0", "-test.gocoverdir=/tmp/go-build1/b001/gocoverdir", "-test.coverprofile=/tmp/go-build1/b001/_cover_.out", "-test.v=true"})
+	if dir != "/tmp/go-build1/b001/gocoverdir" || profile != "/tmp/go-build1/b001/_cover_.out" {
+		t.Errorf("coverFiles = %q, %q", dir, profile)
+	}
+	if dir, profile := coverFiles([]string{"-test.v=true"}); dir != "" || profile != "" {
+		t.Errorf("coverFiles without -cover = %q, %q", dir, profile)
+	}
+}

@@ -268,7 +268,15 @@ func (r *run) prepareGuest(ctx context.Context, runDir string, store *kernel.Sto
 			g.files = append(g.files, wd...)
 			g.cfg.Dir = o.WorkDir
 		}
-		g.cfg.Dirs = coverDirs(o.Exec[1:])
+		// go test -exec -cover: the counters go back to go test's
+		// directory on the host, at the same path.
+		if dir, profile := coverFiles(o.Exec[1:]); dir != "" {
+			g.cfg.Dirs, g.cfg.CoverDir = []string{dir}, dir
+			if profile != "" {
+				g.cfg.Dirs = append(g.cfg.Dirs, filepath.Dir(profile))
+				g.cfg.Collect = []string{profile}
+			}
+		}
 	default:
 		g.testsImport, g.err = build.Memo(binCache, "importpath", inputs, func() (string, error) {
 			return build.ImportPath(ctx, o.TestsDir, o.TestsPkg)
@@ -277,8 +285,17 @@ func (r *run) prepareGuest(ctx context.Context, runDir string, store *kernel.Sto
 			return g
 		}
 		testBin := filepath.Join(bin, "tests.test")
-		g.err = build.Stable(ctx, binCache, "tests.test", testBin, inputs, func(p string) error {
-			return build.TestBinary(ctx, o.TestsDir, o.TestsPkg, p)
+		name, flags := "tests.test", []string(nil)
+		if o.Cover {
+			flags = []string{"-cover"}
+			if o.CoverPkg != "" {
+				flags = append(flags, "-coverpkg="+o.CoverPkg)
+			}
+			name = "tests-cover-" + build.CacheKey(flags...) + ".test"
+			g.cfg.Dirs, g.cfg.CoverDir = []string{guestCoverDir}, guestCoverDir
+		}
+		g.err = build.Stable(ctx, binCache, name, testBin, inputs, func(p string) error {
+			return build.TestBinary(ctx, o.TestsDir, o.TestsPkg, p, flags...)
 		})
 		if g.err != nil {
 			return g
@@ -384,8 +401,8 @@ func (r *run) run(ctx context.Context) error {
 		fmt.Fprintf(o.Stderr, "cnvmtest: %s: %s\n", res.Outcome, res.Reason)
 		fmt.Fprintf(o.Stderr, "cnvmtest: to boot this guest again: sh %s (add gdb to attach a debugger)\n", filepath.Join(res.RunDir, "repro.sh"))
 	}
-	if coverDirs(o.Exec) != nil {
-		fmt.Fprintf(o.Stderr, "cnvmtest: -cover: the coverage data stays in the guest; run the tests with cnvmtest run for kernel-side results\n")
+	if err := r.coverage(s); err != nil {
+		fmt.Fprintf(o.Stderr, "cnvmtest: coverage: %v\n", err)
 	}
 	fmt.Fprintf(r.progress, "cnvmtest: kernel console log: %s\n", res.ConsoleLog)
 	return nil

@@ -114,6 +114,20 @@ func newRun(o Options, shell bool) (*run, error) {
 		return nil, usagef("%s needs the cnvmtest source tree, whose go.mod pins the u-root base image: run it inside a cnvmtest checkout or pass -repo DIR",
 			map[bool]string{true: "the shell", false: "-init u-root"}[shell])
 	}
+	if p.CoverProfile != "" || p.CoverPkg != "" {
+		p.Cover = true
+	}
+	if p.Cover && (shell || len(p.Exec) > 0) {
+		return nil, usagef("-cover, -coverprofile and -coverpkg are for test runs; under go test -exec give -cover to go test")
+	}
+	if p.Cover && p.CoverPkg == "" && p.Repo != "" && p.TestsPkg == "" {
+		p.CoverPkg = "github.com/cnvmtest/cnvmtest/connector" // vmtests holds only tests
+	}
+	if p.CoverProfile != "" {
+		if p.CoverProfile, err = filepath.Abs(p.CoverProfile); err != nil {
+			return nil, usagef("-coverprofile: %v", err)
+		}
+	}
 	if p.Timeout < 0 || p.TestTimeout < 0 || p.Count < 0 || p.CPUs < 0 || p.MemoryMB < 0 {
 		return nil, usagef("negative -timeout, -test-timeout, -count, -cpus or -mem")
 	}
@@ -330,16 +344,20 @@ func workDirFiles(dir string) ([]initramfs.File, error) {
 	return files, err
 }
 
-// coverDirs returns the directory go test -cover gives a test binary
-// (-test.gocoverdir): the runner creates it so the binary runs, but what
-// it writes there stays in the guest.
-func coverDirs(args []string) []string {
+// coverFiles returns where go test -cover tells a test binary it runs
+// under -exec to write coverage: the counters' directory
+// (-test.gocoverdir) and the profile (-test.coverprofile), host paths
+// that the runner creates in the guest and whose files it sends back.
+func coverFiles(args []string) (dir, profile string) {
 	for _, a := range args {
 		if d, ok := strings.CutPrefix(a, "-test.gocoverdir="); ok {
-			return []string{d}
+			dir = d
+		}
+		if p, ok := strings.CutPrefix(a, "-test.coverprofile="); ok {
+			profile = p
 		}
 	}
-	return nil
+	return dir, profile
 }
 
 // embeddedModule writes the cn_echo sources this binary carries (package

@@ -97,6 +97,9 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	fs.StringVar(&rf.o.BenchTime, "benchtime", "", "as go test -benchtime")
 	fs.BoolVar(&rf.o.JSON, "json", false, "print go test -json events on stdout (progress only with -v)")
 	fs.StringVar(&rf.o.JUnit, "junit", "", "write a JUnit XML report to this file")
+	fs.BoolVar(&rf.o.Cover, "cover", false, "build the tests with Go coverage and print it, as go test -cover (the default suite covers package connector)")
+	fs.StringVar(&rf.o.CoverProfile, "coverprofile", "", "write the Go coverage profile to this file (implies -cover)")
+	fs.StringVar(&rf.o.CoverPkg, "coverpkg", "", "as go test -coverpkg (implies -cover)")
 	parallel := fs.Int("parallel", 0, "with several kernels (-kernel a,b,c): guests at once (default one per core)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {

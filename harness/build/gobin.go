@@ -26,9 +26,11 @@ func staticEnv() []string {
 // Panics and tracebacks still name functions and lines (pclntab stays).
 const stripFlags = "-ldflags=-s -w"
 
-// TestBinary compiles the test package pkg (as `go test -c`) in dir to out.
-func TestBinary(ctx context.Context, dir, pkg, out string) error {
-	return goBuild(ctx, dir, "test binary "+pkg, "test", "-c", stripFlags, "-o", out, pkg)
+// TestBinary compiles the test package pkg (as `go test -c`) in dir to
+// out, with more go test flags (-cover, -coverpkg) when given.
+func TestBinary(ctx context.Context, dir, pkg, out string, flags ...string) error {
+	args := append([]string{"test", "-c", stripFlags, "-o", out}, flags...)
+	return goBuild(ctx, dir, "test binary "+pkg, append(args, pkg)...)
 }
 
 // Program compiles the main package pkg in dir to out.

@@ -53,6 +53,11 @@ type Config struct {
 	// directories the runner creates before it starts the program.
 	Dir  string   `json:"dir,omitempty"`
 	Dirs []string `json:"dirs,omitempty"`
+	// CoverDir is where the program writes Go coverage data (GOCOVERDIR,
+	// -test.gocoverdir); the runner sends its files, and the files of
+	// Collect, to the host after the program exits (EvFile).
+	CoverDir string   `json:"cover_dir,omitempty"`
+	Collect  []string `json:"collect,omitempty"`
 	// Shell runs Program on the console with the console as its terminal,
 	// for a person to type at, instead of streaming its output.
 	Shell bool `json:"shell,omitempty"`
@@ -104,6 +109,10 @@ type Record struct {
 	// started; Taint is the taint when it ended.
 	Test        string `json:"test,omitempty"`
 	TaintBefore uint64 `json:"taint_before,omitempty"`
+	// Name and Data are a file of the program's, with EvFile: its path
+	// in the guest and its content.
+	Name string `json:"name,omitempty"`
+	Data []byte `json:"data,omitempty"`
 }
 
 // Events, in the order the runner sends them.
@@ -114,6 +123,7 @@ const (
 	EvTest   = "test"   // a test ended: its taint before and after
 	EvHang   = "hang"   // program stopped as hung (Test, Error say why)
 	EvExit   = "exit"   // program exited with Status
+	EvFile   = "file"   // a coverage file of the program's (Name, Data)
 	EvUnload = "unload" // module unloaded (Error empty) or not
 	EvDone   = "done"   // runner finished; the guest powers off next
 	EvError  = "error"  // the runner itself failed

@@ -113,6 +113,9 @@ func run(out *port) error {
 		return err
 	}
 	out.record(guest.Record{Event: guest.EvExit, Status: status, Taint: taint(), Elapsed: elapsed})
+	if cfg.CoverDir != "" || len(cfg.Collect) > 0 {
+		sendFiles(out, cfg.CoverDir, cfg.Collect)
+	}
 
 	if cfg.Module != "" && cfg.Unload {
 		rec := guest.Record{Event: guest.EvUnload}
@@ -127,6 +130,38 @@ func run(out *port) error {
 			func() ([]byte, error) { return os.ReadFile(kmemleakFile) }, writeKmsg)
 	}
 	return nil
+}
+
+// sendFiles sends the regular files of dir and the files named to the
+// host, one record each: Go's coverage data, a few kilobytes. A named
+// file the program did not write is left out.
+func sendFiles(out *port, dir string, files []string) {
+	var paths []string
+	if dir != "" {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			out.record(guest.Record{Event: guest.EvError, Error: "coverage data: " + err.Error()})
+			return
+		}
+		for _, e := range entries {
+			if e.Type().IsRegular() {
+				paths = append(paths, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	for _, f := range files {
+		if _, err := os.Stat(f); err == nil {
+			paths = append(paths, f)
+		}
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			out.record(guest.Record{Event: guest.EvError, Error: "coverage data: " + err.Error()})
+			return
+		}
+		out.record(guest.Record{Event: guest.EvFile, Name: p, Data: b})
+	}
 }
 
 // kmemleakFile is kmemleak's control file; it exists on kernels built
