@@ -74,6 +74,15 @@ func (r *run) prepare(ctx context.Context) (*bootArgs, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.spec.Source == kernel.SourceDebian {
+		// A kernel Debian's archive can no longer build modules for is
+		// refused here, before a run directory or a download (the
+		// resolution is kept, so the fetch below does not repeat it).
+		var unbuildable *kernel.UnbuildableError
+		if _, err := store.Resolve(ctx, r.spec, r.progress); errors.As(err, &unbuildable) {
+			return nil, &UsageError{Err: err}
+		}
+	}
 	runDir, err := newRunDir(o.OutDir)
 	if err != nil {
 		return nil, fmt.Errorf("creating the run directory: %w", err)
@@ -138,7 +147,10 @@ func (r *run) prepareKernel(ctx context.Context, store *kernel.Store) (k *kernel
 	t := time.Now()
 	k, err = store.Get(ctx, r.spec, r.progress)
 	if err != nil {
-		return nil, "", fmt.Errorf("kernel %s: %w", o.Kernel, err)
+		if !strings.HasPrefix(err.Error(), "kernel ") {
+			err = fmt.Errorf("kernel %s: %w", o.Kernel, err)
+		}
+		return nil, "", err
 	}
 	res.Kernel = k
 	// Keep kernels prune from removing this one while it runs.

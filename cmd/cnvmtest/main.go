@@ -160,6 +160,11 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		harness.WriteMatrixSummary(stdout, results, time.Since(start))
 	} else {
 		res, err := harness.Run(ctx, o)
+		var usage *harness.UsageError
+		if errors.As(err, &usage) {
+			fmt.Fprintf(stderr, "cnvmtest %s: %v\n", cmd, err)
+			return exitUsage
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "cnvmtest: INFRA: %v\n", err)
 		}
