@@ -188,11 +188,52 @@ func scanLeaks(scan func() error, read func() ([]byte, error), print func(string
 		print("cnvmtest: kmemleak: " + err.Error())
 		return
 	}
-	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-		if line != "" {
-			print(line)
+	// One object of each backtrace goes to the console, then how many
+	// more share it: a leak in a loop (thousands of sockets) would
+	// otherwise take minutes of a serial console under emulation.
+	var order []string
+	first := map[string][]string{}
+	count := map[string]int{}
+	for _, obj := range leakObjects(string(b)) {
+		key := obj[0][strings.Index(obj[0], "(size"):] + "\n" + backtraceOf(obj)
+		if count[key]++; count[key] == 1 {
+			order = append(order, key)
+			first[key] = obj
 		}
 	}
+	for _, key := range order {
+		for _, line := range first[key] {
+			print(line)
+		}
+		if n := count[key] - 1; n > 0 {
+			print(fmt.Sprintf("cnvmtest: kmemleak: %d more unreferenced objects with the same size and backtrace", n))
+		}
+	}
+}
+
+// leakObjects splits kmemleak's list into objects, each its lines from
+// "unreferenced object" on (mm/kmemleak.c print_unreferenced).
+func leakObjects(list string) [][]string {
+	var objs [][]string
+	for _, line := range strings.Split(strings.TrimRight(list, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, "unreferenced object"):
+			objs = append(objs, []string{line})
+		case len(objs) > 0 && line != "":
+			objs[len(objs)-1] = append(objs[len(objs)-1], line)
+		}
+	}
+	return objs
+}
+
+// backtraceOf returns the lines of an object's backtrace.
+func backtraceOf(obj []string) string {
+	for i, line := range obj {
+		if strings.Contains(line, "backtrace") {
+			return strings.Join(obj[i+1:], "\n")
+		}
+	}
+	return ""
 }
 
 func runProgram(out *port, cfg guest.Config) (int, time.Duration, error) {
