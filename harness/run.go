@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -335,7 +336,13 @@ func (r *run) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := report.NewRecorder(report.Options{Verbose: o.Verbose, JSON: o.JSON, Out: o.Stdout, Package: r.testsImport})
+	recOut := o.Stdout
+	if len(o.Exec) > 0 {
+		// exec prints the program's own output; the outcome's reason
+		// goes to standard error below, once.
+		recOut = io.Discard
+	}
+	rec := report.NewRecorder(report.Options{Verbose: o.Verbose, JSON: o.JSON, Out: recOut, Package: r.testsImport})
 	s := &stream{rec: rec}
 	if o.Verbose {
 		s.verbose = o.Stderr

@@ -17,6 +17,7 @@ import (
 	"github.com/cnvmtest/cnvmtest/harness/klog"
 	"github.com/cnvmtest/cnvmtest/harness/vm"
 	"github.com/cnvmtest/cnvmtest/initramfs"
+	"github.com/cnvmtest/cnvmtest/initramfs/guest"
 )
 
 // UsageError is a mistake in the caller's options: a kernel spec that does
@@ -312,7 +313,9 @@ const (
 	maxWorkDirBytes = 256 << 20
 )
 
-// workDirFiles lists the files of dir for the guest, at the same path.
+// workDirFiles lists the files of dir for the guest, staged under
+// guest.WorkDirStage: the runner mounts them at dir's own path once the
+// guest's file systems are up (a tmpfs on /tmp would hide them there).
 func workDirFiles(dir string) ([]initramfs.File, error) {
 	var files []initramfs.File
 	var size int64
@@ -334,7 +337,7 @@ func workDirFiles(dir string) ([]initramfs.File, error) {
 			return err
 		}
 		size += info.Size()
-		files = append(files, initramfs.File{Name: strings.TrimPrefix(p, "/"), Source: p, Mode: uint64(info.Mode().Perm())})
+		files = append(files, initramfs.File{Name: guest.WorkDirStage + p, Source: p, Mode: uint64(info.Mode().Perm())})
 		if len(files) > maxWorkDirFiles || size > maxWorkDirBytes {
 			return fmt.Errorf("working directory %s is too large to copy into the guest (more than %d files or %d MiB): run from the package's directory",
 				dir, maxWorkDirFiles, maxWorkDirBytes>>20)

@@ -73,6 +73,11 @@ type Config struct {
 	Stall time.Duration `json:"stall,omitempty"`
 }
 
+// WorkDirStage is where the initramfs holds the working directory of an
+// exec'd program (Config.Dir) until the runner mounts it at its path:
+// WorkDirStage + Dir.
+const WorkDirStage = Dir + "/workdir"
+
 // KnownBugPrefix starts the line a guest test logs when it observes a
 // known kernel bug that its expectations name ("known kernel bug present:
 // ID: what was seen"): the test passes, and the host lists the bug in the

@@ -132,6 +132,23 @@ func run(out *port) error {
 	return nil
 }
 
+// mountWorkDir makes the working directory the initramfs staged under
+// guest.WorkDirStage appear at its own path, which may be under /tmp,
+// where the runner has mounted a tmpfs since.
+func mountWorkDir(dir string) error {
+	staged := "/" + guest.WorkDirStage + dir
+	if _, err := os.Stat(staged); err != nil {
+		return os.MkdirAll(dir, 0o755) // an empty directory was copied
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount(staged, dir, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("mounting the working directory %s: %w", dir, err)
+	}
+	return nil
+}
+
 // sendFiles sends the regular files of dir and the files named to the
 // host, one record each: Go's coverage data, a few kilobytes. A named
 // file the program did not write is left out.
@@ -240,6 +257,9 @@ func runProgram(out *port, cfg guest.Config) (int, time.Duration, error) {
 	cmd := exec.Command(cfg.Program, cfg.Args...)
 	cmd.Dir = "/" + guest.Dir
 	if cfg.Dir != "" {
+		if err := mountWorkDir(cfg.Dir); err != nil {
+			return 0, 0, err
+		}
 		cmd.Dir = cfg.Dir
 	}
 	for _, d := range cfg.Dirs {
