@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"io"
@@ -57,6 +58,7 @@ func TestStandalone(t *testing.T) {
 	t.Run("go test -exec -json", e.testGoTestJSON)
 	t.Run("go test -exec with a failing test", e.testGoTestFail)
 	t.Run("exec outside any module", e.testExecStatic)
+	t.Run("exec passes the program's status", e.testExecStatus)
 }
 
 // setup lays out the temporary trees and installs the CLI.
@@ -93,9 +95,7 @@ func setup(t *testing.T) *env {
 	install.Dir = e.copy
 	install.Env = append(without(os.Environ(), "CGO_ENABLED", "GOFLAGS", "GOBIN"), "GOBIN="+e.gobin)
 	mustRun(t, install)
-	if _, err := os.Stat(filepath.Join(e.gobin, "cnvmtest")); err != nil {
-		t.Fatalf("go install left no binary: %v", err)
-	}
+	t.Logf("installed %s", linkage(t, filepath.Join(e.gobin, "cnvmtest")))
 
 	// The example requires cnvmtest for its connector package: point it
 	// at the copy and vendor, so that building its tests later needs
@@ -368,6 +368,17 @@ func (e *env) testExecStatic(t *testing.T) {
 	wantNewRunDir(t, before, runDirs(t, e.prog), filepath.Join(e.prog, "out"))
 }
 
+// testExecStatus loads the module at another index, so that the program
+// gets no reply and exits 2: exec exits with the program's status.
+func (e *env) testExecStatus(t *testing.T) {
+	before := runDirs(t, e.prog)
+	r := e.inNamespace(t, e.prog, nil, "cnvmtest", "exec", "-kmod", filepath.Join(e.example, "kmod"), "-params", "idx=20", "--",
+		"./cnupper-send", "hello")
+	wantStatus(t, r, 2)
+	wantCount(t, r.output(), "cnupper-send: no reply from 18:1", 1)
+	wantNewRunDir(t, before, runDirs(t, e.prog), filepath.Join(e.prog, "out"))
+}
+
 func wantStatus(t *testing.T, r result, want int) {
 	t.Helper()
 	if r.status != want {
@@ -541,6 +552,23 @@ func copyFile(t *testing.T, src, dst string, st fs.FileInfo) {
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// linkage says how go install linked the CLI: the default settings link it
+// dynamically when cgo is on, and the CLI must cope with either.
+func linkage(t *testing.T, path string) string {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatalf("go install left no program: %v", err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return path + ", dynamically linked"
+		}
+	}
+	return path + ", statically linked"
 }
 
 func mustRun(t *testing.T, cmd *exec.Cmd) {
