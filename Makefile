@@ -11,12 +11,12 @@ OUT ?= out
 # tooling to fetch kernels.
 DEB_PACKAGES = qemu-system-x86 make gcc libc6-dev bc flex bison libelf-dev \
 	libssl-dev dwarves cpio xz-utils zstd kmod apt dpkg-dev ca-certificates \
-	debootstrap
+	debootstrap debian-archive-keyring
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Extra apt-get options, e.g. an archives directory that CI caches.
 APT_OPTS ?=
 
-.PHONY: all deps unit vmtest vmshell selftest standalone test bench vet lint-workflows clean FORCE
+.PHONY: all deps unit vmtest vmshell selftest standalone test bench vet lint-workflows ci-rehearsal clean FORCE
 
 all: test
 
@@ -61,8 +61,13 @@ vmtest: deps $(CNVMTEST) $(CNCLIENT)
 # The harness's own fault-injection tests: each case boots a guest with a
 # planted fault (WARN, oops, panic, hang, Go crash, QEMU killed, broken
 # module...) and checks the outcome and its attribution.
+# The fault self-tests on each kernel of KERNEL, a comma-separated list
+# (make selftest KERNEL=debian:6.1,debian:7.2), two guests at a time: the
+# tests bound the guests themselves and start the long ones first, so
+# -parallel only has to let every case wait for a guest.
 selftest: deps
-	CNVMTEST_SELFTEST=1 $(GO) test -timeout 30m -v ./harness/selftest
+	CNVMTEST_SELFTEST=1 CNVMTEST_KERNEL=$(KERNEL) $(GO) test -timeout 30m -parallel 64 -v ./harness/selftest
+	CNVMTEST_SELFTEST=1 $(GO) test -count=1 -run '^TestGotestsumSeesNoErrors$$' -v ./cmd/cnvmtest
 
 # examples/cnupper used as its README says, from a temporary directory,
 # with the CLI installed by go install from a temporary copy of this
@@ -84,13 +89,33 @@ BENCHFLAGS ?=
 bench: deps $(CNVMTEST)
 	$(CNVMTEST) bench -kernels $(BENCH_KERNELS) $(BENCHFLAGS)
 
-# lint-workflows checks .github/workflows with actionlint, which also runs
-# shellcheck on run: scripts and pyflakes on Python ones when installed.
-ACTIONLINT ?= github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+# The CI tools (actionlint, gotestsum) are pinned by `tool` lines of their
+# own module, tools/go.mod, so that the root go.mod, which users require for
+# the connector package, does not carry them. GOTOOL runs one from any
+# directory of this checkout: $(GOTESTSUM) -- -race ./...
+GOTOOL = $(GO) tool -modfile=$(CURDIR)/tools/go.mod
+GOTESTSUM = $(GOTOOL) gotestsum
+
+# lint-workflows checks .github with actionlint, which also runs shellcheck
+# on run: scripts and pyflakes on Python ones when they are installed
+# (apt-get install shellcheck pyflakes3), and shellcheck on scripts/.
 PYFLAKES = $(shell command -v pyflakes3 || command -v pyflakes)
+SHELLCHECK = $(shell command -v shellcheck)
 
 lint-workflows:
-	$(GO) run $(ACTIONLINT) $(if $(PYFLAKES),-pyflakes $(PYFLAKES)) .github/workflows/*.yml
+	$(GOTOOL) actionlint $(if $(PYFLAKES),-pyflakes $(PYFLAKES),-pyflakes=) \
+		$(if $(SHELLCHECK),-shellcheck $(SHELLCHECK),-shellcheck=) .github/workflows/*.yml
+	$(if $(SHELLCHECK),$(SHELLCHECK) scripts/*.sh,@echo "lint-workflows: shellcheck not installed, scripts/ and run: scripts unchecked")
+
+# ci-rehearsal runs the CI VM job's steps on this host as on a fresh Ubuntu
+# runner (README: Continuous integration): Debian's keyrings hidden in a
+# private mount namespace, an empty kernel store. It needs root.
+# ACCEL=kvm demands KVM as CI does; REHEARSAL_FETCH_ONLY=1 stops after the
+# keyring check.
+ci-rehearsal:
+	$(SUDO) env PATH="$$PATH" GO=$(GO) KERNEL=$(KERNEL) ACCEL="$$ACCEL" \
+		REHEARSAL_FETCH_ONLY="$$REHEARSAL_FETCH_ONLY" REHEARSAL_KEEP="$$REHEARSAL_KEEP" \
+		scripts/ubuntu-rehearsal.sh
 
 clean:
 	rm -rf $(OUT)

@@ -15,14 +15,14 @@ import (
 
 // defaultRecvBufSize holds any datagram the kernel sends to userspace: an
 // echo of MaxDataLen bytes is 16400, and a module may send up to 65535 data
-// bytes (connector.md §1.4).
+// bytes (docs/connector.md §1.4).
 const defaultRecvBufSize = 64 << 10
 
 // Config configures Dial. A nil *Config is the zero value: no multicast
 // groups and the kernel's buffer defaults.
 type Config struct {
 	// Groups lists the multicast groups (1..32) to join after binding. The
-	// kernel decides who may join (connector.md §3).
+	// kernel decides who may join (docs/connector.md §3).
 	Groups []uint32
 
 	// ReadBuffer, if positive, sets SO_RCVBUF (the kernel doubles it). It
@@ -170,7 +170,7 @@ func (c *Conn) Stats() Stats {
 // longer messages; it refuses only data longer than 65535 bytes, which
 // cn_msg.len cannot express. A nil error means the kernel took the
 // datagram, not that a callback accepted it: the connector never reports
-// a dropped message (connector.md §1.3).
+// a dropped message (docs/connector.md §1.3).
 func (c *Conn) Send(m Message) error {
 	if len(m.Data) > math.MaxUint16 {
 		return newOpError("send", errDataTooLong)
@@ -211,7 +211,7 @@ func (c *Conn) Receive(ctx context.Context) ([]Message, error) {
 // port. When ctx is done it returns an *OpError wrapping ctx.Err().
 //
 // An error wrapping unix.ENOBUFS means the socket overran and replies were
-// lost; the queued ones follow on the next call (connector.md §2.5).
+// lost; the queued ones follow on the next call (docs/connector.md §2.5).
 func (c *Conn) ReceiveFrom(ctx context.Context) ([]Received, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
@@ -251,7 +251,7 @@ func (c *Conn) receiveDatagram(ctx context.Context) (datagram, error) {
 
 // Request sends m and returns the first message from the kernel with m's ID
 // and Seq and an Ack of m.Ack+1, discarding others. That is the reply
-// convention of kmod/cn_echo.c; the kernel only copies fields (connector.md
+// convention of kmod/cn_echo.c; the kernel only copies fields (docs/connector.md
 // §1.2). cn_proc acks do not match it: they change Seq. ctx bounds the wait, and
 // any receive error, ENOBUFS included, ends it.
 //
@@ -313,7 +313,7 @@ func isReply(req, m Message) bool {
 
 // Subscribe joins multicast group g (NETLINK_ADD_MEMBERSHIP). The kernel
 // rejects 0 and groups above 32 with EINVAL; permission rules differ by
-// kernel version (connector.md §3).
+// kernel version (docs/connector.md §3).
 func (c *Conn) Subscribe(g uint32) error {
 	return newOpError("subscribe", c.nl.JoinGroup(g))
 }

@@ -95,7 +95,7 @@ type socketTransport struct {
 
 	// w serves one send at a time; a concurrent send gets a sender of its
 	// own rather than wait, since a callback can hold a sender inside
-	// sendto for as long as it runs (connector.md §2.4).
+	// sendto for as long as it runs (docs/connector.md §2.4).
 	wmu  sync.Mutex
 	w    *sender
 	wbuf []byte // Send's request, framed in place
@@ -137,7 +137,7 @@ func newSender() *sender {
 
 // send writes b with sendto. It reports EAGAIN instead of waiting for
 // writability, which a netlink socket never signals. A send to the kernel
-// completes inside sendto (connector.md §2.4) and does not fail that way.
+// completes inside sendto (docs/connector.md §2.4) and does not fail that way.
 func (s *sender) send(rc syscall.RawConn, b []byte) (int, error) {
 	s.b = b
 	err := rc.Control(s.call)
@@ -185,7 +185,7 @@ func (t *socketTransport) sendRequest(m Message) error {
 }
 
 // receive first tries a recvfrom that does not wait: the kernel queues a
-// reply inside the sendto that asked for it (connector.md §2.4), so a
+// reply inside the sendto that asked for it (docs/connector.md §2.4), so a
 // Request usually finds it there. Only when nothing is queued does it wait:
 // in ppoll on Dial's socket (see nlSocket), or with the read deadline armed
 // for ctx in the runtime poller on a socket from netlink.Dial.
@@ -212,7 +212,7 @@ func (t *socketTransport) receive(ctx context.Context) (datagram, error) {
 	}
 
 	// With MSG_TRUNC, recvfrom returns the datagram's real length, so a
-	// datagram longer than the buffer was truncated (connector.md §1.5).
+	// datagram longer than the buffer was truncated (docs/connector.md §1.5).
 	n := t.rn
 	d := datagram{b: t.buf[:min(n, len(t.buf))], size: n}
 	if t.fromLen >= unix.SizeofSockaddrNetlink && t.from.Family == unix.AF_NETLINK {
@@ -286,7 +286,7 @@ func (t *socketTransport) armDeadline(ctx context.Context) (disarm func(), err e
 
 // setReadBuffer sets SO_RCVBUF. netlink.Conn.SetReadBuffer tries
 // SO_RCVBUFFORCE first, which for root bypasses net.core.rmem_max and so
-// moves the overrun point that tests measure (connector.md §2.5).
+// moves the overrun point that tests measure (docs/connector.md §2.5).
 func (t *socketTransport) setReadBuffer(n int) error {
 	var serr error
 	err := t.rc.Control(func(fd uintptr) {

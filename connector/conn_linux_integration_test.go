@@ -21,7 +21,7 @@ import (
 )
 
 // silence is how long "nothing arrives" is watched for. The kernel answers
-// inside sendmsg (connector.md §2.4), so on this host it is generous.
+// inside sendmsg (docs/connector.md §2.4), so on this host it is generous.
 const silence = 200 * time.Millisecond
 
 // unknownID is registered by no module, so the kernel drops messages to it.
@@ -30,7 +30,7 @@ var unknownID = connector.ID{Idx: 31, Val: 0xdeadbeef}
 func TestIntegrationUnknownIDIsSilent(t *testing.T) {
 	c := dialOrSkip(t, nil)
 
-	// The kernel reports nothing for what it drops (connector.md §1.3).
+	// The kernel reports nothing for what it drops (docs/connector.md §1.3).
 	if err := c.Send(connector.Message{ID: unknownID, Seq: 1, Data: []byte("x")}); err != nil {
 		t.Fatalf("failed to send: %v", err)
 	}
@@ -182,7 +182,7 @@ func TestIntegrationDropsNotFromKernel(t *testing.T) {
 	c := dialOrSkip(t, nil)
 
 	// A well-formed "kernel" message sent by a process, which needs
-	// CAP_NET_ADMIN (connector.md §3.1).
+	// CAP_NET_ADMIN (docs/connector.md §3.1).
 	b, err := connector.Message{ID: connector.ID{Idx: 1, Val: 1}}.MarshalBinary()
 	if err != nil {
 		t.Fatalf("failed to marshal: %v", err)
@@ -203,7 +203,7 @@ func TestIntegrationDropsNotFromKernel(t *testing.T) {
 	}
 }
 
-// cn_proc (connector.md §7.2 T37) is the one kernel sender every test host
+// cn_proc (docs/connector.md §7.2 T37) is the one kernel sender every test host
 // has: its LISTEN ack is a multicast to group 1 with ack = request ack + 1.
 const (
 	procGroup  = 1
@@ -247,7 +247,7 @@ func TestIntegrationProcAckMulticast(t *testing.T) {
 }
 
 func TestIntegrationProcTruncated(t *testing.T) {
-	// A cn_proc message is 76 bytes (connector.md §1.5: the rest is lost).
+	// A cn_proc message is 76 bytes (docs/connector.md §1.5: the rest is lost).
 	c := dialProc(t, &connector.Config{RecvBufSize: 32})
 
 	listen(t, c, 200)
@@ -341,7 +341,7 @@ func TestIntegrationProcOverrun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// The smallest SO_RCVBUF holds only a few events (connector.md
+			// The smallest SO_RCVBUF holds only a few events (docs/connector.md
 			// §2.5), and every child process makes three.
 			c := dialProc(t, &connector.Config{ReadBuffer: 1, NoENOBUFS: tt.noENOBUFS})
 			listen(t, c, 300)

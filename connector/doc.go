@@ -3,7 +3,7 @@
 // as cn_proc and the cnvmtest echo module exchange struct cn_msg messages
 // with user space.
 //
-// Facts below cite the project's design notes, connector.md, by section.
+// Facts below cite the project's design notes, docs/connector.md, by section.
 //
 // # Wire format
 //

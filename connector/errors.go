@@ -7,7 +7,7 @@ import (
 )
 
 // ErrTruncated reports a datagram longer than Config.RecvBufSize: the kernel
-// set MSG_TRUNC and discarded the rest of it (connector.md §1.5), so none of
+// set MSG_TRUNC and discarded the rest of it (docs/connector.md §1.5), so none of
 // its messages are returned. The error wrapping it gives both sizes.
 var ErrTruncated = errors.New("datagram truncated")
 

@@ -15,6 +15,8 @@ import (
 
 // This example sends a message to a module registered as 16:1 and waits
 // for its reply, which by this project's convention acknowledges Ack+1.
+// It has no Output line because it needs a kernel with such a module:
+// go test only compiles it (the guest suite runs the same calls).
 func ExampleConn_Request() {
 	c, err := connector.Dial(nil)
 	if err != nil {
@@ -39,7 +41,8 @@ func ExampleConn_Request() {
 }
 
 // This example listens on a multicast group, which needs CAP_NET_ADMIN for
-// even groups on every kernel (connector.md §3).
+// even groups on every kernel (docs/connector.md §3). It has no Output line:
+// it needs a kernel module that multicasts, so go test only compiles it.
 func ExampleConn_ReceiveFrom() {
 	c, err := connector.Dial(&connector.Config{Groups: []uint32{16}})
 	if err != nil {

@@ -18,7 +18,7 @@ const (
 	HeaderLen = 20
 
 	// MaxMessageSize is CONNECTOR_MAX_MSG_SIZE. The kernel drops a message
-	// whose nlmsg payload, cn_msg header included, is longer (connector.md
+	// whose nlmsg payload, cn_msg header included, is longer (docs/connector.md
 	// §1.4). It limits only messages sent to the kernel.
 	MaxMessageSize = 16384
 
@@ -26,7 +26,7 @@ const (
 	MaxDataLen = MaxMessageSize - HeaderLen
 )
 
-// Offsets of the struct cn_msg fields, from connector.md §1.1 (which counts
+// Offsets of the struct cn_msg fields, from docs/connector.md §1.1 (which counts
 // from the start of the nlmsghdr, 16 bytes earlier).
 const (
 	offIdx   = 0
@@ -47,7 +47,7 @@ var (
 
 // An ID is a struct cb_id. It selects the kernel callback a message is for;
 // the kernel also uses Idx as the multicast group of that callback
-// (connector.md §2.3).
+// (docs/connector.md §2.3).
 type ID struct {
 	Idx, Val uint32
 }
@@ -59,7 +59,7 @@ func (id ID) String() string { return fmt.Sprintf("%d:%d", id.Idx, id.Val) }
 // MarshalBinary writes len(Data).
 //
 // The kernel copies Seq, Ack and Flags verbatim into what it sends and gives
-// them no meaning; what they mean is up to the module (connector.md §1.2).
+// them no meaning; what they mean is up to the module (docs/connector.md §1.2).
 type Message struct {
 	ID    ID
 	Seq   uint32
@@ -92,7 +92,7 @@ func (m Message) put(b []byte) {
 }
 
 // UnmarshalBinary decodes a cn_msg header and its len bytes of data. Like the
-// kernel (connector.md §1.3) it rejects a len that overruns b and ignores
+// kernel (docs/connector.md §1.3) it rejects a len that overruns b and ignores
 // bytes after the data, such as netlink padding. Data is a copy, nil when
 // len is 0.
 func (m *Message) UnmarshalBinary(b []byte) error {
@@ -137,7 +137,7 @@ func cloneData(b []byte) []byte {
 	return append([]byte(nil), b...)
 }
 
-// marshalRequest frames m the way Send writes it, as connector.md §9 asks:
+// marshalRequest frames m the way Send writes it, as docs/connector.md §9 asks:
 // nlmsg_len exact and unpadded, type NLMSG_DONE, nlmsg_seq = m.Seq so that
 // request and reply agree, nlmsg_pid 0 because the kernel ignores it.
 func marshalRequest(m Message) ([]byte, error) {
@@ -208,7 +208,7 @@ func parseDatagram(b []byte, groups uint32) ([]Received, error) {
 
 // walkDatagram calls fn for each netlink message in one datagram, in order,
 // with m.Data aliasing b. Connector messages have an nlmsg_len that is not
-// rounded up (connector.md §1.2), so the next message starts at the aligned
+// rounded up (docs/connector.md §1.2), so the next message starts at the aligned
 // offset and the last one may lack its padding. A malformed message ends
 // the walk with an error, after fn has seen the messages before it.
 func walkDatagram(b []byte, fn func(h netlink.Header, m Message)) error {

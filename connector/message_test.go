@@ -10,7 +10,7 @@ import (
 	"github.com/mdlayher/netlink"
 )
 
-// hello is connector.md's T1 message.
+// hello is docs/connector.md's T1 message.
 var hello = Message{
 	ID:    ID{Idx: 16, Val: 1},
 	Seq:   1234,
@@ -20,7 +20,7 @@ var hello = Message{
 }
 
 func TestConstants(t *testing.T) {
-	// connector.md §1.1 and §1.4.
+	// docs/connector.md §1.1 and §1.4.
 	for _, c := range []struct {
 		name      string
 		got, want int
@@ -46,7 +46,7 @@ func TestMessageLayout(t *testing.T) {
 		t.Fatalf("marshaled %d bytes, want %d", len(b), HeaderLen+5)
 	}
 
-	// Offsets from struct cn_msg; connector.md §1.1 counts 16 more.
+	// Offsets from struct cn_msg; docs/connector.md §1.1 counts 16 more.
 	for _, f := range []struct {
 		name      string
 		off, size int
@@ -103,7 +103,7 @@ func TestMarshalRequestGolden(t *testing.T) {
 }
 
 func TestMarshalRequestSizes(t *testing.T) {
-	// connector.md T3-T7: what sendmsg should report for each data length.
+	// docs/connector.md T3-T7: what sendmsg should report for each data length.
 	for _, n := range []int{0, 1, 3, 4, MaxDataLen - 1, MaxDataLen, MaxDataLen + 1, 65535} {
 		b, err := marshalRequest(Message{Seq: 7, Data: make([]byte, n)})
 		if err != nil {

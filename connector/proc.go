@@ -8,7 +8,7 @@ import (
 )
 
 // ProcID is the ID of cn_proc, the process events connector:
-// {CN_IDX_PROC, CN_VAL_PROC} (connector.md §5.1).
+// {CN_IDX_PROC, CN_VAL_PROC} (docs/connector.md §5.1).
 var ProcID = ID{Idx: 1, Val: 1}
 
 // ProcGroup is the multicast group of cn_proc's events and acks.
@@ -50,12 +50,12 @@ const (
 )
 
 // ProcEventLen is sizeof(struct proc_event): the Data of every cn_proc
-// message (connector.md §5.1).
+// message (docs/connector.md §5.1).
 const ProcEventLen = 40
 
 // Offsets in struct proc_event. The struct starts at wire offset 36, so the
 // 8-byte timestamp lies at 44 and is not 8-byte aligned in a receive
-// buffer (connector.md §1.1).
+// buffer (docs/connector.md §1.1).
 const (
 	offWhat      = 0
 	offCPU       = 4
@@ -73,7 +73,7 @@ var (
 // ProcListenRequest returns a PROC_CN_MCAST_LISTEN request in the 4-byte
 // form every kernel accepts. On 6.6 and later it means "all events".
 //
-// The ack, if any, carries ack+1 but not seq (connector.md §5.2).
+// The ack, if any, carries ack+1 but not seq (docs/connector.md §5.2).
 func ProcListenRequest(seq, ack uint32) Message {
 	return procOpRequest(ProcListen, seq, ack)
 }
@@ -94,7 +94,7 @@ func procOpRequest(op, seq, ack uint32) Message {
 //
 // Only 6.6 and later understand it. Earlier kernels ignore the request
 // silently: no ack, no filter, and no change to the listener count
-// (connector.md §5.1). On 6.6 and later a filter other than ProcEventAll
+// (docs/connector.md §5.1). On 6.6 and later a filter other than ProcEventAll
 // also suppresses the ack (§5.2).
 func ProcFilterRequest(op uint32, events uint32, seq, ack uint32) Message {
 	b := make([]byte, 8)
@@ -117,7 +117,7 @@ type ProcEvent struct {
 	Timestamp uint64
 
 	// Seq is the cn_msg seq: a per-CPU counter of cn_proc messages, also
-	// in acks (connector.md §5.2).
+	// in acks (docs/connector.md §5.2).
 	Seq uint32
 
 	// Ack is the cn_msg ack: the request's ack+1 in an ack, else 0.
@@ -182,7 +182,7 @@ type ProcPtrace struct {
 }
 
 // ProcComm is the payload of ProcEventComm, sent when a task renames
-// itself, not on exec (connector.md §5.1).
+// itself, not on exec (docs/connector.md §5.1).
 type ProcComm struct {
 	PID, TGID int32
 

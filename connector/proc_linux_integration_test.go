@@ -18,7 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// procKernel is what cn_proc does on one kernel version (connector.md
+// procKernel is what cn_proc does on one kernel version (docs/connector.md
 // §5.3). 2aa1f7a1f47c "connector/cn_proc: Add filtering to fix some bugs"
 // (6.6) brought per-socket state and the 8-byte proc_input.
 type procKernel struct {
@@ -279,7 +279,7 @@ func procOf(ev connector.ProcEvent) int32 {
 }
 
 // checkZeroPadding checks that the kernel zeroed the event_data bytes the
-// payload does not use, which 3.x leaked (connector.md §6 item 5).
+// payload does not use, which 3.x leaked (docs/connector.md §6 item 5).
 func checkZeroPadding(t *testing.T, ev connector.ProcEvent, used int) {
 	t.Helper()
 	if rest := ev.Raw[used:]; !bytes.Equal(rest, make([]byte, len(rest))) {

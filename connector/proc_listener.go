@@ -12,7 +12,7 @@ import (
 
 // defaultProcAckTimeout bounds the wait for a LISTEN ack when
 // ProcConfig.AckTimeout is 0. The kernel sends the ack inside the sender's
-// sendmsg (connector.md §2.4), so it is generous even under QEMU TCG.
+// sendmsg (docs/connector.md §2.4), so it is generous even under QEMU TCG.
 const defaultProcAckTimeout = 5 * time.Second
 
 // ProcConfig configures ListenProc. A nil *ProcConfig listens for all
@@ -21,7 +21,7 @@ type ProcConfig struct {
 	// Events, if not 0, is a filter, an OR of ProcEvent* bits, sent in the
 	// 8-byte form of ProcFilterRequest. Kernels before 6.6 ignore that
 	// form: the socket gets no ack and no events of its own, only those
-	// another listener turned on (connector.md §5.3). 0 sends the 4-byte
+	// another listener turned on (docs/connector.md §5.3). 0 sends the 4-byte
 	// LISTEN that every kernel accepts.
 	Events uint32
 
@@ -66,7 +66,7 @@ type ProcListener struct {
 // says otherwise, waits for the kernel's ack.
 //
 // The ack is recognised by its Ack, the request's Ack plus 1, and What
-// ProcEventNone, not by Seq, which the kernel overwrites (connector.md
+// ProcEventNone, not by Seq, which the kernel overwrites (docs/connector.md
 // §5.2). A request picks its Ack at random: every listener sees every ack.
 // An ack with a non-zero error fails ListenProc with an error wrapping the
 // syscall.Errno, such as EPERM before 6.6 without CAP_NET_ADMIN (§3.1).
@@ -209,7 +209,7 @@ func (l *ProcListener) Ack() (ev ProcEvent, ok bool) { return l.ack, l.acked }
 // It skips messages of other IDs.
 //
 // An error wrapping ENOBUFS means the socket overran and events were lost
-// (connector.md §2.5); Next can be called again.
+// (docs/connector.md §2.5); Next can be called again.
 func (l *ProcListener) Next(ctx context.Context) (ProcEvent, error) {
 	for len(l.pending) == 0 {
 		rs, err := l.c.ReceiveFrom(ctx)
@@ -233,7 +233,7 @@ func (l *ProcListener) Conn() *Conn { return l.c }
 
 // Ignore sends IGNORE, in the form of the LISTEN, unless it has been sent.
 // The socket stays open and in ProcGroup: from 6.6 it gets no more events,
-// but before 6.6 it does, as long as anyone listens (connector.md §5.3).
+// but before 6.6 it does, as long as anyone listens (docs/connector.md §5.3).
 func (l *ProcListener) Ignore() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -250,7 +250,7 @@ func (l *ProcListener) Ignore() error {
 // Close sends IGNORE, as Ignore does, and closes the socket.
 //
 // The kernel does not undo a LISTEN when a socket closes, on any version
-// (connector.md §5.3). Before 6.6 the listener count is global: a socket
+// (docs/connector.md §5.3). Before 6.6 the listener count is global: a socket
 // closed without IGNORE keeps cn_proc sending events to every group
 // member, and an IGNORE without a LISTEN drives the count below zero,
 // silencing cn_proc for everyone until as many LISTENs follow. From 6.6 on

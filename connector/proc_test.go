@@ -132,7 +132,7 @@ func TestProcRequests(t *testing.T) {
 	}
 }
 
-// Wire offsets of a cn_proc datagram (connector.md §1.1, §5.1): the
+// Wire offsets of a cn_proc datagram (docs/connector.md §1.1, §5.1): the
 // proc_event starts at 36, after the nlmsghdr and the cn_msg.
 const (
 	wireWhat      = 36

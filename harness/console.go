@@ -9,6 +9,7 @@ import (
 
 	"github.com/cnvmtest/cnvmtest/harness/klog"
 	"github.com/cnvmtest/cnvmtest/initramfs/guest"
+	"github.com/cnvmtest/cnvmtest/internal/lines"
 )
 
 // console receives the kernel console: it writes every byte to the log file
@@ -16,10 +17,10 @@ import (
 // and follows the runner's per-test markers to tell which test was running
 // when each line was printed.
 type console struct {
-	f *os.File
+	f     *os.File
+	split lines.Writer
 
 	mu      sync.Mutex
-	partial []byte
 	scan    *klog.Scanner
 	lines   []string // every line, lines[i] is line i+1
 	reports []klog.Report
@@ -36,24 +37,19 @@ func newConsole(path string) (*console, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &console{f: f, scan: klog.NewScanner(), spans: map[string][2]int{}}, nil
+	c := &console{f: f, scan: klog.NewScanner(), spans: map[string][2]int{}}
+	c.split.Line = func(line []byte) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.addLine(string(bytes.TrimRight(line, "\r")))
+	}
+	return c, nil
 }
 
+// Write writes b to the log at once and scans the lines it completes.
 func (c *console) Write(b []byte) (int, error) {
 	c.f.Write(b)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.partial = append(c.partial, b...)
-	for {
-		i := bytes.IndexByte(c.partial, '\n')
-		if i < 0 {
-			break
-		}
-		line := string(bytes.TrimRight(c.partial[:i], "\r"))
-		c.partial = c.partial[i+1:]
-		c.addLine(line)
-	}
-	return len(b), nil
+	return c.split.Write(b)
 }
 
 // timestamp matches the console's "[    4.788543] " prefix.
@@ -96,12 +92,9 @@ type attributed struct {
 // with its test, and each test's slice of the console; a test that never
 // ended gets the console up to the end.
 func (c *console) finish() ([]attributed, map[string]string) {
+	c.split.Flush()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.partial) > 0 {
-		c.addLine(string(c.partial))
-		c.partial = nil
-	}
 	c.reports = append(c.reports, c.scan.Flush()...)
 	c.f.Close()
 

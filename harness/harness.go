@@ -2,6 +2,15 @@
 // module and the guest binaries, assembles the initramfs, boots QEMU, reads
 // the guest's result stream live and turns it into go test output, JSON and
 // JUnit, with the kernel console saved and analysed.
+//
+// [Run], [RunMatrix] and [Shell] take [Options], the caller's configuration,
+// which they never write; a run keeps its state in a type of its own.
+// [Options.Check] finds every usage mistake before anything is downloaded
+// or written.
+//
+// The packages below it (kernel, build, vm, klog, report, bisect) never
+// import it. Its clients are the CLI (cmd/cnvmtest), the benchmarks
+// (harness/bench) and the fault self-tests (harness/selftest).
 package harness
 
 import (
@@ -18,24 +27,39 @@ import (
 	"github.com/cnvmtest/cnvmtest/harness/vm"
 )
 
-// Options configure a run. The zero value of a field means its default.
+// Options configure a run. They are the caller's configuration: a run
+// reads them and never writes them (its state lives in its own type). The
+// zero value of a field means its default.
 type Options struct {
-	// Repo is the root of the cnvmtest module (it builds the runner).
+	// Repo is the root of a cnvmtest source tree, or "" to run without
+	// one. With a tree the guest runner is built from it and the default
+	// module and tests are its kmod/ and vmtests/; without one the
+	// running binary serves as the guest runner and the default module is
+	// the cn_echo sources embedded in it (package kmod).
 	Repo string
 	// Kernel is a kernel spec (see package kernel); default debian:6.1.
 	Kernel string
-	// KmodDir is the module source directory; default Repo/kmod.
+	// KmodDir is the module source directory; default Repo/kmod, or the
+	// embedded cn_echo without a tree.
 	KmodDir      string
 	ModuleParams string
 	// TestsDir and TestsPkg name the Go test package compiled for the
 	// guest: `go test -c TestsPkg` runs in TestsDir. Default Repo,
-	// ./vmtests.
+	// ./vmtests; without a tree one must be given.
 	TestsDir, TestsPkg string
 	// Exec, when set, runs this static host program (and arguments) in
 	// the guest with the module loaded instead of the tests.
 	Exec []string
+	// WorkDir, with Exec, is a host directory copied into the guest at
+	// the same path and made the program's working directory (go test
+	// -exec runs a test binary in its package's directory, where its
+	// testdata is).
+	WorkDir string
 	// Env is added to the environment of the guest's program.
 	Env []string
+	// KernelArgs are added to the kernel command line (for instance a
+	// shorter soft-lockup threshold, watchdog_thresh=2).
+	KernelArgs []string
 	// Files are host files copied into the guest's /cnvm directory.
 	Files []string
 	// Run, Count, Bench and BenchTime go to the test binary as
@@ -45,24 +69,39 @@ type Options struct {
 	Count     int
 	Bench     string
 	BenchTime string
+	// Cover builds the test binary with Go coverage (go test -cover) and
+	// brings the counters back from the guest: the run prints the
+	// coverage, and writes a profile to CoverProfile when it is set
+	// (which implies Cover). CoverPkg is -coverpkg; for the default
+	// suite, whose package holds only tests, the default is the
+	// connector package.
+	Cover        bool
+	CoverProfile string
+	CoverPkg     string
 	// TestTimeout is how long the tests may go without a test starting or
 	// ending before the guest treats them as hung; default scaled by
 	// accelerator.
 	TestTimeout time.Duration
-	// Timeout bounds the guest; default scaled by accelerator.
+	// Timeout bounds the guest; default VMTEST_TIMEOUT, else scaled by
+	// accelerator.
 	Timeout time.Duration
-	// Accel is auto, kvm or tcg.
-	Accel string
-	// Init chooses the guest's first process: InitRunner (the default)
-	// or InitURoot. A shell always boots u-root's init.
-	Init string
-	// Verbose prints every test's output and the phase timings; JSON
-	// prints test2json events instead of text.
+	// Accel is the accelerator mode; default AccelAuto.
+	Accel AccelMode
+	// Init chooses the guest's first process; default InitRunner. A shell
+	// always boots u-root's init.
+	Init Init
+	// Verbose prints every test's output, the progress of the run and
+	// the phase timings. JSON prints test2json events instead of text,
+	// and then progress only with Verbose, so that standard output is a
+	// clean event stream and standard error carries only real errors.
 	Verbose, JSON bool
+	// Quiet keeps progress off Stderr (exec for go test -exec); errors
+	// and a failed run's reason are still printed.
+	Quiet bool
 	// JUnit, when set, is the path of a JUnit XML report.
 	JUnit string
 	// OutDir holds one directory per run (console log, initramfs, QEMU
-	// command line); default Repo/out.
+	// command line); default ./out of the working directory.
 	OutDir string
 	// CPUs and MemoryMB size the guest; 0 means by need (see
 	// guestMemory and the -cpus flag).
@@ -71,9 +110,6 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	// Store is the kernel store; default kernel.DefaultStore().
 	Store *kernel.Store
-
-	testsImport string // import path of the test package
-	release     func() // ends the run's hold on its kernel in the store
 }
 
 // Phase is the wall time of one step of a run.
@@ -87,6 +123,8 @@ type Result struct {
 	Outcome report.Outcome
 	Reason  string
 	Summary report.RunSummary
+	// Tests are the results of every test and subtest.
+	Tests []report.TestResult
 	// RunDir holds the console log, the initramfs and the QEMU command line.
 	RunDir, ConsoleLog string
 	Kernel             *kernel.Kernel
@@ -108,48 +146,6 @@ func (r *Result) ExitCode() int {
 	return r.Outcome.ExitCode()
 }
 
-func (o *Options) setDefaults() error {
-	if o.Repo == "" {
-		return fmt.Errorf("harness: no repository root given")
-	}
-	if o.Kernel == "" {
-		o.Kernel = kernel.DefaultSpec
-	}
-	if o.KmodDir == "" {
-		o.KmodDir = filepath.Join(o.Repo, "kmod")
-	}
-	if o.TestsDir == "" {
-		o.TestsDir = o.Repo
-	}
-	if o.TestsPkg == "" {
-		o.TestsPkg = "./vmtests"
-	}
-	if o.OutDir == "" {
-		o.OutDir = filepath.Join(o.Repo, "out")
-	}
-	if o.Accel == "" {
-		o.Accel = "auto"
-	}
-	if o.Stdout == nil {
-		o.Stdout = os.Stdout
-	}
-	if o.Stderr == nil {
-		o.Stderr = os.Stderr
-	}
-	switch o.Accel {
-	case "auto", "kvm", "tcg":
-	default:
-		return fmt.Errorf("unknown accelerator %q: want auto, kvm or tcg", o.Accel)
-	}
-	if o.Init == "" {
-		o.Init = InitRunner
-	}
-	if o.Init != InitRunner && o.Init != InitURoot {
-		return fmt.Errorf("unknown init %q: want %s or %s", o.Init, InitRunner, InitURoot)
-	}
-	return nil
-}
-
 // guestMemory is the guest's memory in MiB when none is asked for: the
 // whole suite passes in 256 MiB on Debian 6.1 (cnvmtest run -mem 256), so
 // 512 leaves room for the initramfs (unpacked, it lives in that memory)
@@ -161,18 +157,6 @@ func guestMemory(k *kernel.Kernel) int {
 	}
 	return 512
 }
-
-// The guest's first process.
-const (
-	// InitRunner boots the runner as /init on an image of its own: no
-	// u-root base to unpack and no second init to start, the fastest way
-	// to the tests (make bench).
-	InitRunner = "runner"
-	// InitURoot boots the u-root base image, whose init sets the guest up
-	// and starts the runner as /bin/uinit; its commands and shell are
-	// then in the guest too.
-	InitURoot = "u-root"
-)
 
 // newRunDir makes a fresh directory for this run under OutDir and points
 // OutDir/latest at it.
@@ -191,19 +175,24 @@ func newRunDir(outDir string) (string, error) {
 	return dir, nil
 }
 
-// chooseAccel applies the user's choice, probing KVM for auto.
-func chooseAccel(ctx context.Context, want string, qemu string) (vm.Accel, string, error) {
+// chooseAccel applies the user's choice, probing KVM for auto. An
+// accelerator in the QEMU command's own arguments (VMTEST_QEMU) is taken
+// as it is.
+func chooseAccel(ctx context.Context, want AccelMode, q *vm.QEMU) (vm.Accel, string, error) {
+	if a := q.Accel(); a != "" {
+		return a, "chosen by the QEMU command's arguments (VMTEST_QEMU)", nil
+	}
 	switch want {
-	case "tcg":
+	case AccelTCG:
 		return vm.TCG, "TCG (requested)", nil
-	case "kvm":
-		a, why := vm.Probe(ctx, qemu)
+	case AccelKVM:
+		a, why := vm.Probe(ctx, q.Path)
 		if a != vm.KVM {
 			return "", "", fmt.Errorf("KVM requested but %s", why)
 		}
 		return a, why, nil
 	}
-	a, why := vm.Probe(ctx, qemu)
+	a, why := vm.Probe(ctx, q.Path)
 	return a, why, nil
 }
 
@@ -237,8 +226,15 @@ func runnerDeadline(vmTimeout time.Duration) time.Duration {
 	return vmTimeout - max(vmTimeout/10, 10*time.Second)
 }
 
+// guestCoverDir is where a test binary built with coverage writes its
+// counters in the guest.
+const guestCoverDir = "/tmp/cnvmtest-cover"
+
 func (o *Options) testArgs(binTimeout time.Duration) []string {
 	args := []string{"-test.v=test2json", "-test.timeout=" + binTimeout.String()}
+	if o.Cover {
+		args = append(args, "-test.gocoverdir="+guestCoverDir)
+	}
 	if o.Run != "" {
 		args = append(args, "-test.run="+o.Run)
 	}

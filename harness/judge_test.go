@@ -58,35 +58,35 @@ func TestJudge(t *testing.T) {
 		exec    bool
 		want    report.Outcome
 	}{
-		{"all passed", feed(full(0, oe), pass("TestA")...), vm.Exit{}, nil, false, report.Pass},
-		{"test failed", feed(full(1, oe), report.Event{Action: "run", Test: "TestA"},
-			report.Event{Action: "fail", Test: "TestA"}), vm.Exit{}, nil, false, report.Fail},
-		{"binary failed without a failing test", feed(full(2, oe), pass("TestA")...), vm.Exit{}, nil, false, report.Fail},
-		{"nothing ran", feed(full(0, oe)), vm.Exit{}, nil, false, report.Skip},
-		{"no boot", feed(nil), vm.Exit{}, nil, false, report.BootFail},
-		{"timeout", feed(nil), vm.Exit{TimedOut: true}, nil, false, report.Timeout},
-		{"module did not load", feed([]guest.Record{{Event: guest.EvBoot}, {Event: guest.EvModule, Error: "finit_module: exec format error"}, {Event: guest.EvDone}}),
-			vm.Exit{}, nil, false, report.ModuleLoadFail},
-		{"runner failed", feed([]guest.Record{{Event: guest.EvBoot}, {Event: guest.EvError, Error: "no config"}, {Event: guest.EvDone}}),
-			vm.Exit{}, nil, false, report.Infra},
-		{"guest died mid-run", feed(full(0, oe)[:3], pass("TestA")...), vm.Exit{}, nil, false, report.Infra},
-		{"oops", feed(full(0, oe), pass("TestA")...), vm.Exit{}, oops, false, report.KernelSplat},
-		{"panic beats timeout", feed(nil), vm.Exit{TimedOut: true}, panicked, false, report.KernelPanic},
-		{"new taint W", feed(full(0, oe|uint64(klog.TaintWarn)), pass("TestA")...), vm.Exit{}, nil, false, report.KernelSplat},
-		{"unload failed", feed(append(full(0, oe)[:4], guest.Record{Event: guest.EvUnload, Error: "delete_module: resource busy"}, guest.Record{Event: guest.EvDone, Taint: oe}), pass("TestA")...),
-			vm.Exit{}, nil, false, report.Fail},
-		{"interrupted", feed(full(0, oe)[:3], pass("TestA")...), vm.Exit{Err: context.Canceled}, nil, false, report.Infra},
-		{"exec with non-zero status still ran", feed(full(3, oe)), vm.Exit{}, nil, true, report.Pass},
+		{name: "all passed", s: feed(full(0, oe), pass("TestA")...), want: report.Pass},
+		{name: "test failed", s: feed(full(1, oe), report.Event{Action: "run", Test: "TestA"},
+			report.Event{Action: "fail", Test: "TestA"}), want: report.Fail},
+		{name: "binary failed without a failing test", s: feed(full(2, oe), pass("TestA")...), want: report.Fail},
+		{name: "nothing ran", s: feed(full(0, oe)), want: report.Skip},
+		{name: "no boot", s: feed(nil), want: report.BootFail},
+		{name: "timeout", s: feed(nil), exit: vm.Exit{TimedOut: true}, want: report.Timeout},
+		{name: "module did not load", s: feed([]guest.Record{{Event: guest.EvBoot}, {Event: guest.EvModule, Error: "finit_module: exec format error"}, {Event: guest.EvDone}}),
+			want: report.ModuleLoadFail},
+		{name: "runner failed", s: feed([]guest.Record{{Event: guest.EvBoot}, {Event: guest.EvError, Error: "no config"}, {Event: guest.EvDone}}),
+			want: report.Infra},
+		{name: "guest died mid-run", s: feed(full(0, oe)[:3], pass("TestA")...), want: report.Infra},
+		{name: "oops", s: feed(full(0, oe), pass("TestA")...), reports: oops, want: report.KernelSplat},
+		{name: "panic beats timeout", s: feed(nil), exit: vm.Exit{TimedOut: true}, reports: panicked, want: report.KernelPanic},
+		{name: "new taint W", s: feed(full(0, oe|uint64(klog.TaintWarn)), pass("TestA")...), want: report.KernelSplat},
+		{name: "unload failed", s: feed(append(full(0, oe)[:4], guest.Record{Event: guest.EvUnload, Error: "delete_module: resource busy"}, guest.Record{Event: guest.EvDone, Taint: oe}), pass("TestA")...),
+			want: report.Fail},
+		{name: "interrupted", s: feed(full(0, oe)[:3], pass("TestA")...), exit: vm.Exit{Err: context.Canceled}, want: report.Infra},
+		{name: "exec with non-zero status still ran", s: feed(full(3, oe)), exec: true, want: report.Pass},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := &Options{}
+			r := &run{init: InitRunner}
 			if tt.exec {
-				o.Exec = []string{"/bin/prog"}
+				r.o.Exec = []string{"/bin/prog"}
 			}
 			exit := tt.exit
 			exit.Elapsed = time.Second
-			got, reason := o.judge(tt.s, &exit, tt.reports)
+			got, reason := r.judge(tt.s, &exit, tt.reports)
 			if got != tt.want {
 				t.Fatalf("judge = %s (%s), want %s", got, reason, tt.want)
 			}
@@ -119,7 +119,7 @@ func TestJudgeHang(t *testing.T) {
 		{Event: guest.EvHang, Test: "TestStuck", Error: "no test started or ended for 3m0s"},
 		{Event: guest.EvExit, Status: 137}, {Event: guest.EvDone},
 	})
-	got, reason := (&Options{}).judge(s, &vm.Exit{}, nil)
+	got, reason := (&run{init: InitRunner}).judge(s, &vm.Exit{}, nil)
 	if got != report.Timeout || reason == "" {
 		t.Fatalf("judge = %s (%s), want TIMEOUT with a reason", got, reason)
 	}
@@ -133,10 +133,11 @@ func TestJudgeRunnerDiedAsInit(t *testing.T) {
 		t.Fatalf("sample report: got %d reports", len(died))
 	}
 	for _, tt := range []struct {
-		init, want string
-	}{{InitRunner, "the cnvmtest runner"}, {InitURoot, ""}} {
-		o := &Options{Init: tt.init}
-		got, reason := o.judge(feed(nil), &vm.Exit{}, died)
+		init Init
+		want string
+	}{{init: InitRunner, want: "the cnvmtest runner"}, {init: InitURoot}} {
+		r := &run{init: tt.init}
+		got, reason := r.judge(feed(nil), &vm.Exit{}, died)
 		if got != report.KernelPanic {
 			t.Errorf("init %s: judge = %s (%s), want %s", tt.init, got, reason, report.KernelPanic)
 		}

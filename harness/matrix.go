@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cnvmtest/cnvmtest/harness/report"
+	"github.com/cnvmtest/cnvmtest/internal/lines"
 )
 
 // MatrixResult is one kernel's run in a matrix.
@@ -55,20 +55,20 @@ func RunMatrix(ctx context.Context, o Options, kernels []string, parallel int) [
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			ko := o
+			ko := o // a copy per kernel: Run never writes its options
 			ko.Kernel = k
 			if ko.CPUs == 0 || parallel > 1 {
 				ko.CPUs = 1
 			}
-			ko.Stdout = &prefixWriter{mu: &mu, w: stdout, prefix: "[" + k + "] "}
-			ko.Stderr = &prefixWriter{mu: &mu, w: stderr, prefix: "[" + k + "] "}
+			out, errs := prefixWriter(&mu, stdout, "["+k+"] "), prefixWriter(&mu, stderr, "["+k+"] ")
+			ko.Stdout, ko.Stderr = out, errs
 			if o.JUnit != "" {
 				ko.JUnit = junitFor(o.JUnit, k)
 			}
 			start := time.Now()
 			res, err := Run(ctx, ko)
-			ko.Stdout.(*prefixWriter).flush()
-			ko.Stderr.(*prefixWriter).flush()
+			out.Flush()
+			errs.Flush()
 			results[i] = MatrixResult{Kernel: k, Result: res, Err: err, Elapsed: time.Since(start)}
 			if err != nil {
 				mu.Lock()
@@ -113,6 +113,52 @@ func WriteMatrixSummary(w io.Writer, results []MatrixResult, wall time.Duration)
 	fmt.Fprintf(w, "matrix: %d kernels in %.1fs wall time (%.1fs of runs added up)\n", len(results), wall.Seconds(), sum.Seconds())
 }
 
+// WriteMarkdown writes the results as a Markdown table (for a CI job's
+// summary, such as $GITHUB_STEP_SUMMARY), then the tests that did not pass
+// with their outcome and reason.
+func WriteMarkdown(w io.Writer, results []MatrixResult) {
+	fmt.Fprintln(w, "| kernel | release | outcome | passed | failed | skipped | time |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|")
+	var bad []string
+	for _, m := range results {
+		release, passed, failed, skipped, reason := "-", 0, 0, 0, ""
+		if m.Err != nil {
+			reason = m.Err.Error()
+		}
+		if r := m.Result; r != nil {
+			if r.Kernel != nil {
+				release = r.Kernel.Release
+			}
+			passed, failed, skipped = r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped
+			if reason == "" {
+				reason = r.Reason
+			}
+			for _, b := range r.Summary.KnownBugs {
+				bad = append(bad, fmt.Sprintf("- `%s` %s", m.Kernel, mdEscape(b.String())))
+			}
+			for _, t := range r.Tests {
+				if t.Outcome.Failed() {
+					bad = append(bad, fmt.Sprintf("- `%s` %s: %s %s", m.Kernel, t.Name, t.Outcome, mdEscape(strings.Join(t.Reports, "; "))))
+				}
+			}
+		}
+		fmt.Fprintf(w, "| `%s` | %s | %s | %d | %d | %d | %.1fs |\n", m.Kernel, release, m.Outcome(), passed, failed, skipped, m.Elapsed.Seconds())
+		if m.Outcome() != report.Pass && reason != "" {
+			bad = append(bad, fmt.Sprintf("- `%s`: %s", m.Kernel, mdEscape(reason)))
+		}
+	}
+	if len(bad) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, strings.Join(bad, "\n"))
+	}
+	fmt.Fprintln(w)
+}
+
+func mdEscape(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return strings.NewReplacer("|", "\\|", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
 // WorstOutcome is the outcome a matrix exits with: the worst of its runs.
 func WorstOutcome(results []MatrixResult) report.Outcome {
 	worst := report.Pass
@@ -126,33 +172,12 @@ func WorstOutcome(results []MatrixResult) report.Outcome {
 
 // prefixWriter prefixes each whole line and writes it under a shared lock,
 // so that parallel runs do not interleave within a line.
-type prefixWriter struct {
-	mu     *sync.Mutex
-	w      io.Writer
-	prefix string
-	buf    []byte
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.buf = append(p.buf, b...)
-	for {
-		i := bytes.IndexByte(p.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		io.WriteString(p.w, p.prefix)
-		p.w.Write(p.buf[:i+1])
-		p.buf = p.buf[i+1:]
-	}
-}
-
-func (p *prefixWriter) flush() {
-	p.mu.Lock()
-	partial := len(p.buf) > 0
-	p.mu.Unlock()
-	if partial {
-		p.Write([]byte("\n"))
-	}
+func prefixWriter(mu *sync.Mutex, w io.Writer, prefix string) *lines.Writer {
+	return &lines.Writer{Line: func(line []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		io.WriteString(w, prefix)
+		w.Write(line)
+		io.WriteString(w, "\n")
+	}}
 }

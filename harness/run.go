@@ -19,32 +19,46 @@ import (
 	"github.com/cnvmtest/cnvmtest/initramfs/guest"
 )
 
-// Run performs one run. An error means the harness could not do its job
-// (INFRA); what the kernel and the tests did is in the Result.
+// Run performs one run. An error means the harness could not do its job:
+// a *UsageError when the options are wrong (found before anything is
+// downloaded, built or written), otherwise INFRA; what the kernel and the
+// tests did is in the Result.
 func Run(ctx context.Context, o Options) (*Result, error) {
-	if err := o.setDefaults(); err != nil {
-		return nil, err
-	}
-	res := &Result{}
-	b, err := o.prepare(ctx, res, false)
-	if o.release != nil {
-		defer o.release()
+	r, err := start(ctx, o, false)
+	if r != nil {
+		defer r.close()
 	}
 	if err != nil {
-		return res, err
+		if r != nil && r.res.RunDir != "" {
+			return r.res, err
+		}
+		return nil, err
 	}
-	if b == nil {
+	if r.boot == nil {
 		// Decided before the boot (the module did not build): report
 		// it like any other outcome.
-		rec := report.NewRecorder(report.Options{Out: o.Stdout, JSON: o.JSON, Package: o.TestsPkg})
-		rec.Finish(res.Outcome, res.Reason)
-		res.Summary = rec.Summary()
-		if o.JUnit != "" {
-			return res, o.writeJUnit(res, rec)
+		rec := report.NewRecorder(report.Options{Out: r.o.Stdout, JSON: r.o.JSON, Package: r.o.TestsPkg})
+		rec.Finish(r.res.Outcome, r.res.Reason)
+		r.res.Summary = rec.Summary()
+		if r.o.JUnit != "" {
+			return r.res, r.writeJUnit(rec)
 		}
-		return res, nil
+		return r.res, nil
 	}
-	return res, o.boot(ctx, res, *b)
+	return r.res, r.run(ctx)
+}
+
+// start is the prologue Run and Shell share: it checks the options, then
+// gets the kernel, builds the module and the guest binaries and writes the
+// initramfs. A run with a nil boot and a nil error already has its outcome
+// (the module did not build).
+func start(ctx context.Context, o Options, shell bool) (*run, error) {
+	r, err := newRun(o, shell)
+	if err != nil {
+		return nil, err
+	}
+	r.boot, err = r.prepare(ctx)
+	return r, err
 }
 
 // prepare does everything before the boot: kernel, module, guest binaries
@@ -54,44 +68,39 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // The guest binaries need no kernel, so they are built (or found) while
 // the kernel is got and the module built: on a warm run the two take about
 // as long, and they overlap.
-func (o *Options) prepare(ctx context.Context, res *Result, shell bool) (*bootArgs, error) {
+func (r *run) prepare(ctx context.Context) (*bootArgs, error) {
+	o, res := &r.o, r.res
+	store, err := r.openStore()
+	if err != nil {
+		return nil, err
+	}
+	if r.spec.Source == kernel.SourceDebian {
+		// A kernel Debian's archive can no longer build modules for is
+		// refused here, before a run directory or a download (the
+		// resolution is kept, so the fetch below does not repeat it).
+		var unbuildable *kernel.UnbuildableError
+		if _, err := store.Resolve(ctx, r.spec, r.progress); errors.As(err, &unbuildable) {
+			return nil, &UsageError{Err: err}
+		}
+	}
 	runDir, err := newRunDir(o.OutDir)
 	if err != nil {
 		return nil, fmt.Errorf("creating the run directory: %w", err)
 	}
 	res.RunDir = runDir
-	phase := func(name string, d time.Duration) {
-		res.Phases = append(res.Phases, Phase{name, d})
-		if o.Verbose {
-			fmt.Fprintf(o.Stderr, "cnvmtest: phase %-11s %7.2fs\n", name, d.Seconds())
-		}
-	}
-	store := o.Store
-	if store == nil {
-		if store, err = kernel.DefaultStore(); err != nil {
-			return nil, err
-		}
-	}
-	spec, err := kernel.ParseSpec(o.Kernel)
-	if err != nil {
-		return nil, err
-	}
-	if shell {
-		o.Init = InitURoot // the shell is u-root's
-	}
 
 	start := time.Now()
 	gctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	guestc := make(chan guestPrep, 1)
 	go func() {
-		g := o.prepareGuest(gctx, runDir, store, shell)
+		g := r.prepareGuest(gctx, runDir, store)
 		if g.err != nil {
 			cancel()
 		}
 		guestc <- g
 	}()
-	k, ko, kerr := o.prepareKernel(gctx, res, store, spec, phase)
+	k, ko, kerr := r.prepareKernel(gctx, store)
 	if kerr != nil || ko == "" {
 		cancel()
 	}
@@ -106,13 +115,14 @@ func (o *Options) prepare(ctx context.Context, res *Result, shell bool) (*bootAr
 	case g.err != nil:
 		return nil, g.err
 	}
-	phase("binaries", g.elapsed)
-	phase("prepare", time.Since(start))
-	fmt.Fprintf(o.Stderr, "cnvmtest: accelerator %s: %s\n", g.accel, g.accelWhy)
-	if o.MemoryMB == 0 {
-		o.MemoryMB = guestMemory(k)
+	r.phase("binaries", g.elapsed)
+	r.phase("prepare", time.Since(start))
+	fmt.Fprintf(r.progress, "cnvmtest: accelerator %s: %s\n", g.accel, g.accelWhy)
+	r.testsImport = g.testsImport
+	res.Accel, res.Module, res.CPUs, res.MemoryMB = g.accel, ko, g.cpus, o.MemoryMB
+	if res.MemoryMB == 0 {
+		res.MemoryMB = guestMemory(k)
 	}
-	res.Accel, res.Module, res.CPUs, res.MemoryMB = g.accel, ko, o.CPUs, o.MemoryMB
 
 	// Initramfs.
 	t := time.Now()
@@ -125,19 +135,22 @@ func (o *Options) prepare(ctx context.Context, res *Result, shell bool) (*bootAr
 	if err := initramfs.Write(image, g.base, files); err != nil {
 		return nil, err
 	}
-	phase("initramfs", time.Since(t))
+	r.phase("initramfs", time.Since(t))
 
 	return &bootArgs{kernel: k, image: image, accel: g.accel, timeout: g.vmTimeout, qemu: g.qemu}, nil
 }
 
 // prepareKernel gets the kernel and builds the module against it. A ko of
 // "" with a nil error means the module did not build: res says so.
-func (o *Options) prepareKernel(ctx context.Context, res *Result, store *kernel.Store, spec kernel.Spec,
-	phase func(string, time.Duration)) (k *kernel.Kernel, ko string, err error) {
+func (r *run) prepareKernel(ctx context.Context, store *kernel.Store) (k *kernel.Kernel, ko string, err error) {
+	o, res := &r.o, r.res
 	t := time.Now()
-	k, err = store.Get(ctx, spec, o.Stderr)
+	k, err = store.Get(ctx, r.spec, r.progress)
 	if err != nil {
-		return nil, "", fmt.Errorf("kernel %s: %w", o.Kernel, err)
+		if !strings.HasPrefix(err.Error(), "kernel ") {
+			err = fmt.Errorf("kernel %s: %w", o.Kernel, err)
+		}
+		return nil, "", err
 	}
 	res.Kernel = k
 	// Keep kernels prune from removing this one while it runs.
@@ -145,20 +158,26 @@ func (o *Options) prepareKernel(ctx context.Context, res *Result, store *kernel.
 	if err != nil {
 		return nil, "", err
 	}
-	o.release = release
-	phase("kernel", time.Since(t))
-	fmt.Fprintf(o.Stderr, "cnvmtest: kernel %s = %s, image %s\n", o.Kernel, k.Summary(), k.Image)
+	r.release = release
+	r.phase("kernel", time.Since(t))
+	fmt.Fprintf(r.progress, "cnvmtest: kernel %s = %s, image %s\n", o.Kernel, k.Summary(), k.Image)
 
 	t = time.Now()
+	src := o.KmodDir
+	if src == "" {
+		if src, err = embeddedModule(store.Dir); err != nil {
+			return k, "", err
+		}
+	}
 	mod := build.Module{
-		Src:     o.KmodDir,
+		Src:     src,
 		KDir:    k.BuildDir,
 		Kernel:  k.Summary(),
 		Key:     k.Key + " " + k.ModuleCC + " " + strings.Join(k.ModuleMakeArgs, " "),
 		Cache:   filepath.Join(store.Dir, "modules"),
 		Command: k.ModuleMake,
 	}
-	ko, err = mod.Build(ctx, o.Stderr)
+	ko, err = mod.Build(ctx, r.progress)
 	var merr *build.ModuleError
 	if errors.As(err, &merr) {
 		res.Outcome, res.Reason = report.ModuleBuildFail, merr.Error()
@@ -168,7 +187,7 @@ func (o *Options) prepareKernel(ctx context.Context, res *Result, store *kernel.
 	if err != nil {
 		return k, "", err
 	}
-	phase("module", time.Since(t))
+	r.phase("module", time.Since(t))
 	return k, ko, nil
 }
 
@@ -176,20 +195,24 @@ func (o *Options) prepareKernel(ctx context.Context, res *Result, store *kernel.
 // module, its configuration but the module path, the base image ("" for
 // none) and the machine.
 type guestPrep struct {
-	err       error
-	elapsed   time.Duration
-	files     []initramfs.File
-	cfg       guest.Config
-	base      string
-	qemu      string
-	accel     vm.Accel
-	accelWhy  string
-	vmTimeout time.Duration
+	err         error
+	elapsed     time.Duration
+	files       []initramfs.File
+	cfg         guest.Config
+	base        string
+	qemu        *vm.QEMU
+	accel       vm.Accel
+	accelWhy    string
+	cpus        int
+	vmTimeout   time.Duration
+	testsImport string
 }
 
 // prepareGuest builds the runner and the test binary, or finds them built,
 // finds QEMU and the accelerator, and, for u-root's init, the base image.
-func (o *Options) prepareGuest(ctx context.Context, runDir string, store *kernel.Store, shell bool) (g guestPrep) {
+// It runs beside prepareKernel and writes nothing but its result.
+func (r *run) prepareGuest(ctx context.Context, runDir string, store *kernel.Store) (g guestPrep) {
+	o := &r.o
 	t := time.Now()
 	defer func() { g.elapsed = time.Since(t) }()
 	bin := filepath.Join(runDir, "bin")
@@ -197,70 +220,94 @@ func (o *Options) prepareGuest(ctx context.Context, runDir string, store *kernel
 		return g
 	}
 	binCache := filepath.Join(store.Dir, "bin", build.CacheKey(o.Repo, o.TestsDir, o.TestsPkg))
-	srcDirs := []string{o.Repo}
-	if o.TestsDir != o.Repo {
+	var srcDirs []string
+	if o.Repo != "" {
+		srcDirs = append(srcDirs, o.Repo)
+	}
+	if o.TestsDir != "" && o.TestsDir != o.Repo {
 		srcDirs = append(srcDirs, o.TestsDir)
 	}
-	inputs := build.Inputs(srcDirs, []string{o.OutDir, filepath.Join(o.Repo, "out"), store.Dir})
-	runner := filepath.Join(bin, "runner")
-	g.err = build.Stable(binCache, "runner", runner, inputs, func(p string) error {
-		return build.Program(ctx, o.Repo, "./initramfs/runner", p)
-	})
-	if g.err != nil {
+	skip := []string{o.OutDir, store.Dir}
+	if o.Repo != "" {
+		skip = append(skip, filepath.Join(o.Repo, "out"))
+	}
+	inputs := build.Inputs(srcDirs, skip)
+	runner, err := r.runnerFiles(ctx, binCache, bin, inputs)
+	if g.err = err; g.err != nil {
 		return g
 	}
 	g.cfg = guest.Config{Params: o.ModuleParams, Env: o.Env, Unload: true}
-	if g.qemu, g.err = vm.QEMUPath(""); g.err != nil {
+	g.qemu = r.qemu
+	if g.accel, g.accelWhy, g.err = chooseAccel(ctx, o.Accel, r.qemu); g.err != nil {
 		return g
 	}
-	if g.accel, g.accelWhy, g.err = chooseAccel(ctx, o.Accel, g.qemu); g.err != nil {
-		return g
-	}
-	if o.CPUs == 0 {
+	g.cpus = o.CPUs
+	if g.cpus == 0 {
 		// Under TCG a second vCPU makes the kernel find the TSCs out of
 		// sync and fall back to a slower clocksource (make bench).
-		o.CPUs = 1
+		g.cpus = 1
 		if g.accel == vm.KVM {
-			o.CPUs = 2
+			g.cpus = 2
 		}
 	}
 	var binTimeout, stall time.Duration
 	g.vmTimeout, binTimeout, stall = o.timeouts(g.accel)
 	g.cfg.Deadline = runnerDeadline(g.vmTimeout)
 
-	if o.Init == InitURoot {
-		g.base, g.err = initramfs.Base(filepath.Join(store.Dir, "initramfs"), o.Repo, o.Stderr)
+	if r.init == InitURoot {
+		g.base, g.err = initramfs.Base(ctx, filepath.Join(store.Dir, "initramfs"), o.Repo, r.progress)
 		if g.err != nil {
 			return g
 		}
-		g.files = append(g.files, initramfs.File{Name: "bin/uinit", Source: runner})
-	} else {
-		g.files = append(g.files, initramfs.File{Name: "init", Source: runner})
+		runner[0].Name = "bin/uinit"
 	}
+	g.files = append(g.files, runner...)
 	for _, f := range o.Files {
-		if _, err := os.Stat(f); err != nil {
-			g.err = fmt.Errorf("file for the guest: %w", err)
-			return g
-		}
 		g.files = append(g.files, initramfs.File{Name: guest.Dir + "/" + filepath.Base(f), Source: f})
 	}
 	switch {
-	case shell:
+	case r.shell:
 		g.cfg.Program, g.cfg.Shell = "/bin/sh", true // u-root links gosh there
 	case len(o.Exec) > 0:
 		prog := filepath.Join(guest.Dir, filepath.Base(o.Exec[0]))
 		g.files = append(g.files, initramfs.File{Name: prog, Source: o.Exec[0]})
 		g.cfg.Program, g.cfg.Args = "/"+prog, o.Exec[1:]
+		if o.WorkDir != "" {
+			var wd []initramfs.File
+			if wd, g.err = workDirFiles(o.WorkDir); g.err != nil {
+				return g
+			}
+			g.files = append(g.files, wd...)
+			g.cfg.Dir = o.WorkDir
+		}
+		// go test -exec -cover: the counters go back to go test's
+		// directory on the host, at the same path.
+		if dir, profile := coverFiles(o.Exec[1:]); dir != "" {
+			g.cfg.Dirs, g.cfg.CoverDir = []string{dir}, dir
+			if profile != "" {
+				g.cfg.Dirs = append(g.cfg.Dirs, filepath.Dir(profile))
+				g.cfg.Collect = []string{profile}
+			}
+		}
 	default:
-		o.testsImport, g.err = build.Memo(binCache, "importpath", inputs, func() (string, error) {
+		g.testsImport, g.err = build.Memo(binCache, "importpath", inputs, func() (string, error) {
 			return build.ImportPath(ctx, o.TestsDir, o.TestsPkg)
 		})
 		if g.err != nil {
 			return g
 		}
 		testBin := filepath.Join(bin, "tests.test")
-		g.err = build.Stable(binCache, "tests.test", testBin, inputs, func(p string) error {
-			return build.TestBinary(ctx, o.TestsDir, o.TestsPkg, p)
+		name, flags := "tests.test", []string(nil)
+		if o.Cover {
+			flags = []string{"-cover"}
+			if o.CoverPkg != "" {
+				flags = append(flags, "-coverpkg="+o.CoverPkg)
+			}
+			name = "tests-cover-" + build.CacheKey(flags...) + ".test"
+			g.cfg.Dirs, g.cfg.CoverDir = []string{guestCoverDir}, guestCoverDir
+		}
+		g.err = build.Stable(ctx, binCache, name, testBin, inputs, func(p string) error {
+			return build.TestBinary(ctx, o.TestsDir, o.TestsPkg, p, flags...)
 		})
 		if g.err != nil {
 			return g
@@ -275,26 +322,27 @@ func (o *Options) prepareGuest(ctx context.Context, runDir string, store *kernel
 type bootArgs struct {
 	kernel  *kernel.Kernel
 	image   string
-	qemu    string
+	qemu    *vm.QEMU
 	accel   vm.Accel
 	timeout time.Duration
 }
 
-// boot runs the guest and fills in the outcome.
-func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
+// run boots the guest and fills in the outcome.
+func (r *run) run(ctx context.Context) error {
+	o, res, b := &r.o, r.res, r.boot
 	res.ConsoleLog = filepath.Join(res.RunDir, "console.log")
 	con, err := newConsole(res.ConsoleLog)
 	if err != nil {
 		return err
 	}
-	rec := report.NewRecorder(report.Options{Verbose: o.Verbose, JSON: o.JSON, Out: o.Stdout, Package: o.testsImport})
+	rec := report.NewRecorder(report.Options{Verbose: o.Verbose, JSON: o.JSON, Out: o.Stdout, Package: r.testsImport})
 	s := &stream{rec: rec}
 	if o.Verbose {
 		s.verbose = o.Stderr
 	}
 	if len(o.Exec) > 0 {
 		s.raw = o.Stdout
-	} else if err := s.startConverter(ctx, o.testsImport); err != nil {
+	} else if err := s.startConverter(ctx, r.testsImport); err != nil {
 		return err
 	}
 
@@ -304,15 +352,16 @@ func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
 		Accel:     b.accel,
 		Kernel:    b.kernel.Image,
 		Initramfs: b.image,
-		Append:    []string{"quiet"},
-		MemoryMB:  o.MemoryMB,
-		CPUs:      o.CPUs,
+		Append:    append([]string{"quiet"}, o.KernelArgs...),
+		MemoryMB:  res.MemoryMB,
+		CPUs:      res.CPUs,
 		Timeout:   b.timeout,
 		Console:   con,
 		Results:   s.line,
 	})
 	s.close()
 	found, slices := con.finish()
+	found, r.explained = splitKnown(rec, found)
 	reports := make([]klog.Report, len(found))
 	for i, r := range found {
 		reports[i] = r.Report
@@ -322,7 +371,7 @@ func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
 	}
 	os.WriteFile(filepath.Join(res.RunDir, "qemu.cmdline"), []byte(quoteArgs(exit.Cmdline)+"\n"), 0o644)
 	if err := writeRepro(res.RunDir, b.kernel, exit.Cmdline); err != nil {
-		fmt.Fprintf(o.Stderr, "cnvmtest: writing the reproducer: %v\n", err)
+		fmt.Fprintf(r.progress, "cnvmtest: writing the reproducer: %v\n", err)
 	}
 	if started := s.at(guest.EvStart); !started.IsZero() {
 		res.Phases = append(res.Phases, Phase{"boot", started.Sub(start)})
@@ -337,18 +386,18 @@ func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
 		}
 	}
 
-	outcome, reason := o.judge(s, exit, reports)
-	attribute(rec, s, found, slices)
+	outcome, reason := r.judge(s, exit, reports)
+	attribute(rec, s, found, slices, r.explained)
 	switch outcome {
 	case report.BootFail, report.ModuleLoadFail, report.Infra:
 		// No test shows what went wrong: the end of the console does.
-		rec.Attach("", con.tail(80), "", "")
+		rec.Attach(report.Attachment{KernelLog: con.tail(80)})
 	}
 	if ex, ok := s.find(guest.EvExit); ok {
 		res.ExecStatus = ex.Status
 	}
 	rec.Finish(outcome, reason)
-	res.Summary = rec.Summary()
+	res.Summary, res.Tests = rec.Summary(), rec.Results()
 	res.Outcome, res.Reason = res.Summary.Outcome, res.Summary.Reason
 	if len(o.Exec) > 0 {
 		// exec runs no tests; the program's status is the result.
@@ -356,7 +405,7 @@ func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
 	}
 
 	if o.JUnit != "" {
-		if err := o.writeJUnit(res, rec); err != nil {
+		if err := r.writeJUnit(rec); err != nil {
 			return err
 		}
 	}
@@ -364,7 +413,10 @@ func (o *Options) boot(ctx context.Context, res *Result, b bootArgs) error {
 		fmt.Fprintf(o.Stderr, "cnvmtest: %s: %s\n", res.Outcome, res.Reason)
 		fmt.Fprintf(o.Stderr, "cnvmtest: to boot this guest again: sh %s (add gdb to attach a debugger)\n", filepath.Join(res.RunDir, "repro.sh"))
 	}
-	fmt.Fprintf(o.Stderr, "cnvmtest: kernel console log: %s\n", res.ConsoleLog)
+	if err := r.coverage(s); err != nil {
+		fmt.Fprintf(o.Stderr, "cnvmtest: coverage: %v\n", err)
+	}
+	fmt.Fprintf(r.progress, "cnvmtest: kernel console log: %s\n", res.ConsoleLog)
 	return nil
 }
 
@@ -379,9 +431,9 @@ func qemuExit(exit *vm.Exit) string {
 // attribute gives each test its slice of the kernel console, and fails the
 // test during which the kernel printed a report or gained a taint bit.
 // Reports printed outside any test go to the run.
-func attribute(rec *report.Recorder, s *stream, found []attributed, slices map[string]string) {
+func attribute(rec *report.Recorder, s *stream, found []attributed, slices map[string]string, explained map[string]klog.Taint) {
 	for test, log := range slices {
-		rec.Attach(test, log, "", "")
+		rec.Attach(report.Attachment{Test: test, KernelLog: log})
 	}
 	splat := map[string]bool{}
 	for _, r := range found {
@@ -389,30 +441,30 @@ func attribute(rec *report.Recorder, s *stream, found []attributed, slices map[s
 		if r.Kind == klog.Panic {
 			kind = report.KernelPanic
 		}
-		rec.Attach(r.Test, strings.Join(r.Lines, "\n"), kind, fmt.Sprintf("%s [%s]", r.Title, r.Fingerprint))
+		rec.Attach(report.Attachment{Test: r.Test, KernelLog: strings.Join(r.Lines, "\n"), Outcome: kind, Reason: fmt.Sprintf("%s [%s]", r.Title, r.Fingerprint)})
 		splat[r.Test] = true
 	}
 	for _, h := range s.all(guest.EvHang) {
-		rec.Attach(h.Test, "", report.Timeout, h.Error)
+		rec.Attach(report.Attachment{Test: h.Test, Outcome: report.Timeout, Reason: h.Error})
 	}
 	for _, r := range s.all(guest.EvTest) {
-		bad := klog.Taint(r.Taint).Unexpected(klog.Taint(r.TaintBefore) | klog.ModuleTaints)
+		bad := klog.Taint(r.Taint).Unexpected(klog.Taint(r.TaintBefore) | klog.ModuleTaints | explained[r.Test])
 		if bad != 0 && !splat[r.Test] {
-			rec.Attach(r.Test, "", report.KernelSplat, "kernel tainted during the test: "+bad.Flags())
+			rec.Attach(report.Attachment{Test: r.Test, Outcome: report.KernelSplat, Reason: "kernel tainted during the test: " + bad.Flags()})
 		}
 	}
 }
 
 // judge decides the run's outcome from what the runner said, how QEMU
 // ended and what the kernel printed. The most severe finding wins.
-func (o *Options) judge(s *stream, exit *vm.Exit, reports []klog.Report) (report.Outcome, string) {
-	for _, r := range reports {
-		if r.Kind == klog.Panic {
-			if o.Init == InitRunner && strings.Contains(r.Title, "Attempted to kill init") {
+func (r *run) judge(s *stream, exit *vm.Exit, reports []klog.Report) (report.Outcome, string) {
+	for _, rep := range reports {
+		if rep.Kind == klog.Panic {
+			if r.init == InitRunner && strings.Contains(rep.Title, "Attempted to kill init") {
 				// With no init of its own the guest's init is the runner.
-				return report.KernelPanic, r.Title + " (the guest's init is the cnvmtest runner: it died, see the console log)"
+				return report.KernelPanic, rep.Title + " (the guest's init is the cnvmtest runner: it died, see the console log)"
 			}
-			return report.KernelPanic, r.Title
+			return report.KernelPanic, rep.Title
 		}
 	}
 	if h, ok := s.find(guest.EvHang); ok {
@@ -444,14 +496,14 @@ func (o *Options) judge(s *stream, exit *vm.Exit, reports []klog.Report) (report
 	if !ok {
 		return report.Infra, fmt.Sprintf("QEMU exited (%s) before the guest runner finished; see the console log", qemuExit(exit))
 	}
-	if bad := klog.Taint(done.Taint).Unexpected(klog.Taint(boot.Taint) | klog.ModuleTaints); bad != 0 {
+	if bad := klog.Taint(done.Taint).Unexpected(klog.Taint(boot.Taint) | klog.ModuleTaints | r.explained[""]); bad != 0 {
 		return report.KernelSplat, "kernel tainted during the run: " + bad.Flags()
 	}
 	if u, ok := s.find(guest.EvUnload); ok && u.Error != "" {
 		return report.Fail, u.Error
 	}
 	ex, _ := s.find(guest.EvExit)
-	if len(o.Exec) > 0 {
+	if len(r.o.Exec) > 0 {
 		return report.Pass, ""
 	}
 	sum := s.rec.Summary()
@@ -466,7 +518,11 @@ func (o *Options) judge(s *stream, exit *vm.Exit, reports []klog.Report) (report
 	return report.Pass, ""
 }
 
-func (o *Options) writeJUnit(res *Result, rec *report.Recorder) error {
+func (r *run) writeJUnit(rec *report.Recorder) error {
+	o, res := &r.o, r.res
+	if err := os.MkdirAll(filepath.Dir(o.JUnit), 0o755); err != nil {
+		return fmt.Errorf("JUnit report: %w", err)
+	}
 	f, err := os.Create(o.JUnit)
 	if err != nil {
 		return fmt.Errorf("JUnit report: %w", err)
@@ -486,30 +542,30 @@ func (o *Options) writeJUnit(res *Result, rec *report.Recorder) error {
 		"outcome":        string(res.Outcome),
 		"console.log":    res.ConsoleLog,
 	}
+	for _, b := range res.Summary.KnownBugs {
+		props["known-bug."+b.ID] = b.Test + ": " + b.Text
+	}
 	return report.WriteJUnit(f, "cnvmtest "+res.Kernel.Release, props, rec.Results(), res.Summary)
 }
 
 // Shell boots the kernel with the module loaded and gives the guest's
 // console, with u-root's shell, to this process's terminal.
 func Shell(ctx context.Context, o Options) error {
-	if err := o.setDefaults(); err != nil {
-		return err
-	}
-	res := &Result{}
-	b, err := o.prepare(ctx, res, true)
-	if o.release != nil {
-		defer o.release()
+	r, err := start(ctx, o, true)
+	if r != nil {
+		defer r.close()
 	}
 	if err != nil {
 		return err
 	}
-	if b == nil {
-		return fmt.Errorf("%s: %s", res.Outcome, res.Reason)
+	if r.boot == nil {
+		return fmt.Errorf("%s: %s", r.res.Outcome, r.res.Reason)
 	}
-	fmt.Fprintf(o.Stderr, "cnvmtest: booting %s for a shell; type exit (or poweroff) to leave\n", b.kernel.Release)
+	b := r.boot
+	fmt.Fprintf(r.progress, "cnvmtest: booting %s for a shell; type exit (or poweroff) to leave\n", b.kernel.Release)
 	_, err = vm.Interactive(ctx, vm.Config{
 		QEMU: b.qemu, Accel: b.accel, Kernel: b.kernel.Image, Initramfs: b.image,
-		Append: []string{"quiet"}, MemoryMB: o.MemoryMB, CPUs: o.CPUs,
-	}, filepath.Join(res.RunDir, "results.out"))
+		Append: append([]string{"quiet"}, r.o.KernelArgs...), MemoryMB: r.res.MemoryMB, CPUs: r.res.CPUs,
+	}, filepath.Join(r.res.RunDir, "results.out"))
 	return err
 }

@@ -1,6 +1,7 @@
 package initramfs
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -10,8 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 
+	"github.com/cnvmtest/cnvmtest/internal/flock"
 	"github.com/u-root/gobusybox/src/pkg/golang"
 	"github.com/u-root/mkuimage/uimage"
 	"github.com/u-root/uio/llog"
@@ -33,7 +34,7 @@ var BaseCommands = []string{
 //
 // gobusybox recompiles the standard library on every build (tens of
 // seconds), which is why the result is cached: a run only appends an overlay.
-func Base(dir, moduleDir string, log io.Writer) (string, error) {
+func Base(ctx context.Context, dir, moduleDir string, log io.Writer) (string, error) {
 	key, err := baseKey(moduleDir)
 	if err != nil {
 		return "", err
@@ -47,14 +48,11 @@ func Base(dir, moduleDir string, log io.Writer) (string, error) {
 	}
 	// Parallel runs (a kernel matrix) build the base once: the first
 	// builds, the others wait and reuse it.
-	lock, err := os.OpenFile(filepath.Join(dir, "base.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := flock.Lock(ctx, filepath.Join(dir, "base.lock"), true, nil)
 	if err != nil {
-		return "", fmt.Errorf("initramfs base: %w", err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return "", fmt.Errorf("initramfs base: locking: %w", err)
 	}
+	defer unlock()
 	if _, err := os.Stat(out); err == nil {
 		return out, nil
 	}

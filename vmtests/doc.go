@@ -2,7 +2,9 @@
 // the real kernel connector and the cn_echo test module from kmod/.
 //
 // The package has no code of its own besides this comment: everything is in
-// the _test.go files, and the test binary is what the guest runs.
+// the _test.go files, and the test binary is what the guest runs. The
+// silence checks live in the importable package vmtests/silence, which the
+// harness's guest self-tests use too.
 //
 // # How the tests run
 //
@@ -40,7 +42,7 @@
 //	idx:val    ECHO: unicast reply to the sender, ack = request ack + 1
 //	idx:val+1  MULTICAST: sends to group idx with ack + 1, no reply;
 //	           the return value lands in last_mcast_ret
-//	idx:val+2  SLOW: a start notice, then sleeps slow_ms, then echoes
+//	idx:val+2  SLOW: a start notice, then sleeps slow_ms (300), then echoes
 //	idx:val+3  MULTICAST_EXCL: like MULTICAST, but skips the sender
 //	idx:val+4  CREDS: replies with the sender's pid, uid, gid and port
 //	idx:val+5  BLOCK: echoes with GFP_KERNEL (T35)
@@ -67,14 +69,17 @@
 // # Timing
 //
 // Under QEMU TCG the guest is 10 to 50 times slower than hardware. Every wait
-// for something that must arrive is bounded by a 10 s context; every
-// "nothing arrives" assertion listens for 500 ms (the design asks for at
-// least 300 ms) and is followed by an echo that must be the very next
-// message, so silence cannot come from a dead socket. The cn_proc tests
-// assert "no ack" and "not delivered here" behind a marker instead, which
-// needs no waiting (proc_linux_test.go explains why that is sound). No test
-// sleeps to wait for the kernel.
+// for something that must arrive is bounded by a 10 s context. "Nothing
+// arrives" is proved rather than waited for: the connector queues every
+// reply and multicast inside the sendmsg that causes it, so a receive that
+// does not wait finds nothing, and the echo of a sentinel sent afterwards
+// must be the next message (package silence cites the kernel source). One
+// test, TestNothingArrivesLate, listens for a window instead, as the
+// control of that assumption; README.md lists it and the two places where
+// no sentinel can exist. The cn_proc tests assert "no ack" and "not
+// delivered here" behind a marker (proc_linux_test.go explains why that is
+// sound). No test sleeps to wait for the kernel.
 //
-// Each test names the row of the connector test oracle (connector.md §7.2,
+// Each test names the row of the connector test oracle (docs/connector.md §7.2,
 // rows T1 to T42) that it checks; README.md maps the rows to tests.
 package vmtests

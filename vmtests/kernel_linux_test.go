@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cnvmtest/cnvmtest/initramfs/guest"
 )
 
 // A kernelVersion is the major.minor of a kernel release. Patch levels do
@@ -68,7 +70,7 @@ func runningKernel(tb testing.TB) (kernelVersion, string) {
 
 // kernelBehaviour is what a test expects where kernels differ. Every field
 // is a difference between the connector of 6.1 (≤ 6.5) and of 6.12
-// (≥ 6.6), with the source that explains it; connector.md §6 items 14, 15
+// (≥ 6.6), with the source that explains it; docs/connector.md §6 items 14, 15
 // and 19 list the commits, §3 and §5.3 the observations.
 type kernelBehaviour struct {
 	// UnprivOddGroupBind: an unprivileged bind or NETLINK_ADD_MEMBERSHIP
@@ -123,7 +125,7 @@ type kernelBehaviour struct {
 	ProcCounterUnderflow bool
 
 	// ProcSkUserDataLeak: LISTEN from a socket that is not in group 1
-	// allocates sk_user_data, which cn_release never frees (connector.md
+	// allocates sk_user_data, which cn_release never frees (docs/connector.md
 	// §6 item 19, unfixed).
 	//   ≤ 6.5: no per-socket state, nothing to leak.
 	//   ≥ 6.6: cn_proc_mcast_ctl kzallocs sk->sk_user_data for any
@@ -131,6 +133,45 @@ type kernelBehaviour struct {
 	//          2aa1f7a1f47c) frees it only if bit 0 of the socket's
 	//          groups is set.
 	ProcSkUserDataLeak bool
+}
+
+// knownBug is a kernel bug the suite pins (docs/connector.md, Known kernel
+// bugs): a test that observes it where kernelBehaviours expects it passes
+// and says so, so that the run lists it; a kernel in its range that
+// behaves correctly fails the test, naming the expectation to update.
+type knownBug struct {
+	id     string // as docs/connector.md names it
+	field  string // the kernelBehaviour field that expects it
+	source string // the kernel source that explains it
+}
+
+var (
+	bugOddGroupBind = knownBug{"cn-bind-odd-group", "UnprivOddGroupBind",
+		"drivers/connector/connector.c cn_bind tests bit 0 of the group number (test_bit(CN_IDX_PROC - 1, &groups)), bfdfdc2f3b70, 6.6 on"}
+	bugProcUnderflow = knownBug{"cn-proc-underflow", "ProcCounterUnderflow",
+		"drivers/connector/cn_proc.c cn_proc_mcast_ctl does atomic_dec on every IGNORE, up to 6.5; fixed by 2aa1f7a1f47c"}
+	bugIgnoreGlobal = knownBug{"cn-proc-ignore-global", "ProcIgnoreStopsSocket",
+		"drivers/connector/cn_proc.c: IGNORE only decrements the global count and send_msg has no per-socket filter, up to 6.5; fixed by 2aa1f7a1f47c"}
+	bugSkUserDataLeak = knownBug{"cn-proc-skdata-leak", "ProcSkUserDataLeak",
+		"drivers/connector/cn_proc.c cn_proc_mcast_ctl kzallocs sk_user_data for any sender; connector.c cn_release frees it only for members of group 1; 6.6 on, unfixed"}
+)
+
+// pin compares what a test saw of bug k with the running kernel's
+// expectation and reports whether they agree.
+func (k knownBug) pin(tb testing.TB, expected, present bool, seen string) bool {
+	tb.Helper()
+	_, release := runningKernel(tb)
+	switch {
+	case expected && present:
+		tb.Logf("%s%s: %s", guest.KnownBugPrefix, k.id, seen)
+	case expected && !present:
+		tb.Errorf("known kernel bug %s seems fixed on this kernel (%s): %s; update kernelBehaviours.%s for %s (%s)",
+			k.id, release, seen, k.field, release, k.source)
+	case present:
+		tb.Errorf("known kernel bug %s is present on %s, whose expectations say it is not: %s; check kernelBehaviours.%s (%s)",
+			k.id, release, seen, k.field, k.source)
+	}
+	return expected == present
 }
 
 // kernelBehaviours maps version ranges, both ends included, to behaviour.
@@ -141,7 +182,7 @@ var kernelBehaviours = []struct {
 	b        kernelBehaviour
 }{
 	{
-		// 5.10 and 6.1 behave alike for all of these (connector.md §3.1,
+		// 5.10 and 6.1 behave alike for all of these (docs/connector.md §3.1,
 		// §5.3; the connector diff 5.10 → 6.1 is only const qualifiers).
 		from: kernelVersion{5, 10}, to: kernelVersion{6, 5},
 		b: kernelBehaviour{
@@ -225,5 +266,51 @@ func TestParseKernelRelease(t *testing.T) {
 	}
 	if _, err := behaviourOf(kernelVersion{4, 19}); err == nil {
 		t.Errorf("behaviourOf(4.19) has expectations; no range covers it")
+	}
+}
+
+// recordTB keeps what a check logs and reports instead of failing.
+type recordTB struct {
+	testing.TB
+	logs, errs []string
+}
+
+func (r *recordTB) Helper() {}
+func (r *recordTB) Logf(format string, args ...any) {
+	r.logs = append(r.logs, fmt.Sprintf(format, args...))
+}
+func (r *recordTB) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// TestKnownBugPin checks the four cases of a pinned bug: present where
+// expected is a pass the run lists; absent where expected says the bug
+// seems fixed and names the expectation; present where not expected and
+// absent where not expected.
+func TestKnownBugPin(t *testing.T) {
+	for _, tt := range []struct {
+		expected, present bool
+		ok                bool
+		log, err          string
+	}{
+		{true, true, true, guest.KnownBugPrefix + "cn-proc-underflow: seen", ""},
+		{true, false, false, "", "seems fixed on this kernel"},
+		{false, true, false, "", "whose expectations say it is not"},
+		{false, false, true, "", ""},
+	} {
+		r := &recordTB{TB: t}
+		ok := bugProcUnderflow.pin(r, tt.expected, tt.present, "seen")
+		if ok != tt.ok {
+			t.Errorf("expected %v, present %v: pin = %v, want %v", tt.expected, tt.present, ok, tt.ok)
+		}
+		if got := strings.Join(r.logs, "\n"); tt.log != "" && got != tt.log || tt.log == "" && len(r.logs) > 0 {
+			t.Errorf("expected %v, present %v: logged %q, want %q", tt.expected, tt.present, got, tt.log)
+		}
+		if got := strings.Join(r.errs, "\n"); tt.err != "" && !strings.Contains(got, tt.err) || tt.err == "" && len(r.errs) > 0 {
+			t.Errorf("expected %v, present %v: reported %q, want %q in it", tt.expected, tt.present, got, tt.err)
+		}
+		if tt.err == "seems fixed on this kernel" && !strings.Contains(strings.Join(r.errs, ""), "kernelBehaviours.ProcCounterUnderflow") {
+			t.Errorf("the fixed-bug message does not name the expectation to update: %q", r.errs)
+		}
 	}
 }

@@ -15,11 +15,11 @@ import (
 )
 
 // Malformed and unusual datagrams, rows T8–T11 and T13–T16: what
-// cn_rx_skb and cn_call_callback accept (connector.md §1.3). The kernel
+// cn_rx_skb and cn_call_callback accept (docs/connector.md §1.3). The kernel
 // never reports a drop to the sender, so a drop shows only as silence and
 // an unchanged `received` counter.
 
-// Offsets of the header fields patched below (connector.md §1.1).
+// Offsets of the header fields patched below (docs/connector.md §1.1).
 const (
 	offNlmsgLen   = 0
 	offNlmsgType  = 4
@@ -59,8 +59,7 @@ func expectDropped(t *testing.T, ids moduleIDs, b []byte, why string) {
 	if after := readCounters(t); after.Received != before.Received {
 		t.Errorf("received went from %d to %d: a callback ran", before.Received, after.Received)
 	}
-	expectSilence(t, c, why)
-	expectAlive(t, c, ids)
+	expectSilence(t, c, ids, why)
 }
 
 // T8: a cn_msg.len larger than the data after the header is dropped by
@@ -156,8 +155,7 @@ func TestNetlinkAckFlagIgnored(t *testing.T) {
 	if got.Header.Type != netlink.Done || got.Header.Flags != 0 {
 		t.Errorf("reply type %v flags %v, want NLMSG_DONE and no flags", got.Header.Type, got.Header.Flags)
 	}
-	expectSilence(t, c, "one echo and no NLMSG_ERROR")
-	expectAlive(t, c, ids)
+	expectSilence(t, c, ids, "one echo and no NLMSG_ERROR")
 }
 
 // T14: the connector processes only the first netlink message of a
@@ -180,8 +178,7 @@ func TestTwoMessagesInOneDatagram(t *testing.T) {
 	if after := readCounters(t); after.Received != before.Received+1 {
 		t.Errorf("received went from %d to %d, want +1", before.Received, after.Received)
 	}
-	expectSilence(t, c, "the second message of the datagram is ignored")
-	expectAlive(t, c, ids)
+	expectSilence(t, c, ids, "the second message of the datagram is ignored")
 }
 
 // T15: bytes after nlmsg_len are ignored.
@@ -201,8 +198,7 @@ func TestTrailingGarbage(t *testing.T) {
 	if got.Header.Length != 40 {
 		t.Errorf("reply nlmsg_len %d, want 40", got.Header.Length)
 	}
-	expectSilence(t, c, "the trailing bytes are not a message")
-	expectAlive(t, c, ids)
+	expectSilence(t, c, ids, "the trailing bytes are not a message")
 }
 
 // T16: the connector does not look at nlmsg_type; the reply is NLMSG_DONE

@@ -58,13 +58,12 @@ func TestMulticast(t *testing.T) {
 	}
 
 	t.Run("sender", func(t *testing.T) {
-		expectSilence(t, sender, "MULTICAST sends no unicast reply and the sender is not in the group")
-		expectAlive(t, sender, ids)
+		expectSilence(t, sender, ids, "MULTICAST sends no unicast reply and the sender is not in the group")
 	})
 }
 
 // T26: with no socket in group idx, cn_netlink_send(msg, 0, 0) fails with
-// -ESRCH before it allocates anything (connector.md §2.2), and nobody
+// -ESRCH before it allocates anything (docs/connector.md §2.2), and nobody
 // receives anything. Each case first shows a listener getting the message
 // (return 0), so -ESRCH is this send's result and not a stale value.
 func TestMulticastNoListeners(t *testing.T) {
@@ -113,11 +112,9 @@ func TestMulticastNoListeners(t *testing.T) {
 			if ret, want := readParam(t, "last_mcast_ret"), -int64(unix.ESRCH); ret != want {
 				t.Errorf("without listeners, cn_netlink_send returned %d, want %d (-ESRCH) %s", ret, want, groupMembers(ids.group))
 			}
-			expectSilence(t, sender, "MULTICAST sends no unicast reply")
-			expectAlive(t, sender, ids)
+			expectSilence(t, sender, ids, "MULTICAST sends no unicast reply")
 			if tt.open {
-				expectSilence(t, listener, "the listener left the group")
-				expectAlive(t, listener, ids)
+				expectSilence(t, listener, ids, "the listener left the group")
 			}
 		})
 	}
@@ -125,7 +122,7 @@ func TestMulticastNoListeners(t *testing.T) {
 
 // T27: cn_netlink_send(msg, portid, group) multicasts to the group but skips
 // portid; it is not "unicast and multicast" as connector.c's comment says
-// (connector.md §2.3). The MULTICAST case is the control: the same sender in
+// (docs/connector.md §2.3). The MULTICAST case is the control: the same sender in
 // the same group does get a plain multicast.
 func TestMulticastExcludesSender(t *testing.T) {
 	requireGuest(t)
@@ -160,8 +157,7 @@ func TestMulticastExcludesSender(t *testing.T) {
 			}
 
 			if !tt.senderGets {
-				expectSilence(t, sender, "the module excluded the sender's port")
-				expectAlive(t, sender, ids)
+				expectSilence(t, sender, ids, "the module excluded the sender's port")
 				return
 			}
 			got = mustReceive(t, sender, 1)[0]

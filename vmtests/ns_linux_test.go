@@ -43,7 +43,7 @@ func TestNewNetNamespace(t *testing.T) {
 // namespace, gets its echo; the callback sees the kernel's view of the
 // sender: uid 65534, the id the namespace's root maps to. Group rights are
 // judged against the network namespace's owner, the initial user
-// namespace, so the namespace's root binds like nobody (connector.md
+// namespace, so the namespace's root binds like nobody (docs/connector.md
 // §3.3).
 func TestNewUserNamespace(t *testing.T) {
 	requireGuest(t)

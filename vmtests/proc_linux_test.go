@@ -10,7 +10,7 @@ import (
 	"github.com/cnvmtest/cnvmtest/connector"
 )
 
-// Helpers for the cn_proc rows T37–T42 (connector.md §5).
+// Helpers for the cn_proc rows T37–T42 (docs/connector.md §5).
 //
 // A test cannot tell from the cn_proc messages it gets whether others are
 // on the way, except for one ordering fact: a connector callback runs
@@ -114,7 +114,7 @@ func (s *procSocket) syncErr(ctx context.Context) ([]connector.ProcEvent, error)
 }
 
 // ackOf finds the ack of the request that had ack a: cn_proc answers with
-// ack a+1 and overwrites seq (connector.md §5.2).
+// ack a+1 and overwrites seq (docs/connector.md §5.2).
 func ackOf(evs []connector.ProcEvent, a uint32) (connector.ProcEvent, bool) {
 	for _, ev := range evs {
 		if ev.What == connector.ProcEventNone && ev.Ack == a+1 {
@@ -168,7 +168,7 @@ func (v childEvents) none() bool     { return len(v.Fork)+len(v.Exec)+len(v.Exit
 
 // awaitChildFrom reads c until FORK, EXEC and EXIT of pid have arrived,
 // counting those in v as arrived. The EXIT is sent after exit_notify, so
-// it may come after wait4 returned (connector.md §5.4).
+// it may come after wait4 returned (docs/connector.md §5.4).
 func awaitChildFrom(ctx context.Context, c *connector.Conn, pid int, v childEvents) (childEvents, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()

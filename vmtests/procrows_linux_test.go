@@ -18,7 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The cn_proc rows, T37–T42, and the sk_user_data leak of connector.md §6
+// The cn_proc rows, T37–T42, and the sk_user_data leak of docs/connector.md §6
 // item 19. Every test starts with procCountGuard, so none depends on the
 // order the tests run in (see T41). Events are those of children this
 // test spawns, picked out by pid: the guest's other processes, the test
@@ -281,12 +281,11 @@ func TestProcIgnoreOneOfTwo(t *testing.T) {
 
 	gotA := childOf(sa.sync(t), pid)
 	t.Logf("A after IGNORE: %+v", gotA)
-	if b.ProcIgnoreStopsSocket && !gotA.none() {
-		t.Errorf("A got events after its IGNORE: %+v", gotA)
+	if b.ProcIgnoreStopsSocket && !gotA.none() && !gotA.complete() {
+		t.Errorf("A got some events after its IGNORE: %+v", gotA)
 	}
-	if !b.ProcIgnoreStopsSocket && !gotA.complete() {
-		t.Errorf("A should still get the child's events (it is in group 1 and the count is positive): %+v", gotA)
-	}
+	bugIgnoreGlobal.pin(t, !b.ProcIgnoreStopsSocket, gotA.complete(),
+		fmt.Sprintf("a socket still gets every event of a child after its own IGNORE (it is in group 1 and the count is positive): %+v", gotA))
 }
 
 // T41: IGNORE, IGNORE, then LISTEN from one socket, starting from a
@@ -326,8 +325,9 @@ func TestProcIgnoreUnderflow(t *testing.T) {
 		}
 	}
 	ack, acked := ackOf(evs, a+2)
-	if want := !b.ProcCounterUnderflow; acked != want {
-		t.Fatalf("LISTEN after two IGNOREs acked: %v, want %v", acked, want)
+	if !bugProcUnderflow.pin(t, b.ProcCounterUnderflow, !acked,
+		"a LISTEN after two IGNOREs from a count of 0 is not acked: the count went below 1") {
+		t.FailNow()
 	}
 	if acked && ackErr(ack) != 0 {
 		t.Errorf("LISTEN acked with error %d", ackErr(ack))
@@ -351,8 +351,11 @@ func TestProcIgnoreUnderflow(t *testing.T) {
 	if len(early) != 0 {
 		t.Errorf("with the count at -1 the socket got %d cn_proc messages, first %+v", len(early), early[0])
 	}
-	// The EXIT has no marker to wait behind: it is sent after the parent
-	// may have reaped the child. The silence window covers it.
+	// The EXIT has no sentinel to wait behind: the exiting task sends it
+	// itself after exit_notify has let the parent reap it (v6.1
+	// kernel/exit.c do_exit: exit_notify, then proc_exit_connector), and
+	// nothing a test can see is ordered after that. One of the few
+	// windowed checks left (README.md lists them).
 	expectNoProc(t, s.c)
 }
 
@@ -465,7 +468,7 @@ func TestProcRequestFromNamespace(t *testing.T) {
 	}
 }
 
-// The sk_user_data leak of connector.md §6 item 19 (6.6 to 7.3, unfixed):
+// The sk_user_data leak of docs/connector.md §6 item 19 (6.6 to 7.3, unfixed):
 // a LISTEN from a socket that is not in group 1 is accepted and makes
 // cn_proc allocate the socket's 8-byte proc_input, but cn_release frees it
 // only for sockets in group 1, so closing the socket leaks it.
@@ -509,12 +512,8 @@ func TestProcListenUnboundLeak(t *testing.T) {
 	leak := slabGrowth(t, n, [][]byte{procRequestBytes(connector.ProcListen), procRequestBytes(connector.ProcIgnore)})
 	extra := leak - control
 	t.Logf("8-byte kmalloc objects: +%d after %d open/close, +%d after %d LISTEN/IGNORE/close; difference %d", control, n, leak, n, extra)
-	if b.ProcSkUserDataLeak && extra < n/2 {
-		t.Errorf("expected about %d leaked 8-byte objects (sk_user_data), counted %d", n, extra)
-	}
-	if !b.ProcSkUserDataLeak && extra > n/2 {
-		t.Errorf("counted %d more 8-byte objects than the control, on a kernel without per-socket state", extra)
-	}
+	bugSkUserDataLeak.pin(t, b.ProcSkUserDataLeak, extra >= n/2,
+		fmt.Sprintf("%d LISTENs from sockets outside group 1 left %d more 8-byte objects than the control (about %d leak if the bug is there)", n, extra, n))
 	kmemleakReport(t)
 }
 

@@ -27,9 +27,11 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
   cnvmtest bench [flags]                 measure, print a table, write out/bench/bench-DATE.json
   cnvmtest bench -compare OLD.json       measure, then print the changes since OLD
   cnvmtest bench -compare OLD.json NEW   print the changes between two reports, measuring nothing
-Sections: run (warm runs, floor, first test event), suite (whole guest suite),
-guest (echo benchmarks in the guest), host (encoder benchmarks), matrix,
-cold (only with -cold). Flags:
+Sections: suite (the whole suite as make vmtest runs it, against the floors),
+run (one-test runs against the floors: the harness's overhead), guest (echo
+benchmarks in the guest), host (encoder benchmarks), matrix (the whole suite
+on four kernels), cold (only with -cold), maketest (make test once, only
+with -maketest). Flags:
 `)
 		fs.PrintDefaults()
 	}
@@ -42,6 +44,7 @@ cold (only with -cold). Flags:
 	only := fs.String("only", "", "run only these sections (comma-separated)")
 	skip := fs.String("skip", "", "skip these sections (comma-separated)")
 	cold := fs.Bool("cold", false, "also measure a cold start from empty caches (downloads a kernel, builds u-root; minutes)")
+	makeTest := fs.Bool("maketest", false, "also time make test once (minutes)")
 	fs.StringVar(&cfg.GuestBenchTime, "benchtime", "1s", "-benchtime of the guest benchmarks")
 	fs.StringVar(&cfg.HostBenchTime, "host-benchtime", "", "-benchtime of the host benchmarks (default go test's)")
 	fs.IntVar(&cfg.CPUs, "cpus", 0, "guest CPUs, as cnvmtest run -cpus (default: as cnvmtest run)")
@@ -74,7 +77,7 @@ cold (only with -cold). Flags:
 			return 2
 		}
 	}
-	sections, err := pickSections(*only, *skip, *cold)
+	sections, err := pickSections(*only, *skip, *cold, *makeTest)
 	if err != nil {
 		fmt.Fprintf(stderr, "cnvmtest bench: %v\n", err)
 		return 2
@@ -147,10 +150,10 @@ func compareReports(oldPath, newPath string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// pickSections applies -only, -skip and -cold to the sections.
-func pickSections(only, skip string, cold bool) ([]string, error) {
+// pickSections applies -only, -skip, -cold and -maketest to the sections.
+func pickSections(only, skip string, cold, makeTest bool) ([]string, error) {
 	sections := slices.DeleteFunc(slices.Clone(bench.AllSections), func(s string) bool {
-		return s == bench.SectionCold && !cold
+		return s == bench.SectionCold && !cold || s == bench.SectionMakeTest && !makeTest
 	})
 	if only != "" {
 		sections = splitList(only)

@@ -6,15 +6,13 @@ import (
 	"flag"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cnvmtest/cnvmtest/harness"
 	"github.com/cnvmtest/cnvmtest/harness/bisect"
-	"github.com/cnvmtest/cnvmtest/harness/report"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -60,7 +58,9 @@ func TestBisectStepAbortsOnItsOwnFailure(t *testing.T) {
 	for _, args := range [][]string{
 		{"-nosuchflag"},
 		{"-flaky", "sometimes"},
-		{"-accel", "hvf", "-repo", "."},
+		{"-accel", "tcg"}, // a run flag before the --
+		{"--", "-accel", "hvf", "-repo", "."},
+		{"--", "-nosuchflag"},
 	} {
 		code := bisectStepCmd(context.Background(), args, io.Discard, io.Discard)
 		if code != bisect.ExitAbort {
@@ -69,95 +69,84 @@ func TestBisectStepAbortsOnItsOwnFailure(t *testing.T) {
 	}
 }
 
-// What bisect passes to bisect-step must parse back to the same options.
-func TestStepArgsRoundTrip(t *testing.T) {
+// The run flags given to bisect reach each step as given, after the
+// step's own flags, and parse there to the options bisect checked.
+func TestBisectRunFlagsReachStep(t *testing.T) {
 	repo, err := findRepo("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmp := t.TempDir()
-	want := harness.Options{
-		Repo: repo, Kernel: "debian:6.12", KmodDir: filepath.Join(tmp, "kmod"), ModuleParams: "idx=18 val=5",
-		TestsDir: tmp, TestsPkg: ".", Run: "^TestEcho", Count: 3, Timeout: 7 * time.Minute,
-		TestTimeout: time.Minute, Accel: "tcg", Init: harness.InitURoot, Verbose: true, OutDir: filepath.Join(tmp, "out"),
-		CPUs: 1, MemoryMB: 512, Env: []string{"A=1", "B=2=3"}, Files: []string{"/etc/hostname", filepath.Join(tmp, "f")},
+	mod := t.TempDir()
+	os.Mkdir(filepath.Join(mod, "tests"), 0o755)
+	runArgs := []string{"-params", "idx=18 val=-5", "-env", "A=1", "-accel", "tcg", "-env", "B=2=3",
+		"-v", "-count", "3", "-tests", "tests", "-repo", repo, "-file", "/etc/hostname"}
+	args := append([]string{"-module-repo", mod, "-good", "a", "-bad", "b", "-repeat", "2", "-flaky", "skip"}, runArgs...)
+	var stderr bytes.Buffer
+	b, code := parseBisect(args, io.Discard, &stderr)
+	g, ok := b.(*bisect.Git)
+	if !ok {
+		t.Fatalf("parseBisect(%q) = %T, exit %d, want a *bisect.Git; stderr:\n%s", args, b, code, stderr.String())
 	}
-	args := stepArgs(want)
-	fs := flag.NewFlagSet("", flag.ContinueOnError)
-	var rf runFlags
-	rf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		t.Fatalf("parsing %q: %v", args, err)
+	want := []string{"-accel", "tcg", "-count", "3", "-env", "A=1", "-env", "B=2=3", "-file", "/etc/hostname",
+		"-params", "idx=18 val=-5", "-repo", repo, "-tests", "tests", "-v=true",
+		"-kmod", filepath.Join(mod, "kmod"), "-tests", filepath.Join(mod, "tests")}
+	if diff := cmp.Diff(want, g.Args.Run); diff != "" {
+		t.Errorf("run flags of the step (-want +got):\n%s", diff)
 	}
-	got, err := rf.options(nil, nil)
+	wd, _ := os.Getwd()
+	if g.Args.Dir != wd || g.Args.Repeat != 2 || g.Args.Policy != bisect.FlakySkip {
+		t.Errorf("step args %+v: want -dir %s, -repeat 2, -flaky skip", g.Args, wd)
+	}
+	if len(g.Command) != 2 || g.Command[1] != "bisect-step" {
+		t.Errorf("step command %q, want this binary and bisect-step", g.Command)
+	}
+	back, err := bisect.ParseStepArgs(g.Args.Args(), io.Discard)
 	if err != nil {
-		t.Fatalf("options from %q: %v", args, err)
+		t.Fatalf("bisect-step %q: %v", g.Args.Args(), err)
 	}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(harness.Options{})); diff != "" {
-		t.Errorf("options after the round trip through %q (-want +got):\n%s", args, diff)
+	if diff := cmp.Diff(g.Args, back); diff != "" {
+		t.Errorf("step args after the round trip through %q (-want +got):\n%s", g.Args.Args(), diff)
 	}
-}
 
-func TestRecords(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "steps.jsonl")
-	steps := map[string]bisect.Step{
-		"aaaa": bisect.Judge([]bisect.Attempt{{Outcome: report.Pass, Elapsed: time.Second}}, bisect.FlakyBad),
-		"bbbb": bisect.Judge([]bisect.Attempt{{Outcome: report.Fail, Reason: "1 test(s) failed"}, {Outcome: report.Pass}}, bisect.FlakySkip),
-	}
-	for v, s := range steps {
-		if err := appendRecord(path, bisect.Entry{Version: v, Step: s}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := readRecords(path)
+	// The step's run parses them to what the user's flags give, with the
+	// module and tests of the commit checked out.
+	got, err := parseRunFlags(back.Run, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(steps, got); diff != "" {
-		t.Errorf("records read back (-want +got):\n%s", diff)
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	var rf runFlags
+	rf.register(fs)
+	if err := fs.Parse(runArgs); err != nil {
+		t.Fatal(err)
+	}
+	user, err := rf.options(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user.KmodDir, user.TestsDir, user.TestsPkg = filepath.Join(mod, "kmod"), filepath.Join(mod, "tests"), "."
+	if diff := cmp.Diff(user, got, cmpopts.IgnoreUnexported(harness.Options{})); diff != "" {
+		t.Errorf("options of the step (-want +got):\n%s", diff)
 	}
 }
 
-func TestGitBisectCheck(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
+// The Debian mode runs each version with the user's run flags and the
+// version's kernel.
+func TestBisectDebianStepArgs(t *testing.T) {
+	repo, err := findRepo("")
+	if err != nil {
+		t.Fatal(err)
 	}
-	ctx := context.Background()
-	dir := t.TempDir()
-	git := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %q: %v\n%s", args, err, out)
-		}
+	args := []string{"-debian", "6.12", "-good", "6.12.95-1", "-env", "A=1", "-env", "A=2", "-repo", repo}
+	b, code := parseBisect(args, io.Discard, io.Discard)
+	d, ok := b.(*bisect.Debian)
+	if !ok {
+		t.Fatalf("parseBisect(%q) = %T, exit %d, want a *bisect.Debian", args, b, code)
 	}
-	git("init", "-q")
-	for _, c := range []string{"1", "2", "3"} {
-		os.WriteFile(filepath.Join(dir, "f"), []byte(c), 0o644)
-		git("add", "f")
-		git("commit", "-q", "-m", c)
+	if want := []string{"-env", "A=1", "-env", "A=2", "-repo", repo}; !slices.Equal(d.Step.Args, want) {
+		t.Errorf("run flags %q, want %q", d.Step.Args, want)
 	}
-	g := &gitBisect{dir: dir, good: "HEAD~2", bad: "HEAD"}
-	if _, _, err := g.check(ctx); err != nil {
-		t.Fatalf("check of a clean repository: %v", err)
-	}
-	for _, tt := range []struct {
-		name  string
-		setup func()
-		g     gitBisect
-		want  string
-	}{
-		{"unknown revision", func() {}, gitBisect{dir: dir, good: "nosuchrev", bad: "HEAD"}, "-good nosuchrev"},
-		{"not a repository", func() {}, gitBisect{dir: t.TempDir(), good: "a", bad: "b"}, "not in a git repository"},
-		{"uncommitted changes", func() { os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644) }, *g, "uncommitted changes"},
-		{"bisection going on", func() { git("checkout", "-q", "f"); git("bisect", "start", "HEAD", "HEAD~2") }, *g, "already going on"},
-	} {
-		tt.setup()
-		if _, _, err := tt.g.check(ctx); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: check() = %v, want an error saying %q", tt.name, err, tt.want)
-		}
+	if d.Series != "6.12" || d.Good != "6.12.95-1" || d.Bad != "" {
+		t.Errorf("bisection %+v, want series 6.12 from 6.12.95-1", d)
 	}
 }

@@ -7,11 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -22,7 +17,8 @@ const kernelsUsage = `usage:
   cnvmtest kernels list [-json]                   the kernels (and build roots) in the store
   cnvmtest kernels get [-json] SPEC               fetch or build a kernel; print it as JSON
   cnvmtest kernels prune [-n] -older-than D|-all  remove kernels not used for D (30d, 12h) or all
-Specs: debian:6.1, debian:6.12+deb13, debian-src:6.12[@debug], src:DIR[@debug], path:IMAGE,KDIR.
+Specs: debian:6.1, debian:6.12+deb13, debian:6.1.0-57-rt, debian-src:6.12[@debug], src:DIR[@debug],
+path:IMAGE,KDIR (see the README's kernel specs).
 The store is $CNVMTEST_CACHE, else ~/.cache/cnvmtest.
 `
 
@@ -85,7 +81,8 @@ func kernelsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err := run(); err != nil {
 		fmt.Fprintf(stderr, "cnvmtest kernels %s: %v\n", sub, err)
 		var u usageError
-		if errors.As(err, &u) {
+		var serr *kernel.SpecError
+		if errors.As(err, &u) || errors.As(err, &serr) {
 			fmt.Fprint(stderr, kernelsUsage)
 			return 2
 		}
@@ -142,7 +139,7 @@ func kernelsList(store *kernel.Store, asJSON bool, stdout io.Writer) error {
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "SPEC\tRELEASE\tVERSION/CONFIG\tCOMPILER\tSIZE\tLAST USED")
 	for _, k := range ks {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", kernelsSpec(k), k.Release, kernelsVersion(k), kernelsCompiler(k),
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.NamedBy(), k.Release, k.Version(), kernelsCompiler(k),
 			kernelsSize(k.Dir), kernelsAgo(k.LastUsed))
 	}
 	if len(tcs) > 0 {
@@ -161,78 +158,6 @@ func kernelsList(store *kernel.Store, asJSON bool, stdout io.Writer) error {
 	return nil
 }
 
-// kernelsSpec is the spec that made k, or, for entries that did not record
-// it, one that names it.
-func kernelsSpec(k *kernel.Kernel) string {
-	switch {
-	case k.Spec != "":
-		return k.Spec
-	case k.Source == kernel.SourceDebianSrc:
-		return kernel.SourceDebianSrc + ":" + k.PackageVersion + "@" + k.Flavour
-	case k.Source == kernel.SourceTree:
-		return kernel.SourceTree + ":" + k.SourceDir + "@" + k.Flavour
-	}
-	return kernel.SourceDebian + ":" + k.PackageVersion
-}
-
-// kernelsVersion is what tells kernels of a release apart: Debian's
-// package version, and for kernels built here the flavour and config hash.
-func kernelsVersion(k *kernel.Kernel) string {
-	switch k.Source {
-	case kernel.SourceDebianSrc:
-		return k.PackageVersion + " " + k.Flavour + "/" + k.ConfigHash
-	case kernel.SourceTree:
-		return k.Revision + " " + k.Flavour + "/" + k.ConfigHash
-	}
-	return k.PackageVersion
-}
-
-// kernelsCompiler shortens CONFIG_CC_VERSION_TEXT: "gcc (Debian
-// 12.2.0-14+deb12u1) 12.2.0" to "gcc 12.2.0".
-func kernelsCompiler(k *kernel.Kernel) string {
-	if k.Compiler != "" {
-		return k.Compiler
-	}
-	f := strings.Fields(k.CC)
-	for _, v := range f[min(1, len(f)):] {
-		if kernelsVersionRE.MatchString(v) {
-			return f[0] + " " + v
-		}
-	}
-	return k.CC
-}
-
-var kernelsVersionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
-
-func kernelsSize(dir string) string {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
-	return fmt.Sprintf("%.0f MB", float64(n)/1e6)
-}
-
-func kernelsAgo(t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	d := time.Since(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h ago", int(d.Hours()))
-	}
-	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
-}
-
 func kernelsPrune(ctx context.Context, store *kernel.Store, older time.Duration, dry bool, stdout, stderr io.Writer) error {
 	keep := func(used time.Time) bool { return older != 0 && time.Since(used) < older }
 	if dry {
@@ -242,7 +167,7 @@ func kernelsPrune(ctx context.Context, store *kernel.Store, older time.Duration,
 		}
 		for _, k := range ks {
 			if !keep(k.LastUsed) {
-				fmt.Fprintf(stdout, "would remove %s (%s, %s, last used %s)\n", k.Key, kernelsSpec(k), kernelsSize(k.Dir), kernelsAgo(k.LastUsed))
+				fmt.Fprintf(stdout, "would remove %s (%s, %s, last used %s)\n", k.Key, k.NamedBy(), kernelsSize(k.Dir), kernelsAgo(k.LastUsed))
 			}
 		}
 		tcs, err := store.Toolchains()
@@ -255,7 +180,7 @@ func kernelsPrune(ctx context.Context, store *kernel.Store, older time.Duration,
 	}
 	removed, err := store.Prune(ctx, func(k *kernel.Kernel) bool { return keep(k.LastUsed) }, stderr)
 	for _, k := range removed {
-		fmt.Fprintf(stdout, "removed %s (%s)\n", k.Key, kernelsSpec(k))
+		fmt.Fprintf(stdout, "removed %s (%s)\n", k.Key, k.NamedBy())
 	}
 	tcs, terr := store.PruneToolchains(ctx, func(tc *kernel.Toolchain) bool { return keep(tc.LastUsed) })
 	for _, tc := range tcs {
@@ -265,26 +190,4 @@ func kernelsPrune(ctx context.Context, store *kernel.Store, older time.Duration,
 		fmt.Fprintln(stdout, "nothing to remove")
 	}
 	return errors.Join(err, terr)
-}
-
-// kernelsAge is a flag value: a Go duration, or a number of days ("30d").
-type kernelsAge time.Duration
-
-func (a *kernelsAge) String() string { return time.Duration(*a).String() }
-
-func (a *kernelsAge) Set(s string) error {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.ParseFloat(days, 64)
-		if err != nil || n <= 0 {
-			return fmt.Errorf("want a positive number of days, such as 30d")
-		}
-		*a = kernelsAge(time.Duration(n * 24 * float64(time.Hour)))
-		return nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return fmt.Errorf("want a duration such as 30d or 36h")
-	}
-	*a = kernelsAge(d)
-	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"debug/elf"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,43 +9,50 @@ import (
 )
 
 // findRepo returns the cnvmtest source tree: dir if given, else the nearest
-// directory above the working directory whose go.mod declares this module.
+// directory above the working directory whose go.mod declares this module,
+// else "" (cnvmtest then runs on what its binary carries).
 func findRepo(dir string) (string, error) {
 	if dir != "" {
-		return filepath.Abs(dir)
+		d, err := filepath.Abs(dir)
+		if err != nil {
+			return "", err
+		}
+		if !isRepo(d) {
+			return "", fmt.Errorf("-repo %s: not a cnvmtest source tree (no go.mod declaring github.com/cnvmtest/cnvmtest)", d)
+		}
+		return d, nil
 	}
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for d := wd; ; d = filepath.Dir(d) {
-		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
-		if err == nil && bytes.Contains(b, []byte("module github.com/cnvmtest/cnvmtest\n")) {
+		if isRepo(d) {
 			return d, nil
 		}
 		if d == filepath.Dir(d) {
-			return "", fmt.Errorf("not inside the cnvmtest source tree (no go.mod for github.com/cnvmtest/cnvmtest above %s): run from the tree or pass -repo", wd)
+			return "", nil
 		}
 	}
 }
 
-// checkStatic rejects programs the guest cannot run: the initramfs has no
-// dynamic loader or libraries.
-func checkStatic(path string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return fmt.Errorf("%s: not an ELF program: %w", path, err)
-	}
-	defer f.Close()
-	if f.Machine != elf.EM_X86_64 {
-		return fmt.Errorf("%s: built for %s, the guest is x86_64", path, f.Machine)
-	}
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("%s is dynamically linked: the guest has no libraries; build it static (CGO_ENABLED=0 for Go, -static for C)", path)
+// moduleRoot returns the nearest directory at or above dir with a go.mod,
+// or dir: go test -exec runs in a package's directory, and the run
+// directories belong beside the module's, not among its sources.
+func moduleRoot(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if d == filepath.Dir(d) {
+			return dir
 		}
 	}
-	return nil
+}
+
+func isRepo(d string) bool {
+	b, err := os.ReadFile(filepath.Join(d, "go.mod"))
+	return err == nil && bytes.Contains(b, []byte("module github.com/cnvmtest/cnvmtest\n"))
 }
 
 func envDuration(name string) (time.Duration, error) {
@@ -59,4 +65,11 @@ func envDuration(name string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s=%q: %w", name, v, err)
 	}
 	return d, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"strings"
@@ -9,29 +8,13 @@ import (
 	"time"
 
 	"github.com/cnvmtest/cnvmtest/harness/report"
+	"github.com/cnvmtest/cnvmtest/internal/lines"
 )
 
 // lineWriter calls fn with each complete line written to it and the time
 // the line was completed.
-type lineWriter struct {
-	mu  sync.Mutex
-	buf []byte
-	fn  func(at time.Time, line string)
-}
-
-func (w *lineWriter) Write(b []byte) (int, error) {
-	now := time.Now()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, b...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		w.fn(now, string(w.buf[:i]))
-		w.buf = w.buf[i+1:]
-	}
+func lineWriter(fn func(at time.Time, line string)) *lines.Writer {
+	return &lines.Writer{Line: func(line []byte) { fn(time.Now(), string(line)) }}
 }
 
 // runClock reads a run's output as the harness writes it, with -json and
@@ -52,8 +35,8 @@ func newRunClock(log io.Writer) *runClock {
 	return &runClock{guest: map[string]time.Time{}, log: log}
 }
 
-func (c *runClock) stdout() io.Writer { return &lineWriter{fn: c.event} }
-func (c *runClock) stderr() io.Writer { return &lineWriter{fn: c.progress} }
+func (c *runClock) stdout() io.Writer { return lineWriter(c.event) }
+func (c *runClock) stderr() io.Writer { return lineWriter(c.progress) }
 
 func (c *runClock) event(at time.Time, line string) {
 	var e report.Event

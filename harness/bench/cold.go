@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cnvmtest/cnvmtest/harness/vm"
+	"github.com/cnvmtest/cnvmtest/internal/fsutil"
 )
 
 // cold runs the CLI once with CNVMTEST_CACHE and GOCACHE pointing at empty
@@ -85,7 +86,7 @@ func (s *session) cold(ctx context.Context) error {
 	s.rep.add(SectionCold, k+" harness (CLI process) peak RSS", "MiB", one(mib(w.peakOf(comm(s.cfg.Exe)))))
 	s.rep.add(SectionCold, k+" CLI process and its children, wait4 peak RSS", "MiB", one(mib(childMaxRSS(cmd.ProcessState))))
 	s.rep.add(SectionCold, k+" QEMU peak RSS", "MiB", one(mib(hwm)))
-	if du, err := dirSize(cache); err == nil {
+	if du, err := fsutil.DirSize(cache); err == nil {
 		s.rep.add(SectionCold, "cache size after the run", "MiB", one(float64(du)/(1<<20)))
 	}
 	return nil
@@ -108,15 +109,4 @@ func phaseLines(stderr string) map[string]float64 {
 		}
 	}
 	return out
-}
-
-func dirSize(dir string) (int64, error) {
-	var n int64
-	err := filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
-			n += fi.Size()
-		}
-		return nil
-	})
-	return n, err
 }

@@ -23,8 +23,8 @@ const (
 	FloorDone   = "cnvmtest-floor: done"
 )
 
-// FloorEchoes is how many echo round trips the echo floor does, as in the
-// measurement issue 6 states its floor with.
+// FloorEchoes is how many echo round trips the echo floor does: the
+// floor the project's speed goals are stated against (README: Benchmarks).
 const FloorEchoes = 10000
 
 // floorTimeout bounds one floor boot; under TCG it takes seconds.
@@ -38,6 +38,21 @@ func (s *session) floorProgram(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return os.ReadFile(bin)
+}
+
+// floorImages returns the bare-boot image and the echo-floor image for
+// kernel k's module ko, building the floor init once per session.
+func (s *session) floorImages(ctx context.Context, k, ko string) (bare, echo string, err error) {
+	if s.floorProg == nil {
+		if s.floorProg, err = s.floorProgram(ctx); err != nil {
+			return "", "", fmt.Errorf("building the floor init: %w", err)
+		}
+	}
+	if bare, err = s.floorImage("floor-bare", s.floorProg, ""); err != nil {
+		return "", "", err
+	}
+	echo, err = s.floorImage("floor-echo-"+specName(k), s.floorProg, ko)
+	return bare, echo, err
 }
 
 // floorImage writes an initramfs holding only prog as /init,
@@ -94,7 +109,7 @@ type floorSample struct {
 // the same vm.Config as harness.Run gives QEMU: same image, guest size,
 // accelerator, kernel command line (plus env, floorinit's environment).
 func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img string, env []string) floorSample {
-	q, err := vm.QEMUPath("")
+	q, err := vm.FindQEMU("")
 	if err != nil {
 		return floorSample{err: err}
 	}
@@ -104,7 +119,7 @@ func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img strin
 		reached, finish time.Time
 	)
 	start := time.Now()
-	con := &lineWriter{fn: func(at time.Time, line string) {
+	con := lineWriter(func(at time.Time, line string) {
 		mu.Lock()
 		defer mu.Unlock()
 		console.WriteString(line + "\n")
@@ -114,7 +129,7 @@ func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img strin
 		if finish.IsZero() && strings.Contains(line, FloorDone) {
 			finish = at
 		}
-	}}
+	})
 	w := watchQEMU()
 	exit, err := vm.Run(ctx, vm.Config{
 		QEMU:      q,

@@ -27,7 +27,11 @@ func (s *session) matrix(ctx context.Context) error {
 			break
 		}
 		s.logf("matrix: warm-up run of %s", k)
-		r := s.runOnce(ctx, s.options(k))
+		o, err := s.suiteOptions(ctx, k)
+		if err != nil {
+			return err
+		}
+		r := s.runOnce(ctx, o)
 		s.kernel(r.res)
 		if !r.ok() {
 			s.rep.note(SectionMatrix, "%s: left out, its warm-up run failed: %s", k, r.why())
@@ -38,8 +42,8 @@ func (s *session) matrix(ctx context.Context) error {
 	list := strings.Join(chosen, ",")
 	s.rep.section(Section{
 		Name:    SectionMatrix,
-		Title:   fmt.Sprintf("a matrix of %d kernels in parallel against one after another", len(chosen)),
-		Command: "cnvmtest run -kernel " + list + " " + strs("-run", s.cfg.Run) + " [-parallel P] (in-process harness.RunMatrix, " + s.guestSize() + ")",
+		Title:   fmt.Sprintf("the whole suite on a matrix of %d kernels, in parallel against one after another", len(chosen)),
+		Command: "make vmtest KERNEL=" + list + " [VMFLAGS=-parallel P] (in-process harness.RunMatrix, " + s.guestSize() + ")",
 	})
 	if len(chosen) < 2 {
 		return fmt.Errorf("fewer than two candidate kernels passed their warm-up run")
@@ -63,7 +67,10 @@ func (s *session) matrix(ctx context.Context) error {
 				return ctx.Err()
 			}
 			s.logf("matrix %d/%d: %s", i+1, s.cfg.N, mv.name)
-			o := s.options("")
+			o, err := s.suiteOptions(ctx, "")
+			if err != nil {
+				return err
+			}
 			o.Verbose, o.JSON = false, false
 			o.Stdout, o.Stderr = io.Discard, io.Discard
 			w := watchQEMU()

@@ -1,10 +1,17 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness"
 )
 
 const sectionFloor = "floor"
@@ -25,18 +32,10 @@ func (s *session) runAndFloor(ctx context.Context) error {
 	s.rep.section(Section{
 		Name: sectionFloor,
 		Title: "floor: the same kernel and QEMU flags with a static init (harness/bench/floorinit) that powers off (bare boot), " +
-			"or first loads the run's module and does " + itoa(FloorEchoes) + " echo round trips (echo floor, as issue 6 measured its floor)",
+			"or first loads the run's module and does " + itoa(FloorEchoes) + " echo round trips (echo floor, the floor of the README's goals)",
 		Command: "go build -o floorinit ./harness/bench/floorinit; qemu-system-x86_64 <the run's qemu.cmdline> " +
 			"with -initrd (dev/console + /init=floorinit [+ /module.ko]) and, for the echo floor, " + strs(floorEnv()...) + " appended",
 	})
-	prog, err := s.floorProgram(ctx)
-	if err != nil {
-		return fmt.Errorf("building the floor init: %w", err)
-	}
-	bareImg, err := s.floorImage("floor-bare", prog, "")
-	if err != nil {
-		return err
-	}
 	for _, k := range s.cfg.Kernels {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -49,7 +48,7 @@ func (s *session) runAndFloor(ctx context.Context) error {
 			s.rep.note(SectionRun, "%s: left out, the warm-up run failed: %s", k, warm.why())
 			continue
 		}
-		echoImg, err := s.floorImage("floor-echo-"+specName(k), prog, warm.res.Module)
+		bareImg, echoImg, err := s.floorImages(ctx, k, warm.res.Module)
 		if err != nil {
 			return err
 		}
@@ -148,32 +147,140 @@ func floorColumn(fs []floorSample, f func(floorSample) float64) []float64 {
 	return v
 }
 
-// suite measures warm runs of the whole guest suite on the first kernel.
+// suite measures what users wait for: warm runs of the whole guest suite
+// as make vmtest runs it (the first kernel, the C client shipped and
+// required), in turn with a bare boot and an echo floor of the same kernel
+// and QEMU flags, and each test's time.
 func (s *session) suite(ctx context.Context) error {
 	k := s.cfg.Kernels[0]
 	s.rep.section(Section{
-		Name:    SectionSuite,
-		Title:   "warm run of the whole guest suite (./vmtests, every test)",
-		Command: "cnvmtest run -kernel " + k + " (in-process harness.Run, " + s.guestSize() + ")",
+		Name: SectionSuite,
+		Title: "warm whole guest suite as make vmtest runs it (every test of ./vmtests, C client required), " +
+			"in turn with a bare boot and an echo floor of the same kernel and QEMU flags",
+		Command: "make vmtest KERNEL=" + k + " (in-process harness.Run with -file out/cnclient -env CNVMTEST_CNCLIENT=required, " + s.guestSize() + ")",
 	})
-	o := s.options(k)
-	o.Run = ""
+	o, err := s.suiteOptions(ctx, k)
+	if err != nil {
+		return err
+	}
+	s.logf("%s: whole suite, warm-up", k)
+	warm := s.runOnce(ctx, o)
+	s.kernel(warm.res)
+	if !warm.ok() {
+		return fmt.Errorf("%s: the warm-up run of the whole suite failed: %s", k, warm.why())
+	}
+	bareImg, echoImg, err := s.floorImages(ctx, k, warm.res.Module)
+	if err != nil {
+		return err
+	}
 	var runs []runSample
+	var bare, echo []floorSample
 	for i := range s.cfg.N {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		s.logf("%s: whole suite %d/%d", k, i+1, s.cfg.N)
 		runs = append(runs, s.runOnce(ctx, o))
-		s.logf("%s: whole suite %.2fs", k, runs[i].total.Seconds())
+		bare = append(bare, s.floorOnce(ctx, warm.res, bareImg, nil))
+		echo = append(echo, s.floorOnce(ctx, warm.res, echoImg, floorEnv()))
+		s.logf("%s: whole suite %.2fs, bare boot %.2fs, echo floor %.2fs", k,
+			runs[i].total.Seconds(), bare[i].qemu.Seconds(), echo[i].qemu.Seconds())
 	}
 	col := func(f func(runSample) float64) []float64 { return column(runs, f) }
 	s.noteFailures(SectionSuite, k, runs)
-	s.rep.add(SectionSuite, k+" total", "s", col(func(r runSample) float64 { return r.total.Seconds() }))
+	total := col(func(r runSample) float64 { return r.total.Seconds() })
+	bareQ := floorColumn(bare, func(f floorSample) float64 { return f.qemu.Seconds() })
+	echoQ := floorColumn(echo, func(f floorSample) float64 { return f.qemu.Seconds() })
+	s.rep.add(SectionSuite, k+" whole suite total", "s", total)
+	s.rep.add(SectionSuite, k+" bare boot", "s", bareQ)
+	s.rep.add(SectionSuite, k+" echo floor", "s", echoQ)
+	s.rep.add(SectionSuite, k+" whole suite / echo floor", "x", ratios(total, echoQ))
+	s.rep.add(SectionSuite, k+" whole suite / bare boot", "x", ratios(total, bareQ))
 	for _, p := range []string{"binaries", "boot", "tests", "qemu"} {
 		s.rep.add(SectionSuite, k+" phase "+p, "s", col(func(r runSample) float64 { return r.phase(p) }))
 	}
 	s.rep.add(SectionSuite, k+" tests passed", "tests", col(func(r runSample) float64 { return float64(r.res.Summary.Passed) }))
+	for _, t := range slowest(runs, 10) {
+		s.rep.add(SectionSuite, k+" test "+t.name, "s", t.times)
+	}
+	return nil
+}
+
+// suiteOptions are make vmtest's: the whole suite with the independent C
+// client shipped and required, built here as the Makefile builds it.
+func (s *session) suiteOptions(ctx context.Context, k string) (harness.Options, error) {
+	o := s.options(k)
+	o.Run = ""
+	cc := filepath.Join(s.runs, "cnclient")
+	if _, err := os.Stat(cc); err != nil {
+		cmd := exec.CommandContext(ctx, "cc", "-static", "-O2", "-Wall", "-o", cc,
+			filepath.Join(s.cfg.Repo, "vmtests", "testdata", "cnclient.c"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return o, fmt.Errorf("building the C client as make vmtest does: %v\n%s", err, out)
+		}
+	}
+	o.Files = []string{cc}
+	o.Env = []string{"CNVMTEST_CNCLIENT=required"}
+	return o, nil
+}
+
+// testTimes is one top-level test's time in each run.
+type testTimes struct {
+	name   string
+	times  []float64
+	median float64
+}
+
+// slowest returns the n top-level tests with the longest median time.
+func slowest(runs []runSample, n int) []testTimes {
+	by := map[string][]float64{}
+	for i, r := range runs {
+		if !r.ok() {
+			continue
+		}
+		for _, t := range r.res.Tests {
+			if strings.Contains(t.Name, "/") {
+				continue
+			}
+			if by[t.Name] == nil {
+				by[t.Name] = slices.Repeat([]float64{nan}, len(runs))
+			}
+			by[t.Name][i] = t.Elapsed.Seconds()
+		}
+	}
+	var ts []testTimes
+	for name, times := range by {
+		ts = append(ts, testTimes{name, times, summarize(times).Median})
+	}
+	slices.SortFunc(ts, func(a, b testTimes) int {
+		if c := cmp.Compare(b.median, a.median); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	return ts[:min(n, len(ts))]
+}
+
+// makeTest times `make test` from the source tree, as a developer runs it
+// warm: once, as it takes minutes.
+func (s *session) makeTest(ctx context.Context) error {
+	s.rep.section(Section{
+		Name:    SectionMakeTest,
+		Title:   "make test, warm (host unit tests, the whole guest suite, the self-tests), once",
+		Command: "make test (in " + s.cfg.Repo + ")",
+	})
+	cmd := exec.CommandContext(ctx, "make", "test")
+	cmd.Dir = s.cfg.Repo
+	cmd.Stdout, cmd.Stderr = s.cfg.RunLog, s.cfg.RunLog
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		s.rep.note(SectionMakeTest, "make test failed after %.1fs: %v; its output is in the log", d.Seconds(), err)
+		s.failed = true
+		return nil
+	}
+	s.rep.add(SectionMakeTest, "make test wall time", "s", []float64{d.Seconds()})
 	return nil
 }
 

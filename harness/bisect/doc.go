@@ -1,7 +1,18 @@
 // Package bisect finds the first version that breaks the guest suite: the
 // commit of a kernel tree or of a module's history, or the Debian package of
-// a kernel series. It holds the logic, with no VM and no git of its own; the
-// cnvmtest bisect command wires it to harness.Run and to git bisect run.
+// a kernel series. It runs no VM of its own: a step runs the suite through
+// a RunFunc, which the cnvmtest command supplies (it parses the run flags
+// and calls harness.Run) and tests fake.
+//
+// # Drivers
+//
+// Git bisects commits with git bisect run, whose command is the step
+// process (cnvmtest bisect-step): StepArgs are its arguments, the run
+// flags as the user gave them among them, and RunStep its body, which
+// appends the step's verdict to a record file that Git reads back for the
+// log. Debian bisects the package versions of a Debian kernel series in
+// this process with Search; a version whose kernel cannot be fetched (its
+// linux-kbuild gone from the archive) is skipped, the reason in the log.
 //
 // # Verdicts
 //

@@ -20,14 +20,19 @@ type Attempt struct {
 func (a Attempt) String() string {
 	s := fmt.Sprintf("%s in %.1fs", a.Outcome, a.Elapsed.Seconds())
 	if a.Reason != "" {
-		// Reasons can carry a compiler's output; the log wants one line.
-		reason, _, cut := strings.Cut(a.Reason, "\n")
-		if cut {
-			reason += " …"
-		}
-		s += ": " + reason
+		s += ": " + firstLine(a.Reason)
 	}
 	return s
+}
+
+// firstLine shortens a reason to its first line: reasons can carry a
+// compiler's or apt's output, and the log wants one line.
+func firstLine(reason string) string {
+	line, _, cut := strings.Cut(reason, "\n")
+	if cut {
+		line += " …"
+	}
+	return line
 }
 
 // Step is the judgement of one version from its attempts.
@@ -35,6 +40,9 @@ type Step struct {
 	Verdict  Verdict   `json:"verdict"`
 	Flaky    bool      `json:"flaky,omitempty"` // attempts both passed and failed
 	Attempts []Attempt `json:"attempts"`
+	// Untestable says why the version could not be tested at all, when it
+	// was skipped without a run (its kernel cannot be had).
+	Untestable string `json:"untestable,omitempty"`
 }
 
 // Judge decides a version's verdict from its attempts: good when every
@@ -73,9 +81,13 @@ func (s Step) count(v Verdict) int {
 
 // String says what the step decided and why:
 // "good: PASS 3/3", "bad: FAIL 2/3, TIMEOUT 1/3",
-// "flaky 1/3, counted bad: PASS 2/3, FAIL 1/3", "skip: MODULE_BUILD_FAIL 1/1".
+// "flaky 1/3, counted bad: PASS 2/3, FAIL 1/3", "skip: MODULE_BUILD_FAIL 1/1",
+// "skip: untestable: kernel debian:6.1.170-1: …".
 func (s Step) String() string {
 	head := s.Verdict.String()
+	if s.Untestable != "" && len(s.Attempts) == 0 {
+		return head + ": untestable: " + firstLine(s.Untestable)
+	}
 	if s.Flaky {
 		head = fmt.Sprintf("flaky %d/%d, counted %s", s.count(Bad), len(s.Attempts), s.Verdict)
 	}

@@ -100,6 +100,15 @@ func ParseFlakyPolicy(s string) (FlakyPolicy, error) {
 	return 0, fmt.Errorf("unknown flaky policy %q: want bad or skip", s)
 }
 
+// Set reads "bad" or "skip": a *FlakyPolicy is a flag.Value.
+func (p *FlakyPolicy) Set(s string) error {
+	v, err := ParseFlakyPolicy(s)
+	if err == nil {
+		*p = v
+	}
+	return err
+}
+
 func (p FlakyPolicy) String() string {
 	if p == FlakySkip {
 		return "skip"

@@ -5,15 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
-	"syscall"
+
+	"github.com/cnvmtest/cnvmtest/internal/flock"
+	"github.com/cnvmtest/cnvmtest/internal/fsutil"
 )
 
 // staticEnv builds for the guest: linux/amd64, no cgo, so binaries are
@@ -27,9 +26,11 @@ func staticEnv() []string {
 // Panics and tracebacks still name functions and lines (pclntab stays).
 const stripFlags = "-ldflags=-s -w"
 
-// TestBinary compiles the test package pkg (as `go test -c`) in dir to out.
-func TestBinary(ctx context.Context, dir, pkg, out string) error {
-	return goBuild(ctx, dir, "test binary "+pkg, "test", "-c", stripFlags, "-o", out, pkg)
+// TestBinary compiles the test package pkg (as `go test -c`) in dir to
+// out, with more go test flags (-cover, -coverpkg) when given.
+func TestBinary(ctx context.Context, dir, pkg, out string, flags ...string) error {
+	args := append([]string{"test", "-c", stripFlags, "-o", out}, flags...)
+	return goBuild(ctx, dir, "test binary "+pkg, append(args, pkg)...)
 }
 
 // Program compiles the main package pkg in dir to out.
@@ -72,18 +73,15 @@ func ImportPath(ctx context.Context, dir, pkg string) (string, error) {
 // Inputs): if the binary in cacheDir was built from the same inputs, fn is
 // not called at all, which saves starting the go command (a few hundred
 // milliseconds of a warm run under TCG, make bench).
-func Stable(cacheDir, name, out, inputs string, fn func(path string) error) error {
+func Stable(ctx context.Context, cacheDir, name, out, inputs string, fn func(path string) error) error {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return err
 	}
-	lock, err := os.OpenFile(filepath.Join(cacheDir, name+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := flock.Lock(ctx, filepath.Join(cacheDir, name+".lock"), true, nil)
 	if err != nil {
-		return err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return fmt.Errorf("locking %s: %w", cacheDir, err)
 	}
+	defer unlock()
 	stable := filepath.Join(cacheDir, name)
 	stamp := stable + ".inputs"
 	if inputs == "" || !stampMatches(stamp, inputs) || !exists(stable) {
@@ -145,42 +143,23 @@ func writeStamp(name, content string) {
 // tree, say) costs more to walk than the go command does to check.
 const maxInputFiles = 20000
 
-var errTooManyFiles = errors.New("too many files")
-
 // Inputs fingerprints what a Go build of a package in dirs reads: the name,
 // size and modification time of every file under dirs (but .git and the
-// skip directories, such as the run output), the GO* and CGO* environment,
-// and the go command itself. A source edit, a go.mod change, another Go
-// toolchain or other build flags change the fingerprint. It returns "" for
-// a tree of more than maxInputFiles files or one it cannot read, and the
-// caller then always builds.
+// skip directories, such as the run output; fsutil.Fingerprint), the GO*
+// and CGO* environment, and the go command itself. A source edit, a go.mod
+// change, another Go toolchain or other build flags change the
+// fingerprint. It returns "" for a tree of more than maxInputFiles files
+// or one it cannot read, and the caller then always builds.
 func Inputs(dirs []string, skip []string) string {
 	h := sha256.New()
 	n := 0
 	for _, dir := range dirs {
-		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if d.Name() == ".git" || slices.Contains(skip, p) {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if n++; n > maxInputFiles {
-				return errTooManyFiles
-			}
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(h, "%s\x00%d\x00%d\x00%o\n", p, info.Size(), info.ModTime().UnixNano(), info.Mode())
-			return nil
-		})
-		if err != nil {
+		fmt.Fprintf(h, "dir %s\n", dir)
+		read, err := fsutil.Fingerprint(h, dir, skip, maxInputFiles-n)
+		if err != nil || read == maxInputFiles-n {
 			return ""
 		}
+		n += read
 	}
 	for _, kv := range staticEnv() {
 		if strings.HasPrefix(kv, "GO") || strings.HasPrefix(kv, "CGO") {

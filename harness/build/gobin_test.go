@@ -16,7 +16,7 @@ func TestStableBuildsInOnePlaceAndCopies(t *testing.T) {
 		return os.WriteFile(p, []byte("binary"), 0o755)
 	}
 	for i, out := range []string{filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")} {
-		if err := Stable(cache, "tests.test", out, "", build); err != nil {
+		if err := Stable(t.Context(), cache, "tests.test", out, "", build); err != nil {
 			t.Fatalf("Stable #%d: %v", i, err)
 		}
 		if b, err := os.ReadFile(out); err != nil || string(b) != "binary" {
@@ -51,7 +51,7 @@ func TestStableSkipsTheBuildForTheSameInputs(t *testing.T) {
 		if in == "" {
 			t.Fatalf("%s: no fingerprint for a small tree", step)
 		}
-		if err := Stable(cache, "tests.test", filepath.Join(t.TempDir(), "out"), in, build); err != nil {
+		if err := Stable(t.Context(), cache, "tests.test", filepath.Join(t.TempDir(), "out"), in, build); err != nil {
 			t.Fatalf("%s: %v", step, err)
 		}
 		if builds != want {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,7 +17,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
+
+	"github.com/cnvmtest/cnvmtest/internal/flock"
 )
 
 // ModuleError is a module that did not build for a kernel. Output holds
@@ -33,9 +35,20 @@ func (e *ModuleError) Error() string {
 
 func (e *ModuleError) Unwrap() error { return e.Err }
 
+// IncludeFile, in a module's source directory, lists files or directories
+// outside it that the build copies next to the sources, one path a line,
+// relative to the source directory; blank lines and lines starting with #
+// are ignored. Each is copied under its base name, so a module can
+// `#include "cn_common.h"` from another directory of the repository:
+//
+//	# harness/selftest/faultmod/cnvmtest.include
+//	../../../kmod/cn_common.h
+const IncludeFile = "cnvmtest.include"
+
 // Module describes one out-of-tree module build.
 type Module struct {
-	// Src is the module's source directory (a Kbuild or Makefile inside).
+	// Src is the module's source directory (a Kbuild or Makefile inside,
+	// and optionally an IncludeFile).
 	Src string
 	// KDir is the kernel's kbuild tree; Kernel names it in errors.
 	KDir   string
@@ -72,14 +85,11 @@ func (m Module) Build(ctx context.Context, log io.Writer) (string, error) {
 	// Build in a directory named by the hash, under a lock: the path
 	// ends up in the module's WARN and BUG messages, so it should be the
 	// same on every build of the same sources.
-	lock, err := os.OpenFile(filepath.Join(m.Cache, hash+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := flock.Lock(ctx, filepath.Join(m.Cache, hash+".lock"), true, nil)
 	if err != nil {
-		return "", err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return "", fmt.Errorf("locking the module cache: %w", err)
 	}
+	defer unlock()
 	if ko, err := singleKO(dir); err == nil {
 		return ko, nil // built by a parallel run meanwhile
 	}
@@ -88,6 +98,9 @@ func (m Module) Build(ctx context.Context, log io.Writer) (string, error) {
 	defer os.RemoveAll(work)
 	if err := os.CopyFS(work, os.DirFS(m.Src)); err != nil {
 		return "", fmt.Errorf("copying module sources %s: %w", m.Src, err)
+	}
+	if err := m.copyIncludes(work); err != nil {
+		return "", err
 	}
 	if _, err := os.Stat(m.KDir + "/Makefile"); err != nil {
 		return "", &ModuleError{Kernel: m.Kernel, Err: fmt.Errorf("no kbuild tree at %s: %w", m.KDir, err)}
@@ -129,12 +142,96 @@ func singleKO(dir string) (string, error) {
 	return "", fmt.Errorf("%d .ko files in %s, want one", len(kos), dir)
 }
 
-// hash covers the module sources, the kernel and the make arguments.
+// includes returns the absolute paths that the module's IncludeFile
+// lists, or none without one.
+func (m Module) includes() ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(m.Src, IncludeFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	seen := map[string]string{}
+	for i, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		p := l
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(m.Src, p)
+		}
+		where := fmt.Sprintf("%s line %d", filepath.Join(m.Src, IncludeFile), i+1)
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		base := filepath.Base(p)
+		if _, err := os.Lstat(filepath.Join(m.Src, base)); err == nil {
+			return nil, fmt.Errorf("%s: %s would replace the module's own %s", where, l, base)
+		}
+		if other, ok := seen[base]; ok {
+			return nil, fmt.Errorf("%s: %s and %s have the same name", where, other, l)
+		}
+		seen[base] = l
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
+// copyIncludes copies the included files and directories into work.
+func (m Module) copyIncludes(work string) error {
+	paths, err := m.includes()
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		dst := filepath.Join(work, filepath.Base(p))
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.IsDir() {
+			err = os.CopyFS(dst, os.DirFS(p))
+		} else {
+			var b []byte
+			if b, err = os.ReadFile(p); err == nil {
+				err = os.WriteFile(dst, b, 0o644)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("copying %s for the module build: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// hash covers the module sources, what they include from elsewhere, the
+// kernel and the make arguments.
 func (m Module) hash() (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", m.Key, strings.Join(m.Make, " "))
+	if err := hashTree(h, m.Src, ""); err != nil {
+		return "", fmt.Errorf("module sources %s: %w", m.Src, err)
+	}
+	paths, err := m.includes()
+	if err != nil {
+		return "", err
+	}
+	for _, p := range paths {
+		if err := hashTree(h, p, filepath.Base(p)); err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:20], nil
+}
+
+// hashTree writes the names (under prefix), sizes and contents of the
+// regular files at root, a file or a directory, into h.
+func hashTree(h io.Writer, root, prefix string) error {
 	var names []string
-	err := filepath.WalkDir(m.Src, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -144,19 +241,19 @@ func (m Module) hash() (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("module sources %s: %w", m.Src, err)
+		return err
 	}
 	sort.Strings(names)
 	for _, n := range names {
 		b, err := os.ReadFile(n)
 		if err != nil {
-			return "", err
+			return err
 		}
-		rel, _ := filepath.Rel(m.Src, n)
-		fmt.Fprintf(h, "%s %d\n", rel, len(b))
+		rel, _ := filepath.Rel(root, n)
+		fmt.Fprintf(h, "%s %d\n", filepath.Join(prefix, rel), len(b))
 		h.Write(b)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:20], nil
+	return nil
 }
 
 // generated reports kbuild's outputs, which must not change the hash.

@@ -104,3 +104,56 @@ func TestModuleBuildCaches(t *testing.T) {
 		t.Errorf("the build wrote into the source tree")
 	}
 }
+
+// TestModuleBuildCopiesIncludes uses a fake kbuild tree that "builds" a .ko
+// only when the header listed in IncludeFile sits next to the sources, as
+// the fault module needs kmod/cn_common.h.
+func TestModuleBuildCopiesIncludes(t *testing.T) {
+	kdir := t.TempDir()
+	writeFiles(t, kdir, map[string]string{"Makefile": "modules:\n\tgrep -q shared $(M)/common.h\n\ttouch $(M)/m.ko\n"})
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"shared/common.h":    "/* shared */\n",
+		"mod/Kbuild":         "obj-m += m.o\n",
+		"mod/m.c":            "#include \"common.h\"\n",
+		"mod/" + IncludeFile: "# the shared header\n\n../shared/common.h\n",
+	})
+	m := Module{Src: filepath.Join(root, "mod"), KDir: kdir, Kernel: "k", Key: "k", Cache: t.TempDir()}
+	h1, err := m.hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Build(context.Background(), io.Discard); err != nil {
+		t.Fatalf("Build with an included header: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "mod", "common.h")); err == nil {
+		t.Errorf("the build wrote the included header into the source tree")
+	}
+	writeFiles(t, root, map[string]string{"shared/common.h": "/* shared, changed */\n"})
+	if h2, _ := m.hash(); h2 == h1 {
+		t.Errorf("a change of the included header kept the hash")
+	}
+}
+
+func TestModuleIncludeErrors(t *testing.T) {
+	tests := []struct {
+		name, include, want string
+	}{
+		{name: "missing file", include: "../nothing.h\n", want: "line 1"},
+		{name: "replaces a source", include: "../other/m.c\n", want: "would replace"},
+		{name: "same name twice", include: "../a/h.h\n../b/h.h\n", want: "same name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeFiles(t, root, map[string]string{
+				"mod/m.c": "", "other/m.c": "", "a/h.h": "", "b/h.h": "",
+				"mod/" + IncludeFile: tt.include,
+			})
+			m := Module{Src: filepath.Join(root, "mod")}
+			if _, err := m.hash(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("hash() = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}

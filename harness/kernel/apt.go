@@ -9,8 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/internal/flock"
 )
 
 // suite is one part of Debian's archive searched for kernels.
@@ -47,9 +50,59 @@ func suiteRelease(name string) int {
 	return 0
 }
 
+// archiveTrust is what the store's apt trusts to verify Debian's archive:
+// the first of keyrings that exists is every suite's signed-by; with none,
+// apt falls back to its trusted parts (trustedParts, "" for the system's
+// /etc/apt/trusted.gpg.d), which on a host that is not Debian (Ubuntu)
+// hold no Debian key. Tests point both at empty places to be such a host.
+var archiveTrust = struct {
+	keyrings     []string
+	trustedParts string
+}{
+	keyrings: []string{"/usr/share/keyrings/debian-archive-keyring.gpg"},
+}
+
+// archiveKeyring returns the keyring the store's apt uses, or "".
+func archiveKeyring() string {
+	for _, k := range archiveTrust.keyrings {
+		if _, err := os.Stat(k); err == nil {
+			return k
+		}
+	}
+	return ""
+}
+
+// ErrArchiveUnverified is returned, wrapped, when apt cannot verify the
+// signatures of Debian's archive, which happens on hosts without Debian's
+// archive keyring: the fix is to install it.
+var ErrArchiveUnverified = errors.New("apt cannot verify Debian's archive")
+
+// signatureRE matches what apt says of a suite it cannot verify, in
+// "W: GPG error: URL SUITE InRelease: … NO_PUBKEY …" and "E: The
+// repository 'URL SUITE InRelease' is not signed."; the group is the suite.
+var signatureRE = regexp.MustCompile(`(\S+) InRelease.*(?:NO_PUBKEY|EXPKEYSIG|KEYEXPIRED|is not signed|couldn't be verified)`)
+
+// unverified returns the suites apt's standard error says it could not
+// verify.
+func unverified(stderr []byte) map[string]bool {
+	bad := map[string]bool{}
+	for _, m := range signatureRE.FindAllSubmatch(stderr, -1) {
+		bad[string(m[1])] = true
+	}
+	return bad
+}
+
+func unverifiedError() error {
+	have := "no " + strings.Join(archiveTrust.keyrings, " or ")
+	if k := archiveKeyring(); k != "" {
+		have = "its keyring " + k + " does not verify it"
+	}
+	return fmt.Errorf("%w: no suite's signature could be checked (apt: NO_PUBKEY, is not signed), as Debian's archive keyring is missing (%s): "+
+		"install debian-archive-keyring (apt-get install debian-archive-keyring, which Ubuntu has too) or run make deps", ErrArchiveUnverified, have)
+}
+
 const (
 	defaultMirror = "http://deb.debian.org"
-	debianKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
 	// maxListAge is how old the package lists may get before a Get refreshes
 	// them. Security updates replace kernels every few weeks and the archive
 	// drops the old ones, so a day keeps downloads from failing without
@@ -78,8 +131,8 @@ func mirror() string {
 func sourcesList() string {
 	base := mirror()
 	opts := "arch=amd64 lang=none target=Packages"
-	if _, err := os.Stat(debianKeyring); err == nil {
-		opts += " signed-by=" + debianKeyring
+	if k := archiveKeyring(); k != "" {
+		opts += " signed-by=" + k
 	}
 	var b strings.Builder
 	b.WriteString("# Written by cnvmtest: where it looks for Debian kernels.\n")
@@ -110,7 +163,7 @@ func (a *apt) prepare(ctx context.Context) error {
 	if got, err := os.ReadFile(a.path("sources.list")); err == nil && string(got) == want {
 		return nil
 	}
-	unlock, err := lockFile(ctx, a.lock, true, nil)
+	unlock, err := flock.Lock(ctx, a.lock, true, nil)
 	if err != nil {
 		return err
 	}
@@ -169,6 +222,10 @@ func (a *apt) options() []string {
 		"APT::Architectures=amd64",
 		"Acquire::Languages=none",
 	}
+	if archiveTrust.trustedParts != "" {
+		o = append(o, "Dir::Etc::TrustedParts="+archiveTrust.trustedParts,
+			"Dir::Etc::Trusted="+filepath.Join(archiveTrust.trustedParts, "trusted.gpg"))
+	}
 	if os.Geteuid() == 0 {
 		// The store usually sits in root's private home, where apt's _apt
 		// sandbox user cannot write; apt would fall back to root anyway, with
@@ -207,7 +264,7 @@ func stale(t time.Time) string {
 // stale at the same time update once. Only the stamp's own times are
 // compared, as file times run on a coarser clock than time.Now.
 func (a *apt) update(ctx context.Context, p *progress, why string, seen time.Time) error {
-	unlock, err := lockFile(ctx, a.lock, true, func() { p.printf("waiting for another process updating the package lists") })
+	unlock, err := flock.Lock(ctx, a.lock, true, func() { p.printf("waiting for another process updating the package lists") })
 	if err != nil {
 		return err
 	}
@@ -222,6 +279,11 @@ func (a *apt) update(ctx context.Context, p *progress, why string, seen time.Tim
 	stdout, stderr, err := a.run(ctx, "", "apt-get", args...)
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	// Without a key apt fetches every InRelease ("Get:") and trusts none:
+	// the lists stay empty, and every spec would be "not found".
+	if bad := unverified(stderr); len(bad) >= len(suites) {
+		return unverifiedError()
 	}
 	var failures []string
 	for _, line := range strings.Split(string(stderr), "\n") {
@@ -249,7 +311,7 @@ func (a *apt) update(ctx context.Context, p *progress, why string, seen time.Tim
 
 // cache runs apt-cache on the private lists.
 func (a *apt) cache(ctx context.Context, args ...string) ([]byte, error) {
-	unlock, err := lockFile(ctx, a.lock, false, nil)
+	unlock, err := flock.Lock(ctx, a.lock, false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +322,7 @@ func (a *apt) cache(ctx context.Context, args ...string) ([]byte, error) {
 
 // download fetches packages into dir without installing them.
 func (a *apt) download(ctx context.Context, dir string, pkgs []Package) error {
-	unlock, err := lockFile(ctx, a.lock, false, nil)
+	unlock, err := flock.Lock(ctx, a.lock, false, nil)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,30 @@
 //
 // # Specs
 //
+// A spec is one line of one grammar for every source:
+//
+//	SPEC       = SOURCE ":" ARGUMENT *( "@" QUALIFIER )
+//	SOURCE     = "debian" | "debian-src" | "src" | "path"
+//	QUALIFIER  = FLAVOUR | ARCH
+//	FLAVOUR    = a config flavour, for kernels built here: "minimal" (the
+//	             default) or "debug"; any configs/NAME.config is one, and
+//	             "coverage" is reserved for such a fragment
+//	ARCH       = the architecture, Debian's name for it: "amd64" (the
+//	             host's, the default); arm64, s390x and Debian's other
+//	             names are refused as not supported yet
+//
+// Each source reads its own ARGUMENT (one file each, source_NAME.go):
+//
+//	debian:      VERSION [ "-" PACKAGE_FLAVOUR ]
+//	debian-src:  VERSION
+//	src:         DIR
+//	path:        IMAGE "," KDIR
+//
+//	VERSION          = SERIES [ "+deb" N ] | ABI | PACKAGE_VERSION
+//	PACKAGE_FLAVOUR  = "rt" | "cloud"   (Debian's package flavours, see PackageFlavours)
+//
+// Examples:
+//
 //	debian:6.1             newest kernel of the 6.1 series in any suite, preferring
 //	                       kernels built with the host's gcc; any series the
 //	                       archive has works (debian:6.16), none is listed here
@@ -18,6 +42,10 @@
 //	debian:6.1.0-57        one ABI (the middle of the package name)
 //	debian:6.12.57+deb12   likewise, for the newer naming
 //	debian:6.1.170-1       one Debian package version
+//	debian:6.1-rt          newest 6.1 PREEMPT_RT kernel (linux-image-*-rt-amd64)
+//	debian:6.1.0-57-rt     one ABI of it, as in its package name
+//	debian:6.12+deb13-cloud  the cloud flavour of trixie's 6.12
+//	debian:6.1@amd64       the same as debian:6.1: the host's architecture
 //
 //	debian-src:6.12        Debian's linux-source-6.12 (the newest in any suite),
 //	                       built here with the minimal config flavour
@@ -34,10 +62,26 @@
 //	                       (it needs include/config/kernel.release, .config,
 //	                       Makefile and Module.symvers)
 //
-// A "@" in a src: path is kept when what follows it is no flavour name
-// (src:/home/me/linux@2); add the flavour to be sure (src:DIR@2@minimal).
-// Paths are made absolute. [SplitSpecs] splits a comma-separated list of
-// specs, keeping path:IMAGE,KDIR whole.
+// Why it does not collide: Debian's versions and ABIs never hold "@" or
+// end in a word other than "trunk" (6.19.0-trunk), so "-rt" and "-cloud"
+// after a VERSION, and "@" before a qualifier, are unambiguous; a path may
+// hold "@", and a last "@" followed by something that cannot be a
+// qualifier name stays in it (src:/home/me/linux@2); name the flavour to be
+// sure (src:DIR@2@minimal). A qualifier-like word that is none
+// (src:DIR@work) is an error rather than a silent part of the path.
+// Paths are made absolute when the kernel is got. [Spec.String] writes a
+// spec back in this form, and ParseSpec reads it back to the same Spec.
+//
+// [ParseSpec] returns a *[SpecError] for a spec that does not parse (a
+// usage error: nothing was downloaded); [ParseSpecs] parses a
+// comma-separated matrix list, keeping path:IMAGE,KDIR whole
+// ([SplitSpecs] only splits it).
+//
+// A Debian kernel that modules can no longer be built for, because the
+// archive dropped its linux-kbuild at its version while keeping the image
+// (debian:6.1.0-0.deb11.48), is refused at resolution with an
+// *[UnbuildableError] naming the newest kernel of the series that can be
+// built for; a series spec never picks one.
 //
 // # Kernels built from source
 //
@@ -103,7 +147,11 @@
 //
 // The store keeps its own apt configuration (sources list, package lists,
 // cache and an empty dpkg status) under <store>/apt and never touches the
-// system's. It searches bullseye, bookworm, trixie, sid and experimental with
+// system's. It verifies the archive with Debian's archive keyring
+// (/usr/share/keyrings/debian-archive-keyring.gpg, from the
+// debian-archive-keyring package): on a host without it (Ubuntu), apt
+// verifies no suite, and Get fails at once with [ErrArchiveUnverified],
+// naming the fix. It searches bullseye, bookworm, trixie, sid and experimental with
 // their -security, -updates and -backports suites, main and amd64 only.
 // Which series exist is read from the lists, so new series need no change
 // here. The lists are refreshed when older than a day, or once when a spec

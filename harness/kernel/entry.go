@@ -13,6 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/vmlinux"
+	"github.com/cnvmtest/cnvmtest/internal/flock"
 )
 
 // manifestFormat changes when entries must be rebuilt.
@@ -186,7 +189,7 @@ func (s *Store) ensure(ctx context.Context, key string, p *progress, build func(
 			return nil, err
 		}
 	}
-	unlock, err := lockFile(ctx, lockPath, true, func() { p.printf("waiting for another process preparing %s", key) })
+	unlock, err := flock.Lock(ctx, lockPath, true, func() { p.printf("waiting for another process preparing %s", key) })
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +352,7 @@ func extractImage(ctx context.Context, k *Kernel, dst string) error {
 	if err != nil {
 		return err
 	}
-	vmlinux, _, err := extractVmlinux(ctx, bz)
+	elf, _, err := vmlinux.Extract(ctx, bz)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -357,11 +360,11 @@ func extractImage(ctx context.Context, k *Kernel, dst string) error {
 		k.ImageFallback = "extracting vmlinux: " + strings.ReplaceAll(err.Error(), "\n", "; ")
 		return nil
 	}
-	if err := os.WriteFile(dst, vmlinux, 0o644); err != nil {
+	if err := os.WriteFile(dst, elf, 0o644); err != nil {
 		return err
 	}
 	k.Vmlinux = dst
-	k.PVH, err = hasPVHEntry(vmlinux)
+	k.PVH, err = vmlinux.HasPVHEntry(elf)
 	switch {
 	case err != nil:
 		k.ImageFallback = "reading the vmlinux notes: " + err.Error()

@@ -41,17 +41,19 @@ func ExampleStore_Get() {
 }
 
 func ExampleParseSpec() {
-	for _, s := range []string{"debian:6.12+deb13", "debian:6.1.0-57", "debian-src:6.12@debug", "debian:latest"} {
+	for _, s := range []string{"debian:6.12+deb13", "debian:6.1.0-57-rt", "debian-src:6.12@debug@amd64", "debian:latest", "debian:6.1@arm64"} {
 		spec, err := kernel.ParseSpec(s)
 		if err != nil {
 			fmt.Println(err)
 			continue
 		}
-		fmt.Printf("%s: %s series %q, Debian %d, exact %q, flavour %q\n", spec, spec.Source, spec.Series, spec.Dist, spec.Exact, spec.Flavour)
+		fmt.Printf("%s: %s series %q, Debian %d, exact %q, package %q, flavour %q, arch %q\n",
+			spec, spec.Source, spec.Series, spec.Dist, spec.Exact, spec.Package, spec.Flavour, spec.Arch)
 	}
 	// Output:
-	// debian:6.12+deb13: debian series "6.12", Debian 13, exact "", flavour "amd64"
-	// debian:6.1.0-57: debian series "", Debian 0, exact "6.1.0-57", flavour "amd64"
-	// debian-src:6.12@debug: debian-src series "6.12", Debian 0, exact "", flavour "debug"
-	// unknown kernel spec "debian:latest": want debian:SERIES[+debNN] (debian:6.1, debian:6.12+deb13), debian:ABI (debian:6.1.0-57, debian:6.12.57+deb12), debian:PACKAGE_VERSION (debian:6.1.170-1), debian-src:SERIES[@FLAVOUR] (debian-src:6.12@debug), src:DIR[@FLAVOUR] or path:IMAGE,KDIR
+	// debian:6.12+deb13: debian series "6.12", Debian 13, exact "", package "", flavour "", arch ""
+	// debian:6.1.0-57-rt: debian series "", Debian 0, exact "6.1.0-57", package "rt", flavour "", arch ""
+	// debian-src:6.12@debug@amd64: debian-src series "6.12", Debian 0, exact "", package "", flavour "debug", arch "amd64"
+	// kernel spec "debian:latest": bad argument "latest": want a series (6.1), a series for a Debian release (6.12+deb13), an ABI (6.1.0-57) or a package version (6.1.170-1); a spec is SOURCE:ARGUMENT[@QUALIFIER…]: debian:SERIES[+debNN][-rt|-cloud] (debian:6.1, debian:6.12+deb13, debian:6.1-rt), debian:ABI or debian:PACKAGE_VERSION (debian:6.1.0-57, debian:6.1.0-57-rt, debian:6.1.170-1), debian-src:SERIES|VERSION[@FLAVOUR] (debian-src:6.12@debug), src:DIR[@FLAVOUR] or path:IMAGE,KDIR; a qualifier is a config flavour (minimal, debug) or an architecture (amd64)
+	// kernel spec "debian:6.1@arm64": architecture arm64 is not supported yet (only amd64)
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/vmlinux/vmlinuxtest"
 )
 
 const (
@@ -31,12 +33,12 @@ func fakeDebs(t *testing.T) map[string]string {
 	if _, err := exec.LookPath("dpkg-deb"); err != nil {
 		t.Skip("no dpkg-deb")
 	}
-	vmlinux := fakeELF(t, true)
+	vmlinux := vmlinuxtest.FakeELF(true)
 	hdr, common := "usr/src/linux-headers-6.1.0-57-amd64/", "usr/src/linux-headers-6.1.0-57-common/"
 	type file struct{ name, data, link string }
 	pkgs := map[string][]file{
 		"linux-image-6.1.0-57-amd64-unsigned": {
-			{name: "boot/vmlinuz-" + fakeRelease, data: string(withSetupHeader(sized(compressGzip(t, vmlinux), len(vmlinux))))},
+			{name: "boot/vmlinuz-" + fakeRelease, data: string(vmlinuxtest.WithSetupHeader(vmlinuxtest.Sized(vmlinuxtest.Gzip(vmlinux), len(vmlinux))))},
 			{name: "boot/config-" + fakeRelease, data: "CONFIG_PVH=y\nCONFIG_CC_VERSION_TEXT=\"gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0\"\n"},
 			{name: "boot/System.map-" + fakeRelease, data: "ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n"},
 			{name: "lib/modules/" + fakeRelease + "/kernel/fs/9p/9p.ko", data: "module"},
@@ -136,7 +138,7 @@ func TestGet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"apt-get update", "apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache show", "apt-get download"}
+	want := []string{"apt-get update", "apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache madison", "apt-cache show", "apt-get download"}
 	if diff := cmp.Diff(want, f.ran()); diff != "" {
 		t.Errorf("unexpected commands for a cold Get (-want +got):\n%s", diff)
 	}
@@ -253,8 +255,8 @@ func TestGetRefreshes(t *testing.T) {
 		if _, err := s.Get(ctx, spec, testLog{t}); err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache show", "apt-get download",
-			"apt-get update", "apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache show", "apt-get download"}
+		want := []string{"apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache madison", "apt-cache show", "apt-get download",
+			"apt-get update", "apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache madison", "apt-cache show", "apt-get download"}
 		if diff := cmp.Diff(want, f.ran()[before:]); diff != "" {
 			t.Errorf("unexpected commands (-want +got):\n%s", diff)
 		}

@@ -76,7 +76,7 @@ func checkBuilt(t *testing.T, k *Kernel, flavour string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := frag.checkConfig(config, nil); err != nil {
+	if _, err := frag.Check(config, nil); err != nil {
 		t.Error(err)
 	}
 	for _, f := range []string{"Makefile", ".config", "Module.symvers", "scripts/mod/modpost", "include/generated/autoconf.h"} {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/vmlinux"
 )
 
 // The integration tests download from Debian's archive. They run with
@@ -107,7 +109,7 @@ func checkKernel(t *testing.T, k *Kernel) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkELF(b, 0); err != nil {
+	if err := vmlinux.CheckELF(b); err != nil {
 		t.Errorf("%s: %v", k.Image, err)
 	}
 	if k.CC == "" {

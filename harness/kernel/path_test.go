@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/vmlinux/vmlinuxtest"
 )
 
 func TestGetPath(t *testing.T) {
@@ -19,9 +21,9 @@ func TestGetPath(t *testing.T) {
 		"include/config/kernel.release": "6.13.0-rc1+\n",
 	})
 	images := map[string][]byte{
-		"vmlinux":       fakeELF(t, true),
-		"vmlinux-nopvh": fakeELF(t, false),
-		"bzImage":       withSetupHeader(sized(compressGzip(t, fakeELF(t, true)), 100)),
+		"vmlinux":       vmlinuxtest.FakeELF(true),
+		"vmlinux-nopvh": vmlinuxtest.FakeELF(false),
+		"bzImage":       vmlinuxtest.WithSetupHeader(vmlinuxtest.Sized(vmlinuxtest.Gzip(vmlinuxtest.FakeELF(true)), 100)),
 		"junk":          []byte("not a kernel at all, not at all"),
 	}
 	for name, b := range images {

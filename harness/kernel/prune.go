@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/internal/flock"
 )
 
 // Use marks k, and its BuildRoot, in use until release is called: Prune
@@ -37,7 +39,7 @@ func (s *Store) Use(ctx context.Context, k *Kernel) (release func(), err error) 
 		}
 		var unlock func()
 		if err == nil {
-			unlock, err = lockFile(ctx, lock, false, nil)
+			unlock, err = flock.Lock(ctx, lock, false, nil)
 		}
 		if err != nil {
 			release()
@@ -55,8 +57,8 @@ func tryLock(path string) (unlock func(), busy bool, err error) {
 		return nil, false, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // lockFile tries once before it waits
-	unlock, err = lockFile(ctx, path, true, nil)
+	cancel() // flock.Lock tries once before it waits
+	unlock, err = flock.Lock(ctx, path, true, nil)
 	if errors.Is(err, context.Canceled) {
 		return nil, true, nil
 	}

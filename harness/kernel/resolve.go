@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/debpkg"
 )
 
 // ErrNotFound is returned, wrapped, when no Debian package matches a spec.
@@ -71,6 +73,7 @@ type candidate struct {
 	compiler            string // "gcc-12"; "" when the headers name none
 	compilerMajor       int
 	packages            []Package
+	missing             []Package // packages the archive lacks: modules cannot be built
 }
 
 func (c *candidate) dist() int {
@@ -119,13 +122,13 @@ func resolve(ctx context.Context, a *apt, spec Spec, hostGCC int) (*Resolved, er
 		return nil, fmt.Errorf("looking up the packages of %s: %w", c.image, err)
 	}
 	sizes := map[Package]int64{}
-	for _, st := range parseStanzas(out) {
+	for _, st := range debpkg.ParseStanzas(out) {
 		size, _ := strconv.ParseInt(st["Size"], 10, 64)
 		sizes[Package{Name: st["Package"], Version: st["Version"]}] = size
 	}
 	r := &Resolved{
 		Spec:           spec.String(),
-		Release:        c.abi + "-" + spec.Flavour,
+		Release:        c.abi + "-" + debFlavour(spec),
 		ImagePackage:   c.image,
 		PackageVersion: c.version,
 		Suites:         c.suites,
@@ -149,19 +152,19 @@ func seriesCandidates(ctx context.Context, a *apt, spec Spec) ([]*candidate, err
 	var names []string
 	allSeries := map[string]bool{}
 	for _, name := range strings.Fields(string(out)) {
-		abi, _, ok := imageABI(name, spec.Flavour)
+		abi, _, ok := imageABI(name, debFlavour(spec))
 		if !ok {
 			continue
 		}
 		allSeries[seriesOf(abi)] = true
 		if seriesOf(abi) == series {
-			names = append(names, name, "linux-headers-"+abi+"-"+spec.Flavour)
+			names = append(names, name, "linux-headers-"+abi+"-"+debFlavour(spec))
 		}
 	}
 	if len(names) == 0 {
-		known := slices.SortedFunc(maps.Keys(allSeries), compareVersions)
+		known := slices.SortedFunc(maps.Keys(allSeries), debpkg.Compare)
 		return nil, fmt.Errorf("%w: no linux-image-%s* package for %s in Debian's archive (searched %s…%s); series there: %s",
-			ErrNotFound, series, spec.Flavour, suites[0].name, suites[len(suites)-1].name, strings.Join(known, ", "))
+			ErrNotFound, series, debFlavour(spec), suites[0].name, suites[len(suites)-1].name, strings.Join(known, ", "))
 	}
 	if out, err = a.cache(ctx, append([]string{"madison"}, names...)...); err != nil {
 		return nil, err
@@ -176,7 +179,67 @@ func seriesCandidates(ctx context.Context, a *apt, spec Spec) ([]*candidate, err
 	if out, err = a.cache(ctx, append([]string{"show"}, versions...)...); err != nil {
 		return nil, err
 	}
-	return candidates(spec.Flavour, found, parseStanzas(out)), nil
+	cands := candidates(debFlavour(spec), found, debpkg.ParseStanzas(out))
+	// Every package a kernel needs must be in the archive at the image's
+	// version. The archive keeps old images longer than their
+	// linux-kbuild (bullseye-security's 6.1.0-0.deb11.48 at
+	// 6.1.172-1~deb11u1 outlived linux-kbuild-6.1 6.1.172-1~deb11u1), and
+	// modules cannot be built for those.
+	have := map[Package]bool{}
+	for _, f := range found {
+		have[f.pkg] = true
+	}
+	var more []string
+	for _, c := range cands {
+		for _, p := range c.packages {
+			if !have[p] && !slices.Contains(more, p.Name) {
+				more = append(more, p.Name)
+			}
+		}
+	}
+	if len(more) > 0 {
+		slices.Sort(more)
+		if out, err = a.cache(ctx, append([]string{"madison"}, more...)...); err != nil {
+			return nil, err
+		}
+		for _, f := range parseMadison(out) {
+			have[f.pkg] = true
+		}
+	}
+	for _, c := range cands {
+		for _, p := range c.packages {
+			if !have[p] {
+				c.missing = append(c.missing, p)
+			}
+		}
+	}
+	return cands, nil
+}
+
+// UnbuildableError is a Debian kernel that is still in the archive but
+// that modules can no longer be built for, because packages its headers
+// need at its version (its linux-kbuild) are gone. Nothing was downloaded.
+// Bisecting over Debian's versions counts such a kernel as untestable.
+type UnbuildableError struct {
+	Kernel  string    // the image package and version: "linux-image-6.1.0-0.deb11.48-amd64-unsigned 6.1.172-1~deb11u1"
+	Missing []Package // what the archive no longer has
+	// Newest is the spec of the newest kernel of the series that can be
+	// built for, preferring the same Debian release ("debian:6.1.0-0.deb11.52");
+	// "" when there is none.
+	Newest string
+}
+
+func (e *UnbuildableError) Error() string {
+	var missing []string
+	for _, p := range e.Missing {
+		missing = append(missing, p.Name+" "+p.Version)
+	}
+	msg := fmt.Sprintf("%s cannot build modules: Debian's archive no longer has %s (it keeps old images longer than their linux-kbuild)",
+		e.Kernel, strings.Join(missing, ", "))
+	if e.Newest != "" {
+		return msg + "; the newest kernel of the series that can is " + e.Newest
+	}
+	return msg + "; no kernel of the series can"
 }
 
 // candidates pairs each kernel image with its headers and the packages they
@@ -195,7 +258,7 @@ func candidates(flavour string, found []available, stanzas []map[string]string) 
 	for key, suites := range suitesOf {
 		abi, unsigned, ok := imageABI(key.Name, flavour)
 		image, headers := byPkg[key], byPkg[Package{Name: "linux-headers-" + abi + "-" + flavour, Version: key.Version}]
-		if !ok || image == nil || headers == nil || slices.ContainsFunc(depends(image["Depends"]), isImage) {
+		if !ok || image == nil || headers == nil || slices.ContainsFunc(debpkg.Depends(image["Depends"]), isImage) {
 			continue
 		}
 		c := &candidate{abi: abi, image: key.Name, version: key.Version, unsigned: unsigned, suites: suites}
@@ -205,7 +268,7 @@ func candidates(flavour string, found []available, stanzas []map[string]string) 
 		// The 7.x packages split the image: linux-image-X depends on
 		// linux-binary-X (vmlinuz) and linux-base-X (config, System.map);
 		// linux-modules-X is not needed to boot from an initramfs.
-		for _, d := range append(depends(image["Depends"]), depends(headers["Depends"])...) {
+		for _, d := range append(debpkg.Depends(image["Depends"]), debpkg.Depends(headers["Depends"])...) {
 			if m := compilerRE.FindStringSubmatch(d); m != nil {
 				c.compiler = m[1] + "-" + m[2]
 				c.compilerMajor, _ = strconv.Atoi(m[2])
@@ -230,12 +293,14 @@ func isImage(dep string) bool { return strings.HasPrefix(dep, "linux-image-") }
 // pick chooses the candidate a spec names: with no Dist, the newest built
 // with the host's gcc (so modules build here), else the newest.
 func pick(cands []*candidate, spec Spec, hostGCC int) (*candidate, error) {
-	var ok, rejected []*candidate
+	var ok, rejected, unbuildable []*candidate
 	for _, c := range cands {
 		switch {
 		case spec.Exact != "" && c.abi != spec.Exact && c.version != spec.Exact,
 			spec.Dist != 0 && c.dist() != spec.Dist:
 			rejected = append(rejected, c)
+		case len(c.missing) > 0:
+			unbuildable = append(unbuildable, c)
 		default:
 			ok = append(ok, c)
 		}
@@ -249,12 +314,30 @@ func pick(cands []*candidate, spec Spec, hostGCC int) (*candidate, error) {
 				return 1
 			}
 		}
-		if c := compareVersions(b.version, a.version); c != 0 {
+		if c := debpkg.Compare(b.version, a.version); c != 0 {
 			return c
 		}
 		return strings.Compare(b.abi, a.abi)
 	}
+	if len(ok) == 0 && len(unbuildable) > 0 && spec.Exact != "" {
+		c := unbuildable[0]
+		e := &UnbuildableError{Kernel: c.image + " " + c.version, Missing: c.missing}
+		slices.SortFunc(rejected, newestFirst)
+		for _, sameDist := range []bool{true, false} {
+			i := slices.IndexFunc(rejected, func(r *candidate) bool {
+				return len(r.missing) == 0 && (!sameDist || r.dist() == c.dist())
+			})
+			if i >= 0 {
+				n := spec
+				n.Exact = rejected[i].abi
+				e.Newest = fmt.Sprintf("%s (%s)", n, rejected[i].version)
+				break
+			}
+		}
+		return nil, e
+	}
 	if len(ok) == 0 {
+		rejected = append(rejected, unbuildable...)
 		slices.SortFunc(rejected, newestFirst)
 		var have []string
 		for _, c := range rejected[:min(len(rejected), 6)] {
@@ -265,7 +348,7 @@ func pick(cands []*candidate, spec Spec, hostGCC int) (*candidate, error) {
 			what = fmt.Sprintf("%s kernel built for Debian %d", spec.Series, spec.Dist)
 		}
 		if len(have) == 0 {
-			return nil, fmt.Errorf("%w: no %s series kernel with headers for %s", ErrNotFound, spec.series(), spec.Flavour)
+			return nil, fmt.Errorf("%w: no %s series kernel with headers for %s", ErrNotFound, spec.series(), debFlavour(spec))
 		}
 		return nil, fmt.Errorf("%w: no %s; newest of the series:\n\t%s", ErrNotFound, what, strings.Join(have, "\n\t"))
 	}
@@ -279,67 +362,11 @@ type available struct {
 	suite string
 }
 
-// parseMadison reads "name | version | URL suite/component arch Packages".
+// parseMadison reads apt-cache madison's output.
 func parseMadison(out []byte) []available {
 	var found []available
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Split(line, "|")
-		if len(f) != 3 {
-			continue
-		}
-		where := strings.Fields(f[2])
-		if len(where) < 2 || where[len(where)-1] != "Packages" {
-			continue
-		}
-		suite, _, _ := strings.Cut(where[1], "/")
-		pkg := Package{Name: strings.TrimSpace(f[0]), Version: strings.TrimSpace(f[1])}
-		found = append(found, available{pkg: pkg, suite: suite})
+	for _, a := range debpkg.ParseMadison(out) {
+		found = append(found, available{pkg: Package{Name: a.Name, Version: a.Version}, suite: a.Suite})
 	}
 	return found
-}
-
-// parseStanzas reads deb822 paragraphs (apt-cache show).
-func parseStanzas(out []byte) []map[string]string {
-	var all []map[string]string
-	var st map[string]string
-	var last string
-	for _, line := range strings.Split(string(out), "\n") {
-		switch {
-		case strings.TrimSpace(line) == "":
-			st = nil
-		case line[0] == ' ' || line[0] == '\t':
-			if st != nil && last != "" {
-				st[last] += "\n" + strings.TrimSpace(line)
-			}
-		default:
-			k, v, ok := strings.Cut(line, ":")
-			if !ok {
-				continue
-			}
-			if st == nil {
-				st = map[string]string{}
-				all = append(all, st)
-			}
-			last = k
-			st[k] = strings.TrimSpace(v)
-		}
-	}
-	return all
-}
-
-// depends returns the package names in a Depends field, alternatives
-// included, without versions or architecture qualifiers.
-func depends(field string) []string {
-	var names []string
-	for _, group := range strings.Split(field, ",") {
-		for _, alt := range strings.Split(group, "|") {
-			name, _, _ := strings.Cut(strings.TrimSpace(alt), " ")
-			name, _, _ = strings.Cut(name, "(")
-			name, _, _ = strings.Cut(name, ":")
-			if name != "" {
-				names = append(names, name)
-			}
-		}
-	}
-	return names
 }

@@ -32,6 +32,19 @@ var fakeArchive = []archivePkg{
 	{"linux-image-6.1.0-0.deb11.52-amd64-unsigned", "6.1.180-1~deb11u1", "bullseye-security", "kmod"},
 	{"linux-headers-6.1.0-0.deb11.52-amd64", "6.1.180-1~deb11u1", "bullseye-security", "linux-headers-6.1.0-0.deb11.52-common (= 6.1.180-1~deb11u1), linux-kbuild-6.1 (>= 6.1.180-1~deb11u1), linux-compiler-gcc-10-x86"},
 	{"linux-image-6.1-amd64", "6.1.180-1~deb11u1", "bullseye-security", "linux-image-6.1.0-0.deb11.52-amd64 (= 6.1.180-1~deb11u1)"},
+	// Backports whose linux-kbuild the archive no longer has at their
+	// version: the real 6.1.0-0.deb11.48, and a newer one that no series
+	// spec may pick.
+	{"linux-image-6.1.0-0.deb11.48-amd64-unsigned", "6.1.172-1~deb11u1", "bullseye-security", "kmod"},
+	{"linux-headers-6.1.0-0.deb11.48-amd64", "6.1.172-1~deb11u1", "bullseye-security", "linux-headers-6.1.0-0.deb11.48-common (= 6.1.172-1~deb11u1), linux-kbuild-6.1 (>= 6.1.172-1~deb11u1), linux-compiler-gcc-10-x86"},
+	{"linux-headers-6.1.0-0.deb11.48-common", "6.1.172-1~deb11u1", "bullseye-security", ""},
+	{"linux-image-6.1.0-0.deb11.54-amd64-unsigned", "6.1.186-1~deb11u1", "bullseye-security", "kmod"},
+	{"linux-headers-6.1.0-0.deb11.54-amd64", "6.1.186-1~deb11u1", "bullseye-security", "linux-headers-6.1.0-0.deb11.54-common (= 6.1.186-1~deb11u1), linux-kbuild-6.1 (>= 6.1.186-1~deb11u1), linux-compiler-gcc-10-x86"},
+	{"linux-headers-6.1.0-0.deb11.54-common", "6.1.186-1~deb11u1", "bullseye-security", ""},
+	// PREEMPT_RT, with its headers.
+	{"linux-image-6.1.0-57-rt-amd64-unsigned", "6.1.192-3", "bookworm-security", "kmod"},
+	{"linux-headers-6.1.0-57-rt-amd64", "6.1.192-3", "bookworm-security", "linux-headers-6.1.0-57-common-rt (= 6.1.192-3), linux-kbuild-6.1 (>= 6.1.192-3), linux-compiler-gcc-12-x86"},
+	{"linux-headers-6.1.0-57-common-rt", "6.1.192-3", "bookworm-security", ""},
 	// Other flavours and debug symbols share the prefix.
 	{"linux-image-6.1.0-57-cloud-amd64-unsigned", "6.1.192-3", "bookworm-security", "kmod"},
 	{"linux-image-6.1.0-57-amd64-dbg", "6.1.192-3", "bookworm-security", ""},
@@ -170,6 +183,12 @@ func TestResolve(t *testing.T) {
 			packages: pkgs("linux-headers-6.12.117+deb12-amd64", "linux-headers-6.12.117+deb12-common", "linux-image-6.12.117+deb12-amd64-unsigned", "linux-kbuild-6.12.117+deb12")},
 		{spec: "debian:7.3", hostGCC: 12, release: "7.3-amd64", version: "7.3~rc7-1~exp1", suites: []string{"experimental"}, compiler: "gcc-16",
 			packages: pkgs("linux-base-7.3-amd64", "linux-binary-7.3-amd64", "linux-headers-7.3-amd64", "linux-headers-7.3-common", "linux-image-7.3-amd64", "linux-kbuild-7.3")},
+		{spec: "debian:6.1-rt", hostGCC: 12, release: "6.1.0-57-rt-amd64", version: "6.1.192-3", suites: []string{"bookworm-security"}, compiler: "gcc-12",
+			packages: pkgs("linux-headers-6.1.0-57-common-rt", "linux-headers-6.1.0-57-rt-amd64", "linux-image-6.1.0-57-rt-amd64-unsigned", "linux-kbuild-6.1")},
+		{spec: "debian:6.1.0-57-rt", hostGCC: 12, release: "6.1.0-57-rt-amd64", version: "6.1.192-3", suites: []string{"bookworm-security"}, compiler: "gcc-12",
+			packages: pkgs("linux-headers-6.1.0-57-common-rt", "linux-headers-6.1.0-57-rt-amd64", "linux-image-6.1.0-57-rt-amd64-unsigned", "linux-kbuild-6.1")},
+		// The cloud image has no headers here.
+		{spec: "debian:6.1-cloud", hostGCC: 12, err: "no 6.1 series kernel with headers for cloud-amd64"},
 		{spec: "debian:6.1.0-58", hostGCC: 12, err: "no kernel 6.1.0-58; newest of the series:\n\tlinux-image-6.1.0-57-amd64-unsigned 6.1.192-3 (bookworm-security, gcc-12)"},
 		{spec: "debian:6.12+deb11", hostGCC: 12, err: "no 6.12 kernel built for Debian 11"},
 		{spec: "debian:9.9", hostGCC: 12, err: "no linux-image-9.9* package for amd64 in Debian's archive (searched bullseye…experimental); series there: 6.1, 6.12, 7.3"},
@@ -204,7 +223,7 @@ func TestResolve(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("unexpected resolution (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff([]string{"apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache show"}, f.ran()); diff != "" {
+			if diff := cmp.Diff([]string{"apt-cache pkgnames", "apt-cache madison", "apt-cache show", "apt-cache madison", "apt-cache show"}, f.ran()); diff != "" {
 				t.Errorf("unexpected commands (-want +got):\n%s", diff)
 			}
 		})
@@ -238,10 +257,37 @@ func TestImageABI(t *testing.T) {
 	}
 }
 
-func TestDepends(t *testing.T) {
-	got := depends("linux-base (>= 4.12~), linux-image-6.12.117+deb12-amd64 (= 6.12.117-1~deb12u1) | linux-image-6.12.117+deb12-amd64-unsigned (= 6.12.117-1~deb12u1), gcc-12:amd64, linux-kbuild-6.12.117+deb12")
-	want := []string{"linux-base", "linux-image-6.12.117+deb12-amd64", "linux-image-6.12.117+deb12-amd64-unsigned", "gcc-12", "linux-kbuild-6.12.117+deb12"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("unexpected depends (-want +got):\n%s", diff)
+func TestResolveUnbuildable(t *testing.T) {
+	for _, tt := range []struct {
+		spec, newest string
+	}{
+		{"debian:6.1.0-0.deb11.48", "debian:6.1.0-0.deb11.52 (6.1.180-1~deb11u1)"},
+		{"debian:6.1.172-1~deb11u1", "debian:6.1.0-0.deb11.52 (6.1.180-1~deb11u1)"},
+		{"debian:6.1.0-0.deb11.54", "debian:6.1.0-0.deb11.52 (6.1.180-1~deb11u1)"},
+	} {
+		f := &fakeApt{}
+		a := &apt{dir: t.TempDir(), lock: t.TempDir() + "/apt.lock", run: f.run}
+		_, err := resolve(context.Background(), a, mustSpec(t, tt.spec), 12)
+		var uerr *UnbuildableError
+		if !errors.As(err, &uerr) || errors.Is(err, ErrNotFound) {
+			t.Fatalf("%s: resolve = %v, want an UnbuildableError", tt.spec, err)
+		}
+		if uerr.Newest != tt.newest || len(uerr.Missing) != 1 || uerr.Missing[0].Name != "linux-kbuild-6.1" {
+			t.Errorf("%s: %+v, want linux-kbuild-6.1 missing and newest %s", tt.spec, uerr, tt.newest)
+		}
+		if !strings.Contains(err.Error(), "cannot build modules: Debian's archive no longer has linux-kbuild-6.1 ") {
+			t.Errorf("%s: error does not say why: %v", tt.spec, err)
+		}
+		if slices.Contains(f.ran(), "apt-get download") {
+			t.Errorf("%s: downloaded before refusing", tt.spec)
+		}
+	}
+	// A series spec passes over them: the newest bullseye 6.1 is .54, which
+	// cannot be built for, so .52.
+	f := &fakeApt{}
+	a := &apt{dir: t.TempDir(), lock: t.TempDir() + "/apt.lock", run: f.run}
+	r, err := resolve(context.Background(), a, mustSpec(t, "debian:6.1+deb11"), 10)
+	if err != nil || r.Release != "6.1.0-0.deb11.52-amd64" {
+		t.Fatalf("debian:6.1+deb11 resolved to %+v, %v; want 6.1.0-0.deb11.52-amd64", r, err)
 	}
 }

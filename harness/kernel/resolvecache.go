@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/cnvmtest/cnvmtest/internal/flock"
 )
 
 // Resolving a spec runs apt-cache three or four times (0.2–0.4 s), yet its
@@ -100,7 +102,7 @@ func writeResolveCache(path string, c resolveCache) {
 // that no update through the store is half done. It is false when a file
 // cannot be identified, and nothing is then cached.
 func (a *apt) inputs(ctx context.Context) (string, bool) {
-	unlock, err := lockFile(ctx, a.lock, false, nil)
+	unlock, err := flock.Lock(ctx, a.lock, false, nil)
 	if err != nil {
 		return "", false
 	}

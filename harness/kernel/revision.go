@@ -1,17 +1,18 @@
 package kernel
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/cnvmtest/cnvmtest/internal/fsutil"
+	"github.com/cnvmtest/cnvmtest/internal/gitcmd"
 )
 
 // treeRevision identifies what a source tree holds, for the key of the
@@ -24,7 +25,7 @@ import (
 //	tree-0123456789abcdef           no git: every file's name, size and time
 func treeRevision(ctx context.Context, dir string) (string, error) {
 	if _, err := exec.LookPath("git"); err == nil {
-		head, err := gitOutput(ctx, dir, "rev-parse", "--verify", "HEAD")
+		head, err := gitcmd.Output(ctx, dir, "rev-parse", "--verify", "HEAD")
 		if err == nil {
 			return gitRevision(ctx, dir, strings.TrimSpace(string(head)))
 		}
@@ -32,21 +33,10 @@ func treeRevision(ctx context.Context, dir string) (string, error) {
 	return treeFingerprint(dir)
 }
 
-func gitOutput(ctx context.Context, dir string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("git %s: %w%s", args[0], err, tail(stderr.String(), 3))
-	}
-	return out, nil
-}
-
 func gitRevision(ctx context.Context, dir, head string) (string, error) {
 	rev := "git-" + head[:min(12, len(head))]
 	// Only the tree under dir counts, should it sit inside a bigger repository.
-	status, err := gitOutput(ctx, dir, "status", "--porcelain", "-z", "--", ".")
+	status, err := gitcmd.Output(ctx, dir, "status", "--porcelain", "-z", "--", ".")
 	if err != nil {
 		return "", err
 	}
@@ -54,12 +44,12 @@ func gitRevision(ctx context.Context, dir, head string) (string, error) {
 		return rev, nil
 	}
 	h := sha256.New()
-	diff, err := gitOutput(ctx, dir, "diff", "--binary", "HEAD", "--", ".")
+	diff, err := gitcmd.Output(ctx, dir, "diff", "--binary", "HEAD", "--", ".")
 	if err != nil {
 		return "", err
 	}
 	h.Write(diff)
-	untracked, err := gitOutput(ctx, dir, "ls-files", "-z", "--others", "--exclude-standard", "--", ".")
+	untracked, err := gitcmd.Output(ctx, dir, "ls-files", "-z", "--others", "--exclude-standard", "--", ".")
 	if err != nil {
 		return "", err
 	}
@@ -90,25 +80,7 @@ func hashFile(w io.Writer, name string) error {
 // than the guest does.
 func treeFingerprint(dir string) (string, error) {
 	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && d.Name() == ".git" {
-			return filepath.SkipDir
-		}
-		if d.IsDir() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fmt.Fprintf(h, "%s\x00%d\x00%d\x00", rel, info.Size(), info.ModTime().UnixNano())
-		return nil
-	})
-	if err != nil {
+	if _, err := fsutil.Fingerprint(h, dir, nil, 0); err != nil {
 		return "", fmt.Errorf("fingerprinting %s: %w", dir, err)
 	}
 	return "tree-" + hex.EncodeToString(h.Sum(nil))[:16], nil

@@ -1,8 +1,11 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -10,7 +13,8 @@ import (
 // DefaultSpec is the kernel used when none is asked for.
 const DefaultSpec = "debian:6.1"
 
-// The sources a Spec names.
+// The sources a Spec names. Each is one file, source_NAME.go, registered
+// in sources.go.
 const (
 	SourceDebian    = "debian"     // Debian's kernel packages
 	SourceDebianSrc = "debian-src" // Debian's linux-source package, built here
@@ -21,7 +25,14 @@ const (
 // DefaultFlavour is the config flavour source builds use unless told.
 const DefaultFlavour = "minimal"
 
-// Spec names a kernel. Build one with [ParseSpec].
+// HostArch is the architecture kernels are got for unless a spec names
+// one (Debian's name for it); it is the only one supported so far.
+const HostArch = "amd64"
+
+// Spec names a kernel: where it comes from (Source and its argument:
+// Series, Dist and Exact, or Dir, or Image and KDir), Debian's package
+// flavour, the config flavour of kernels built here, and the architecture.
+// Build one with [ParseSpec]; [Spec.String] gives it back in that form.
 type Spec struct {
 	// Source is where the kernel comes from: SourceDebian, SourceDebianSrc,
 	// SourceTree or SourcePath.
@@ -38,10 +49,16 @@ type Spec struct {
 	// by Debian package version ("6.1.170-1"); for debian-src:, one
 	// version of the linux-source package.
 	Exact string
-	// Flavour is, for debian:, Debian's kernel flavour ("amd64"); for
-	// kernels built here (debian-src:, src:), the config flavour, a
-	// fragment in configs/ ("minimal" or "debug"; see [Flavours]).
+	// Package is Debian's package flavour (debian: only): "" for the
+	// architecture's default kernel, "rt" (PREEMPT_RT) or "cloud"; see
+	// [PackageFlavours]. It is the part of Debian's package name between
+	// the ABI and the architecture: linux-image-6.1.0-57-rt-amd64.
+	Package string
+	// Flavour is the config flavour of kernels built here (debian-src:,
+	// src:), a fragment in configs/ ("minimal" or "debug"; see [Flavours]).
 	Flavour string
+	// Arch is the architecture, Debian's name for it; "" is HostArch.
+	Arch string
 	// Dir is the kernel source tree of src:.
 	Dir string
 	// Image and KDir are what path: names: a bootable image (an ELF
@@ -50,120 +67,186 @@ type Spec struct {
 	Image, KDir string
 }
 
+// SpecError is a kernel spec that does not parse: a usage error, found
+// before anything is downloaded or built.
+type SpecError struct {
+	Spec   string // as given
+	Reason string
+}
+
+func (e *SpecError) Error() string { return fmt.Sprintf("kernel spec %q: %s", e.Spec, e.Reason) }
+
+// specGrammar is the short form of the grammar, for error messages; the
+// package documentation has the whole of it.
+const specGrammar = "a spec is SOURCE:ARGUMENT[@QUALIFIER…]: debian:SERIES[+debNN][-rt|-cloud] (debian:6.1, debian:6.12+deb13, debian:6.1-rt), " +
+	"debian:ABI or debian:PACKAGE_VERSION (debian:6.1.0-57, debian:6.1.0-57-rt, debian:6.1.170-1), " +
+	"debian-src:SERIES|VERSION[@FLAVOUR] (debian-src:6.12@debug), src:DIR[@FLAVOUR] or path:IMAGE,KDIR; " +
+	"a qualifier is a config flavour (minimal, debug) or an architecture (amd64)"
+
 var (
-	seriesRE  = regexp.MustCompile(`^([0-9]+\.[0-9]+)(?:\+deb([0-9]+))?$`)
-	exactRE   = regexp.MustCompile(`^[0-9]+\.[0-9]+[-.+~][0-9A-Za-z.+~-]*$`)
-	flavourRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+	seriesRE = regexp.MustCompile(`^([0-9]+\.[0-9]+)(?:\+deb([0-9]+))?$`)
+	exactRE  = regexp.MustCompile(`^[0-9]+\.[0-9]+[-.+~][0-9A-Za-z.+~-]*$`)
+	// qualifierRE is what may follow a spec's last "@" as a qualifier;
+	// anything else there (src:/home/me/linux@2) is part of the argument.
+	qualifierRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 )
 
-// ParseSpec parses a kernel spec; see the package documentation for the forms.
+// debianArchs are Debian's architecture names. Only HostArch is supported;
+// naming another gets a clear "not supported yet" rather than "unknown".
+var debianArchs = []string{"amd64", "arm64", "armel", "armhf", "i386", "loong64", "mips64el", "ppc64el", "riscv64", "s390x"}
+
+// plannedFlavours are config flavours the grammar reserves but that have
+// no fragment yet. A flavour exists once configs/NAME.config does (see
+// [Flavours]); adding configs/coverage.config is all coverage needs here.
+var plannedFlavours = []string{"coverage"}
+
+// ParseSpec parses a kernel spec; see the package documentation for the
+// grammar. Its errors are *[SpecError].
 func ParseSpec(s string) (Spec, error) {
-	source, arg, _ := strings.Cut(s, ":")
-	switch source {
-	case SourceDebian:
-		return parseDebian(s, Spec{Source: source, Flavour: "amd64"}, arg)
-	case SourceDebianSrc:
-		arg, flavour, err := cutFlavour(s, arg)
+	name, arg, ok := strings.Cut(s, ":")
+	src := sources[name]
+	if !ok || src == nil {
+		return Spec{}, &SpecError{Spec: s, Reason: fmt.Sprintf("unknown source %q: %s", name, specGrammar)}
+	}
+	spec := Spec{Source: name}
+	arg, err := cutQualifiers(&spec, src, arg)
+	if err == nil {
+		err = src.parse(&spec, arg)
+	}
+	if err != nil {
+		return Spec{}, &SpecError{Spec: s, Reason: err.Error()}
+	}
+	return spec, nil
+}
+
+// errArgument is a source's argument that does not parse.
+var errArgument = errors.New("bad argument")
+
+// cutQualifiers takes the "@QUALIFIER"s off the end of arg, last first,
+// into spec. A last "@" followed by something that cannot be a qualifier
+// name belongs to the argument, so src:/home/me/linux@2 works.
+func cutQualifiers(spec *Spec, src source, arg string) (string, error) {
+	for {
+		i := strings.LastIndexByte(arg, '@')
+		if i < 0 || !qualifierRE.MatchString(arg[i+1:]) {
+			return arg, nil
+		}
+		q := arg[i+1:]
+		switch {
+		case isFlavour(q):
+			if !src.built() {
+				return "", fmt.Errorf("%s: kernels are not built here and take no config flavour (@%s); config flavours are for debian-src: and src:", spec.Source, q)
+			}
+			if spec.Flavour != "" {
+				return "", fmt.Errorf("two config flavours, %s and %s", q, spec.Flavour)
+			}
+			spec.Flavour = q
+		case slices.Contains(debianArchs, q):
+			if spec.Arch != "" {
+				return "", fmt.Errorf("two architectures, %s and %s", q, spec.Arch)
+			}
+			if q != HostArch {
+				return "", fmt.Errorf("architecture %s is not supported yet (only %s)", q, HostArch)
+			}
+			spec.Arch = q
+		case slices.Contains(packageFlavours, q):
+			return "", fmt.Errorf("@%s: Debian's package flavours follow the version, as in its package names (debian:6.1-%s, debian:6.1.0-57-%s)", q, q, q)
+		case slices.Contains(plannedFlavours, q):
+			return "", fmt.Errorf("config flavour %s is not available yet: it has no fragment (configs/%s.config)", q, q)
+		default:
+			return "", fmt.Errorf("unknown config flavour %q: want one of %s (config flavours) or an architecture (%s)",
+				q, strings.Join(Flavours(), ", "), HostArch)
+		}
+		arg = arg[:i]
+	}
+}
+
+// ParseSpecs parses a comma-separated list of specs (a matrix:
+// "debian:6.1,debian:6.12"), keeping each path:IMAGE,KDIR whole. Its errors
+// are *[SpecError].
+func ParseSpecs(list string) ([]Spec, error) {
+	var specs []Spec
+	for _, s := range SplitSpecs(list) {
+		spec, err := ParseSpec(s)
 		if err != nil {
-			return Spec{}, err
+			return nil, err
 		}
-		return parseDebian(s, Spec{Source: source, Flavour: flavour}, arg)
-	case SourceTree:
-		dir, flavour, err := cutFlavour(s, arg)
-		if err != nil {
-			return Spec{}, err
-		}
-		if dir == "" {
-			return Spec{}, fmt.Errorf("kernel spec %q: want src:DIR[@FLAVOUR], DIR a kernel source tree", s)
-		}
-		return Spec{Source: source, Dir: dir, Flavour: flavour}, nil
-	case SourcePath:
-		image, kdir, ok := strings.Cut(arg, ",")
-		if !ok || image == "" || kdir == "" {
-			return Spec{}, fmt.Errorf("kernel spec %q: want path:IMAGE,KDIR (a vmlinux or bzImage, and the kernel's build tree)", s)
-		}
-		return Spec{Source: source, Image: image, KDir: kdir}, nil
+		specs = append(specs, spec)
 	}
-	return Spec{}, unknownSpec(s)
+	return specs, nil
 }
 
-// parseDebian reads SERIES[+debNN], ABI or VERSION into spec.
-func parseDebian(s string, spec Spec, arg string) (Spec, error) {
-	if m := seriesRE.FindStringSubmatch(arg); m != nil {
-		spec.Series = m[1]
-		if m[2] != "" {
-			spec.Dist, _ = strconv.Atoi(m[2])
+// SplitSpecs splits a comma-separated list of specs ("debian:6.1,debian:6.12"),
+// keeping each path:IMAGE,KDIR whole.
+func SplitSpecs(list string) []string {
+	var specs []string
+	for _, s := range strings.Split(list, ",") {
+		if n := len(specs); n > 0 && strings.HasPrefix(specs[n-1], SourcePath+":") && !strings.Contains(specs[n-1], ",") {
+			specs[n-1] += "," + s
+			continue
 		}
-		return spec, nil
+		specs = append(specs, s)
 	}
-	if exactRE.MatchString(arg) {
-		spec.Exact = arg
-		return spec, nil
-	}
-	return Spec{}, unknownSpec(s)
+	return specs
 }
 
-// cutFlavour splits "X@FLAVOUR". A last "@" followed by something that
-// cannot be a flavour name belongs to X, so src:/home/me/linux@2 works.
-func cutFlavour(s, arg string) (rest, flavour string, err error) {
-	i := strings.LastIndexByte(arg, '@')
-	if i < 0 || !flavourRE.MatchString(arg[i+1:]) {
-		return arg, "", nil
+// String returns the spec in the form ParseSpec reads: ParseSpec(s.String())
+// is s for every spec ParseSpec returns.
+func (s Spec) String() string {
+	src := sources[s.Source]
+	if src == nil {
+		return s.Source + ":" // no such source: ParseSpec never returns it
 	}
-	rest, flavour = arg[:i], arg[i+1:]
-	if !isFlavour(flavour) {
-		return "", "", fmt.Errorf("kernel spec %q: unknown config flavour %q: want one of %s",
-			s, flavour, strings.Join(Flavours(), ", "))
+	str := s.Source + ":" + src.argument(s)
+	if s.Flavour != "" {
+		str += "@" + s.Flavour
 	}
-	return rest, flavour, nil
+	if s.Arch != "" {
+		str += "@" + s.Arch
+	}
+	return str
 }
 
-func unknownSpec(s string) error {
-	return fmt.Errorf("unknown kernel spec %q: want debian:SERIES[+debNN] (debian:6.1, debian:6.12+deb13), "+
-		"debian:ABI (debian:6.1.0-57, debian:6.12.57+deb12), debian:PACKAGE_VERSION (debian:6.1.170-1), "+
-		"debian-src:SERIES[@FLAVOUR] (debian-src:6.12@debug), src:DIR[@FLAVOUR] or path:IMAGE,KDIR", s)
-}
-
-// withDefaults fills in what a Spec built by hand may leave out.
+// withDefaults fills in what a Spec built by hand or parsed may leave out:
+// the source (debian:), the config flavour of built kernels (minimal). The
+// host's architecture is the default and is not written out.
 func (s Spec) withDefaults() Spec {
 	if s.Source == "" {
 		s.Source = SourceDebian
 	}
-	switch {
-	case s.Flavour != "":
-	case s.Source == SourceDebian:
-		s.Flavour = "amd64"
-	case s.built():
+	if s.Flavour == "" && s.built() {
 		s.Flavour = DefaultFlavour
+	}
+	if s.Arch == HostArch {
+		s.Arch = ""
 	}
 	return s
 }
 
 // built reports whether the spec names a kernel built here from source.
-func (s Spec) built() bool { return s.Source == SourceDebianSrc || s.Source == SourceTree }
+func (s Spec) built() bool {
+	src := sources[s.Source]
+	return src != nil && src.built()
+}
 
-// String returns the spec in the form ParseSpec reads.
-func (s Spec) String() string {
-	var str string
-	switch s.Source {
-	case SourcePath:
-		return s.Source + ":" + s.Image + "," + s.KDir
-	case SourceTree:
-		str = s.Source + ":" + s.Dir
-	default:
-		switch {
-		case s.Exact != "":
-			str = s.Source + ":" + s.Exact
-		case s.Dist != 0:
-			str = fmt.Sprintf("%s:%s+deb%d", s.Source, s.Series, s.Dist)
-		default:
-			str = s.Source + ":" + s.Series
+// arch is the spec's architecture.
+func (s Spec) arch() string {
+	if s.Arch == "" {
+		return HostArch
+	}
+	return s.Arch
+}
+
+// absSpec makes the paths of a spec absolute, so the spec recorded with
+// the kernel names them wherever it is read.
+func absSpec(spec Spec) (Spec, error) {
+	var err error
+	for _, p := range []*string{&spec.Dir, &spec.Image, &spec.KDir} {
+		if *p != "" && err == nil {
+			*p, err = filepath.Abs(*p)
 		}
 	}
-	if s.built() && s.Flavour != "" {
-		str += "@" + s.Flavour
-	}
-	return str
+	return spec, err
 }
 
 // series is the series a spec searches: Series, or the first two numbers of Exact.
@@ -184,16 +267,31 @@ func seriesOf(v string) string {
 	return major + "." + rest[:end]
 }
 
-// SplitSpecs splits a comma-separated list of specs ("debian:6.1,debian:6.12"),
-// keeping each path:IMAGE,KDIR whole.
-func SplitSpecs(list string) []string {
-	var specs []string
-	for _, s := range strings.Split(list, ",") {
-		if n := len(specs); n > 0 && strings.HasPrefix(specs[n-1], SourcePath+":") && !strings.Contains(specs[n-1], ",") {
-			specs[n-1] += "," + s
-			continue
+// parseVersionArg reads SERIES[+debNN] or an exact version into spec, for
+// the sources that take Debian versions.
+func parseVersionArg(spec *Spec, arg string) error {
+	if m := seriesRE.FindStringSubmatch(arg); m != nil {
+		spec.Series = m[1]
+		if m[2] != "" {
+			spec.Dist, _ = strconv.Atoi(m[2]) // digits, as the expression says
 		}
-		specs = append(specs, s)
+		return nil
 	}
-	return specs
+	if exactRE.MatchString(arg) {
+		spec.Exact = arg
+		return nil
+	}
+	return fmt.Errorf("%w %q: want a series (6.1), a series for a Debian release (6.12+deb13), an ABI (6.1.0-57) or a package version (6.1.170-1); %s",
+		errArgument, arg, specGrammar)
+}
+
+// versionArg is the inverse of parseVersionArg.
+func versionArg(spec Spec) string {
+	switch {
+	case spec.Exact != "":
+		return spec.Exact
+	case spec.Dist != 0:
+		return fmt.Sprintf("%s+deb%d", spec.Series, spec.Dist)
+	}
+	return spec.Series
 }

@@ -16,6 +16,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/kconfig"
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/vmlinux"
 )
 
 // srcBuild configures and builds one kernel from a source tree into an
@@ -34,7 +37,7 @@ import (
 // object tree's paths to the source made relative.
 type srcBuild struct {
 	src  string // the source tree; inside root if it is to be kept
-	frag *fragment
+	frag *kconfig.Fragment
 	root string
 	p    *progress
 	log  *buildLog
@@ -75,8 +78,8 @@ func (b *srcBuild) configure(ctx context.Context, k *Kernel) error {
 		return err
 	}
 	start := time.Now()
-	b.p.printf("configuring (%s flavour, make tinyconfig and %s)", b.frag.flavour, strings.Join(b.frag.files, " "))
-	frags, err := b.frag.write(filepath.Join(b.root, "fragments"))
+	b.p.printf("configuring (%s flavour, make tinyconfig and %s)", b.frag.Flavour, strings.Join(b.frag.Files, " "))
+	frags, err := b.frag.Write(filepath.Join(b.root, "fragments"))
 	if err != nil {
 		return err
 	}
@@ -154,11 +157,11 @@ func (b *srcBuild) checkConfig(k *Kernel) error {
 	var syms map[string]bool
 	exists := func(name string) bool {
 		if syms == nil {
-			syms, _ = kconfigSymbols(b.src)
+			syms, _ = kconfig.Symbols(b.src)
 		}
 		return syms == nil || syms[name]
 	}
-	warnings, err := b.frag.checkConfig(config, exists)
+	warnings, err := b.frag.Check(config, exists)
 	for _, w := range warnings {
 		b.p.printf("warning: %s", w)
 		b.log.printf("warning: %s", w)
@@ -193,17 +196,17 @@ func (b *srcBuild) collect(k *Kernel) error {
 	if err != nil {
 		return err
 	}
-	vmlinux, err := os.ReadFile(k.Vmlinux)
+	elf, err := os.ReadFile(k.Vmlinux)
 	if err != nil {
 		return err
 	}
-	k.PVH, err = hasPVHEntry(vmlinux)
+	k.PVH, err = vmlinux.HasPVHEntry(elf)
 	switch {
 	case err != nil:
 		k.Image, k.ImageFallback = k.BzImage, "reading the vmlinux notes: "+err.Error()
 	case !k.PVH:
 		k.Image, k.ImageFallback = k.BzImage, "the vmlinux has no PVH entry note (CONFIG_PVH is off), so QEMU cannot boot it directly"
-	case readConfig(config)["KASAN"] == "y":
+	case kconfig.ReadConfig(config)["KASAN"] == "y":
 		k.Image, k.ImageFallback = k.BzImage, kasanPVH
 	default:
 		k.Image = k.Vmlinux

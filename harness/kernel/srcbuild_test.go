@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/vmlinux/vmlinuxtest"
 )
 
 // fakeTree writes a stand-in for a kernel source tree: a top Makefile that
@@ -33,7 +35,7 @@ func fakeTree(t *testing.T, unmet, undefined []string) string {
 		t.Fatal(err)
 	}
 	var kconfig strings.Builder
-	for _, o := range frag.options {
+	for _, o := range frag.Options {
 		if !contains(undefined, o.Name) {
 			kconfig.WriteString("config " + o.Name + "\n\tbool\n")
 		}
@@ -86,7 +88,7 @@ run-command:
 		"scripts/package/install-extmod-build": "#!/bin/sh\nset -eu\nmkdir -p \"$1/scripts/mod\"\ncp .config Module.symvers \"$1/\"\n" +
 			"printf 'modules:\\n\\tfor f in $(M)/*.c; do cp $$f $${f%%.c}.ko; done\\n' > \"$1/Makefile\"\n",
 	})
-	if err := os.WriteFile(filepath.Join(dir, "vmlinux.in"), fakeELF(t, true), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "vmlinux.in"), vmlinuxtest.FakeELF(true), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -113,11 +115,11 @@ func TestGetTree(t *testing.T) {
 	cc, _ := hostCompiler()
 	frag, _ := flavourFragment("minimal")
 	rev, _ := treeRevision(ctx, tree)
-	key := "6.99.3-rc1@src-" + rev + "-minimal-" + frag.hash() + "-gcc" + cc
+	key := "6.99.3-rc1@src-" + rev + "-minimal-" + frag.Hash(buildRecipe) + "-gcc" + cc
 	dir := filepath.Join(s.Dir, "kernels", key)
 	want := &Kernel{
 		Spec: "src:" + tree + "@minimal", Source: "src", Key: key, Release: "6.99.3-rc1", Dir: dir,
-		Flavour: "minimal", ConfigHash: frag.hash(), Compiler: "gcc " + cc, SourceDir: tree, Revision: rev,
+		Flavour: "minimal", ConfigHash: frag.Hash(buildRecipe), Compiler: "gcc " + cc, SourceDir: tree, Revision: rev,
 		BuildLog: filepath.Join(dir, "build.log"),
 		Image:    filepath.Join(dir, "vmlinux"), Vmlinux: filepath.Join(dir, "vmlinux"), PVH: true,
 		BzImage: filepath.Join(dir, "bzImage"), SystemMap: filepath.Join(dir, "System.map"),

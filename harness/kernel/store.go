@@ -10,6 +10,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/debpkg"
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/kconfig"
 )
 
 // Kernel is a resolved, unpacked or built kernel, ready to boot and to
@@ -142,16 +145,12 @@ func (s *Store) apt(ctx context.Context) (*apt, error) {
 // build).
 func (s *Store) Get(ctx context.Context, spec Spec, log io.Writer) (*Kernel, error) {
 	start := time.Now()
-	spec = spec.withDefaults()
-	if spec.Source == SourceTree || spec.Source == SourcePath {
-		abs, err := absSpec(spec)
-		if err != nil {
-			return nil, fmt.Errorf("kernel %s: %w", spec, err)
-		}
-		spec = abs
+	spec, err := absSpec(spec.withDefaults())
+	if err != nil {
+		return nil, fmt.Errorf("kernel %s: %w", spec, err)
 	}
 	p := newProgress(log, spec)
-	k, err := s.get(ctx, spec, p)
+	k, err := s.getSpec(ctx, spec, p)
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec, err)
 	}
@@ -169,77 +168,6 @@ func (s *Store) Get(ctx context.Context, spec Spec, log io.Writer) (*Kernel, err
 	return k, nil
 }
 
-// absSpec makes the paths of a src: or path: spec absolute, so the spec
-// recorded with the kernel names them wherever it is read.
-func absSpec(spec Spec) (Spec, error) {
-	var err error
-	for _, p := range []*string{&spec.Dir, &spec.Image, &spec.KDir} {
-		if *p != "" && err == nil {
-			*p, err = filepath.Abs(*p)
-		}
-	}
-	return spec, err
-}
-
-// Summary says which kernel k is in a line, for logs and reports:
-// "6.1.0-57-amd64 (Debian 6.1.192-3)", "6.12.118 (debian-src 6.12.118-1,
-// minimal config d3bf29751a84, gcc 12.2.0)".
-func (k *Kernel) Summary() string {
-	switch k.Source {
-	case SourceDebianSrc:
-		return fmt.Sprintf("%s (debian-src %s, %s config %s, %s)", k.Release, k.PackageVersion, k.Flavour, k.ConfigHash, k.Compiler)
-	case SourceTree:
-		return fmt.Sprintf("%s (%s %s, %s config %s, %s)", k.Release, k.SourceDir, k.Revision, k.Flavour, k.ConfigHash, k.Compiler)
-	case SourcePath:
-		return fmt.Sprintf("%s (%s)", k.Release, k.Image)
-	}
-	return fmt.Sprintf("%s (Debian %s)", k.Release, k.PackageVersion)
-}
-
-func (s *Store) get(ctx context.Context, spec Spec, p *progress) (*Kernel, error) {
-	switch spec.Source {
-	case SourceDebian:
-		if spec.Series != "" || spec.Exact != "" {
-			return s.getDebian(ctx, spec, p)
-		}
-	case SourceDebianSrc:
-		if spec.Series != "" || spec.Exact != "" {
-			return s.getDebianSrc(ctx, spec, p)
-		}
-	case SourceTree:
-		if spec.Dir != "" {
-			return s.getTree(ctx, spec, p)
-		}
-	case SourcePath:
-		if spec.Image != "" && spec.KDir != "" {
-			return getPath(spec)
-		}
-	}
-	return nil, fmt.Errorf("unsupported spec %+v: build specs with ParseSpec", spec)
-}
-
-func (s *Store) getDebian(ctx context.Context, spec Spec, p *progress) (*Kernel, error) {
-	if spec.Exact != "" {
-		if k := s.newestStored(spec, true); k != nil {
-			p.printf("using the stored %s@%s", k.Release, k.PackageVersion)
-			return k, nil
-		}
-	}
-	return s.fromArchive(ctx, spec, p, func(a *apt) (*Kernel, error) {
-		r, err := s.resolve(ctx, a, spec, p)
-		if err != nil {
-			return nil, err
-		}
-		return s.ensure(ctx, r.key(), p, func(root string) (*Kernel, error) {
-			k, err := s.build(ctx, a, r, root, p)
-			if k != nil {
-				k.Spec = spec.String()
-			}
-			return k, err
-		})
-	})
-}
-
 // fromArchive runs attempt with the store's apt configuration. It
 // refreshes stale package lists first, and once more when attempt fails in
 // a way fresher lists may cure; when Debian's archive cannot help, the
@@ -255,7 +183,14 @@ func (s *Store) fromArchive(ctx context.Context, spec Spec, p *progress, attempt
 		return a.update(ctx, p, why, seen)
 	}
 	if why := stale(seen); why != "" {
-		if err := refresh(why); err != nil {
+		if err := refresh(why); errors.Is(err, ErrArchiveUnverified) {
+			if k := s.newestStored(spec, false); k != nil {
+				p.printf("warning: %v", err)
+				p.printf("using the stored %s instead", k.Key)
+				return k, nil
+			}
+			return nil, err
+		} else if err != nil {
 			p.printf("warning: %v", err)
 		}
 	}
@@ -311,13 +246,12 @@ func retryReason(err error, seen time.Time) string {
 func (s *Store) Resolve(ctx context.Context, spec Spec, log io.Writer) (*Resolved, error) {
 	spec = spec.withDefaults()
 	p := newProgress(log, spec)
-	resolve := s.resolve
-	switch spec.Source {
-	case SourceDebian:
-	case SourceDebianSrc:
-		resolve = s.resolveSrc
-	default:
-		return nil, fmt.Errorf("kernel %s: only debian: and debian-src: specs resolve to packages", spec)
+	src, err := packageSourceOf(spec, "resolve to packages")
+	if err != nil {
+		return nil, err
+	}
+	resolve := func(ctx context.Context, a *apt, spec Spec, p *progress) (*Resolved, error) {
+		return src.resolve(ctx, s, a, spec, p)
 	}
 	a, err := s.apt(ctx)
 	if err != nil {
@@ -326,7 +260,9 @@ func (s *Store) Resolve(ctx context.Context, spec Spec, log io.Writer) (*Resolve
 	seen, refreshed := a.listsTime(), false
 	if why := stale(seen); why != "" {
 		refreshed = true
-		if err := a.update(ctx, p, why, seen); err != nil {
+		if err := a.update(ctx, p, why, seen); errors.Is(err, ErrArchiveUnverified) {
+			return nil, fmt.Errorf("kernel %s: %w", spec, err)
+		} else if err != nil {
 			p.printf("warning: %v", err)
 		}
 	}
@@ -341,20 +277,6 @@ func (s *Store) Resolve(ctx context.Context, spec Spec, log io.Writer) (*Resolve
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec, err)
 	}
-	return r, nil
-}
-
-func (s *Store) resolve(ctx context.Context, a *apt, spec Spec, p *progress) (*Resolved, error) {
-	start := time.Now()
-	host, _ := hostGCC()
-	r, cached, err := s.cachedResolve(ctx, a, resolveKey(SourceDebian, spec, host), func() (*Resolved, error) {
-		return resolve(ctx, a, spec, host)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("resolving: %w", err)
-	}
-	p.printf("resolved to %s %s (%s; %s) in %s%s", r.ImagePackage, r.PackageVersion,
-		strings.Join(r.Suites, ", "), orNone(r.Compiler), since(start), cachedNote(cached))
 	return r, nil
 }
 
@@ -387,10 +309,10 @@ func (s *Store) List() ([]*Kernel, error) {
 		}
 	}
 	slices.SortFunc(ks, func(a, b *Kernel) int {
-		if c := compareVersions(b.Release, a.Release); c != 0 {
+		if c := debpkg.Compare(b.Release, a.Release); c != 0 {
 			return c
 		}
-		if c := compareVersions(b.PackageVersion, a.PackageVersion); c != 0 {
+		if c := debpkg.Compare(b.PackageVersion, a.PackageVersion); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Key, b.Key)
@@ -404,7 +326,7 @@ func (s *Store) List() ([]*Kernel, error) {
 // fragments and gcc, and otherwise they come first.
 func (s *Store) newestStored(spec Spec, exact bool) *Kernel {
 	ks, _ := s.List()
-	var frag *fragment
+	var frag *kconfig.Fragment
 	var cc string
 	if spec.built() {
 		frag, cc, _ = buildInputs(spec)
@@ -416,7 +338,7 @@ func (s *Store) newestStored(spec Spec, exact bool) *Kernel {
 		case frag == nil:
 			return false
 		}
-		return k.ConfigHash == frag.hash() && k.Compiler == "gcc "+cc
+		return k.ConfigHash == frag.Hash(buildRecipe) && k.Compiler == "gcc "+cc
 	}
 	for _, best := range []bool{true, false} {
 		for _, k := range ks {
@@ -435,37 +357,6 @@ func (s *Store) newestStored(spec Spec, exact bool) *Kernel {
 
 // matches reports whether a stored kernel is one a spec names.
 func matches(spec Spec, k *Kernel) bool {
-	source := k.Source
-	if source == "" {
-		source = SourceDebian
-	}
-	if source != spec.Source {
-		return false
-	}
-	switch spec.Source {
-	case SourceDebianSrc:
-		switch {
-		case k.Flavour != spec.Flavour || seriesOf(k.PackageVersion) != spec.series():
-			return false
-		case spec.Exact != "":
-			return k.PackageVersion == spec.Exact
-		case spec.Dist != 0:
-			return slices.ContainsFunc(k.Suites, func(s string) bool { return suiteRelease(s) == spec.Dist })
-		}
-		return true
-	case SourceDebian:
-	default:
-		return false // src: trees change; path: kernels are not stored
-	}
-	abi, ok := strings.CutSuffix(k.Release, "-"+spec.Flavour)
-	if !ok || seriesOf(abi) != spec.series() {
-		return false
-	}
-	if spec.Exact != "" {
-		return abi == spec.Exact || k.PackageVersion == spec.Exact
-	}
-	if spec.Dist != 0 {
-		return (&candidate{abi: abi, suites: k.Suites}).dist() == spec.Dist
-	}
-	return true
+	src := sourceOf(k)
+	return src != nil && src.name() == spec.Source && src.matches(spec, k)
 }

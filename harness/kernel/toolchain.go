@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/internal/flock"
 )
 
 // Kernels built with a newer gcc than the host's (Debian's 6.12+deb13 with
@@ -128,7 +130,7 @@ func (s *Store) toolchain(ctx context.Context, suite, compiler string, p *progre
 	if err := os.MkdirAll(filepath.Dir(lock), 0o755); err != nil {
 		return nil, err
 	}
-	unlock, err := lockFile(ctx, lock, true, func() { p.printf("waiting for another process making the %s build root", name) })
+	unlock, err := flock.Lock(ctx, lock, true, func() { p.printf("waiting for another process making the %s build root", name) })
 	if err != nil {
 		return nil, err
 	}
@@ -181,8 +183,8 @@ func (s *Store) makeToolchain(ctx context.Context, suite, compiler string, p *pr
 	start := time.Now()
 	args := []string{"--variant=minbase", "--arch=amd64", "--components=main",
 		"--include=" + strings.Join(tc.Packages, ","), suite, root, tc.Mirror}
-	if _, err := os.Stat(debianKeyring); err == nil {
-		args = append([]string{"--keyring=" + debianKeyring}, args...)
+	if k := archiveKeyring(); k != "" {
+		args = append([]string{"--keyring=" + k}, args...)
 	}
 	if _, err := os.Stat("/usr/share/debootstrap/scripts/" + suite); err != nil {
 		args = append(args, "/usr/share/debootstrap/scripts/sid") // a suite newer than this debootstrap

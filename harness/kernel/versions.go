@@ -2,54 +2,44 @@ package kernel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/debpkg"
 )
 
 // Versions returns the Debian package versions the archive has for a
 // series, oldest first (dpkg's order): for debian:, of the kernels that
 // have headers, for debian-src:, of the linux-source package. A spec's
 // Dist keeps those built for that Debian release; Exact is ignored.
-// Bisecting Debian's kernels steps through them as debian:VERSION.
+// Bisecting Debian's kernels steps through them as debian:VERSION. The
+// versions include kernels modules can no longer be built for, which Get
+// refuses with an [*UnbuildableError].
 func (s *Store) Versions(ctx context.Context, spec Spec, log io.Writer) ([]string, error) {
 	spec = spec.withDefaults()
 	spec.Exact, spec.Series = "", spec.series()
 	p := newProgress(log, spec)
+	src, err := packageSourceOf(spec, "have versions")
+	if err != nil {
+		return nil, err
+	}
 	a, err := s.apt(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec, err)
 	}
 	if why := stale(a.listsTime()); why != "" {
-		if err := a.update(ctx, p, why, a.listsTime()); err != nil {
+		if err := a.update(ctx, p, why, a.listsTime()); errors.Is(err, ErrArchiveUnverified) {
+			return nil, fmt.Errorf("kernel %s: %w", spec, err)
+		} else if err != nil {
 			p.printf("warning: %v", err)
 		}
 	}
-	var versions []string
-	switch spec.Source {
-	case SourceDebian:
-		cands, err := seriesCandidates(ctx, a, spec)
-		if err != nil {
-			return nil, fmt.Errorf("kernel %s: %w", spec, err)
-		}
-		for _, c := range cands {
-			if spec.Dist == 0 || c.dist() == spec.Dist {
-				versions = append(versions, c.version)
-			}
-		}
-	case SourceDebianSrc:
-		out, err := a.cache(ctx, "madison", "linux-source-"+spec.Series)
-		if err != nil {
-			return nil, fmt.Errorf("kernel %s: %w", spec, err)
-		}
-		for _, f := range parseMadison(out) {
-			if spec.Dist == 0 || suiteRelease(f.suite) == spec.Dist {
-				versions = append(versions, f.pkg.Version)
-			}
-		}
-	default:
-		return nil, fmt.Errorf("kernel %s: only debian: and debian-src: specs have versions", spec)
+	versions, err := src.versions(ctx, a, spec)
+	if err != nil {
+		return nil, fmt.Errorf("kernel %s: %w", spec, err)
 	}
-	slices.SortFunc(versions, compareVersions)
+	slices.SortFunc(versions, debpkg.Compare)
 	return slices.Compact(versions), nil
 }

@@ -1,5 +1,6 @@
 // Package klog finds kernel splats in console output: panics, oopses,
-// KASAN, KFENCE and UBSAN reports, warnings, lockdep reports, hung tasks,
+// KASAN, KFENCE, KMSAN, KCSAN and UBSAN reports, SLUB debug reports,
+// warnings (both forms of the WARN banner), lockdep reports, hung tasks,
 // lockups, RCU stalls, kmemleak leaks and refcount_t warnings. It also
 // decodes the kernel's taint mask.
 //
@@ -16,8 +17,9 @@
 // line or "=====" rule and the WARN message printed just before it. It ends:
 //
 //   - at its end marker: "---[ end trace" for warnings and oopses (and
-//     newer UBSAN), the closing "=====" rule for KASAN, KFENCE and older
-//     UBSAN, "---[ end Kernel panic" for a panic;
+//     newer UBSAN, and SLUB reports that end in a WARN_ON), the closing
+//     "=====" rule for KASAN, KFENCE, KMSAN, KCSAN and older UBSAN,
+//     "---[ end Kernel panic" for a panic;
 //   - after its call trace, for the reports that have no end marker
 //     (lockdep, hung task, lockups, RCU stalls, BUG: reports that do not
 //     die): at "</TASK>", or at the first line that cannot be part of a

@@ -79,7 +79,16 @@ var genericFrames = map[string]bool{
 	"refcount_inc_not_zero": true, "__refcount_inc_not_zero": true, "__refcount_add_not_zero": true,
 	// sanitizers
 	"print_report": true, "print_address_description": true, "check_memory_region": true,
-	"check_region_inline": true, "ubsan_epilogue": true,
+	"check_region_inline": true, "ubsan_epilogue": true, "kmsan_report": true,
+	// SLUB debugging (mm/slub.c) and the frees that run its checks
+	"slab_bug": true, "__slab_bug": true, "slab_err": true, "__slab_err": true, "object_err": true,
+	"print_trailer": true, "check_bytes_and_report": true, "check_object": true, "check_slab": true,
+	"check_pad_bytes": true, "slab_pad_check": true, "on_freelist": true, "free_consistency_checks": true,
+	"free_debug_processing": true, "alloc_consistency_checks": true, "alloc_debug_processing": true,
+	"free_to_partial_list": true, "__slab_free": true, "slab_free": true, "do_slab_free": true,
+	"slab_free_hook": true, "slab_free_freelist_hook": true, "kfree": true, "kmem_cache_free": true,
+	"__kmem_cache_free": true, "list_slab_objects": true, "free_partial": true,
+	"__kmem_cache_shutdown": true, "kmem_cache_destroy": true,
 	// atomic context, lockdep
 	"__might_resched": true, "___might_sleep": true, "__might_sleep": true, "__might_fault": true,
 	"might_fault": true, "lock_acquire": true, "__lock_acquire": true, "lock_release": true,
@@ -121,6 +130,7 @@ var genericFrames = map[string]bool{
 var genericPrefixes = []string{
 	"asm_exc_", "asm_sysvec_", "asm_common_interrupt", "__pfx_", "entry_SYSCALL",
 	"__asan_", "__kasan_", "kasan_", "__ubsan_handle_", "kfence_", "kmemleak_",
+	"__msan_", "kmsan_", "__tsan_", "kcsan_", "__kcsan_",
 	"__kmalloc", "kmalloc", "kmem_cache_alloc", "kzalloc", "kvmalloc", "__kvmalloc", "krealloc",
 	"__kmem_cache_alloc", "___slab_alloc", "__slab_alloc", "lockdep_", "_raw_", "__raw_", "do_raw_",
 }

@@ -17,9 +17,25 @@ const (
 	KASAN Kind = "KASAN"
 	// KFENCE is a KFENCE memory error report ("BUG: KFENCE: ...").
 	KFENCE Kind = "KFENCE"
+	// KMSAN is a KMSAN uninitialised-value report ("BUG: KMSAN: ...",
+	// mm/kmsan/report.c: kmsan_report).
+	KMSAN Kind = "KMSAN"
+	// KCSAN is a KCSAN data race report ("BUG: KCSAN: data-race in f / g",
+	// kernel/kcsan/report.c: print_report).
+	KCSAN Kind = "KCSAN"
 	// UBSAN is an undefined behaviour report ("UBSAN: ...").
 	UBSAN Kind = "UBSAN"
-	// Warning is a WARN_ON() splat: "WARNING: CPU: n PID: n at file:line".
+	// Slab is a SLUB debug report of a corrupted or misused slab object:
+	// "BUG kmalloc-64 (Not tainted): Poison overwritten", "... Object
+	// already free", "... Redzone overwritten" and the other messages of
+	// mm/slub.c's slab_bug (object_err, slab_err, check_bytes_and_report).
+	// 6.1 ends the report with a stack dump; 6.12 and 7.2 end it with a
+	// WARN_ON(1) (object_err, __slab_err), which is part of the report,
+	// not a report of its own.
+	Slab Kind = "SLAB"
+	// Warning is a WARN_ON() splat: "WARNING: CPU: n PID: n at file:line
+	// func" before about 6.19, "WARNING: file:line at func, CPU#n: comm/pid"
+	// since (kernel/panic.c: __warn).
 	Warning Kind = "WARNING"
 	// Lockdep covers locking and atomic-context checks: lockdep's
 	// reports (possible circular or recursive locking, inconsistent lock
@@ -29,7 +45,8 @@ const (
 	// nothing: the kernel goes on, with a locking bug in it.
 	Lockdep Kind = "LOCKDEP"
 	// HungTask is a task the hung task detector found blocked ("INFO:
-	// task x:1 blocked for more than 120 seconds"), or a workqueue lockup.
+	// task x:1 blocked for more than 120 seconds", "... blocked in I/O
+	// wait for more than ..." on 7.2, kernel/hung_task.c: check_hung_task), or a workqueue lockup.
 	HungTask Kind = "HUNG_TASK"
 	// SoftLockup is "BUG: soft lockup - CPU#0 stuck for 22s!".
 	SoftLockup Kind = "SOFT_LOCKUP"
@@ -47,7 +64,7 @@ const (
 )
 
 // Kinds lists every kind.
-var Kinds = []Kind{Panic, Oops, KASAN, KFENCE, UBSAN, Warning, Lockdep, HungTask, SoftLockup, HardLockup, RCUStall, Kmemleak, Refcount}
+var Kinds = []Kind{Panic, Oops, KASAN, KFENCE, KMSAN, KCSAN, UBSAN, Slab, Warning, Lockdep, HungTask, SoftLockup, HardLockup, RCUStall, Kmemleak, Refcount}
 
 // Report is one kernel splat found in the console output.
 type Report struct {

@@ -185,7 +185,7 @@ func (s *Scanner) continueReport(l line) bool {
 		c.add(l)
 		s.finish(false)
 		return true
-	case isRule(l.msg) && (c.r.Kind == KASAN || c.r.Kind == KFENCE || c.r.Kind == UBSAN):
+	case isRule(l.msg) && (c.r.Kind == KASAN || c.r.Kind == KFENCE || c.r.Kind == KMSAN || c.r.Kind == KCSAN || c.r.Kind == UBSAN):
 		c.add(l)
 		s.finish(false)
 		return true
@@ -199,6 +199,13 @@ func (s *Scanner) continueReport(l line) bool {
 		return false
 	}
 	if isCutHere(l.msg) {
+		if c.expectWarn && !c.sawTrace {
+			// The WARN_ON(1) that ends a SLUB report on 6.12 and 7.2
+			// (mm/slub.c: object_err, __slab_err) prints its own "cut
+			// here" after the report's header.
+			c.add(l)
+			return true
+		}
 		s.endBefore(l)
 		return false
 	}

@@ -37,12 +37,15 @@ func summarize(reports []Report) []found {
 
 // The samples in testdata are written in the formats the kernel prints:
 // 6.12 unless the name says otherwise, and 5.10 without <TASK> markers.
+// Those whose first line starts with "# Real console" are real consoles
+// of the kernel named there; those starting "# WRITTEN" were written from
+// the kernel source the comment cites, as no such kernel boots here.
 var samples = []struct {
 	file string
 	want []found
 }{
 	{
-		// connector.md §4: rmmod while a callback runs, then the CPU
+		// docs/connector.md §4: rmmod while a callback runs, then the CPU
 		// returns into freed module text; panic_on_oops follows.
 		file: "oops-freed-text.log",
 		want: []found{
@@ -134,6 +137,79 @@ var samples = []struct {
 		file: "refcount.log",
 		want: []found{{Refcount, "refcount_t: underflow; use-after-free.",
 			"REFCOUNT|cn_queue_release_callback|cn_del_callback|cn_echo_exit", 1, 31, false}},
+	},
+	{
+		// __warn's banner up to 6.12, and the oops of the same run.
+		file: "warn-6.1.log",
+		want: []found{{Warning, "WARNING: at /root/.cache/cnvmtest/modules/444c0c9839be106ce1a4.build/cn_fault.c:130 cn_fault_warn+0x18/0x20 [cn_fault]",
+			"WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast", 5, 56, false}},
+	},
+	{
+		// 5.10 prints <TASK> markers too (Debian's 5.10.262).
+		file: "warn-oops-5.10.log",
+		want: []found{
+			{Warning, "WARNING: at /root/.cache/cnvmtest/modules/a6a89a30deb042793ee1.build/cn_fault.c:130 cn_fault_warn+0x18/0x20 [cn_fault]",
+				"WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast", 5, 39, false},
+			{Oops, "BUG: kernel NULL pointer dereference, address: 0000000000000000",
+				"OOPS|cn_fault_oops|cn_rx_skb|netlink_unicast", 43, 81, false},
+		},
+	},
+	{
+		file: "warn-oops-6.12.log",
+		want: []found{
+			{Warning, "WARNING: at /root/.cache/cnvmtest/modules/ddebee866937af6b8203.build/cn_fault.c:130 cn_fault_warn+0x46/0x70 [cn_fault]",
+				"WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast", 5, 54, false},
+			{Oops, "BUG: kernel NULL pointer dereference, address: 0000000000000000",
+				"OOPS|cn_fault_oops|cn_rx_skb|netlink_unicast", 58, 106, false},
+		},
+	},
+	{
+		// __warn's banner on 7.2: "WARNING: file:line at func, CPU#n: comm/pid".
+		file: "warn-oops-7.2.log",
+		want: []found{
+			{Warning, "WARNING: cn_fault.c:130 at cn_fault_warn+0x46/0x70 [cn_fault]",
+				"WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast", 5, 48, false},
+			{Oops, "BUG: kernel NULL pointer dereference, address: 0000000000000000",
+				"OOPS|cn_fault_oops|cn_rx_skb|netlink_unicast", 52, 97, false},
+		},
+	},
+	{
+		// 7.2's hung task header, its tainted line and the stack.
+		file: "hung-task-7.2.log",
+		want: []found{{HungTask, "INFO: task tests.test:96 blocked for more than 10 seconds.",
+			"HUNG_TASK|cn_fault_hang|cn_rx_skb|netlink_unicast", 5, 34, false}},
+	},
+	{
+		// panic() from the module on 7.2: the generic frames (vpanic,
+		// panic) stay out of the fingerprint.
+		file: "panic-7.2.log",
+		want: []found{{Panic, "Kernel panic - not syncing: cn_fault: requested panic",
+			"PANIC|cn_fault_panic|cn_rx_skb|netlink_unicast", 5, 37, false}},
+	},
+	{
+		// 6.1: the report ends after print_trailer's stack; the FIX
+		// lines after it are the repair, not the report.
+		file: "slub-poison-6.1.log",
+		want: []found{{Slab, "BUG kmalloc-64: Poison overwritten",
+			"SLAB|cn_fault_poison_check|cn_rx_skb|netlink_unicast", 7, 65, false}},
+	},
+	{
+		// 7.2: object_err's WARN_ON(1) belongs to the report; the
+		// tracks' stacks before it are not the report's trace.
+		file: "slub-double-free-7.2.log",
+		want: []found{{Slab, "BUG kmalloc-64: Object already free",
+			"SLAB|cn_fault_double_free|cn_rx_skb|netlink_unicast", 8, 74, false}},
+	},
+	{
+		file: "kmsan-6.12.log",
+		want: []found{{KMSAN, "BUG: KMSAN: uninit-value in cn_fault_uninit+0x5c/0x90 [cn_fault]",
+			"KMSAN|cn_fault_uninit|cn_rx_skb|netlink_unicast", 6, 32, false}},
+	},
+	{
+		// The first access's stack is the trace.
+		file: "kcsan-6.12.log",
+		want: []found{{KCSAN, "BUG: KCSAN: data-race in cn_fault_race_read / cn_fault_race_write",
+			"KCSAN|cn_fault_race_write|cn_rx_skb|netlink_unicast", 7, 35, false}},
 	},
 	{
 		file: "gpf-and-bug.log",
@@ -472,5 +548,120 @@ func TestLimits(t *testing.T) {
 	got := Parse(b.String())
 	if len(got) != 1 || len(got[0].Lines) != maxLines || !got[0].Truncated {
 		t.Fatalf("got %d reports, first with %d lines, want 1 of %d lines, truncated", len(got), len(got[0].Lines), maxLines)
+	}
+}
+
+// Every form of __warn's banner (kernel/panic.c) is a WARNING with the
+// CPU and the task taken out of its title and the function as the place,
+// whatever the file or function is called; lockdep's own titles stay
+// lockdep; other "WARNING: " lines are no report.
+func TestWarnBanners(t *testing.T) {
+	tests := []struct {
+		line  string
+		kind  Kind // "" for no report
+		title string
+		place string // the function warnFrame finds, "" for none
+	}{
+		{line: "WARNING: CPU: 0 PID: 86 at drivers/connector/cn_queue.c:61 cn_queue_free_callback+0x5a/0x70",
+			kind: Warning, title: "WARNING: at drivers/connector/cn_queue.c:61 cn_queue_free_callback+0x5a/0x70", place: "cn_queue_free_callback"},
+		{line: "WARNING: CPU: 1 UID: 0 PID: 12 at kernel/locking/mutex.c:582 __mutex_lock+0x1f/0x80",
+			kind: Warning, title: "WARNING: at kernel/locking/mutex.c:582 __mutex_lock+0x1f/0x80", place: "__mutex_lock"},
+		{line: "WARNING: CPU: 0 PID: 86 at cn_fault_unlock+0x18/0x20 [cn_fault]",
+			kind: Warning, title: "WARNING: at cn_fault_unlock+0x18/0x20 [cn_fault]", place: "cn_fault_unlock"},
+		{line: "WARNING: cn_fault.c:130 at cn_fault_warn+0x46/0x70 [cn_fault], CPU#0: tests.test/95",
+			kind: Warning, title: "WARNING: cn_fault.c:130 at cn_fault_warn+0x46/0x70 [cn_fault]", place: "cn_fault_warn"},
+		{line: "WARNING: kernel/locking/lockdep.c:5880 at lock_release+0x2a1/0x2d0, CPU#1: kworker/u8:3/57",
+			kind: Warning, title: "WARNING: kernel/locking/lockdep.c:5880 at lock_release+0x2a1/0x2d0", place: "lock_release"},
+		{line: "WARNING: at cn_fault_spinlock_warn+0x46/0x70 [cn_fault], CPU#0: tests.test/95",
+			kind: Warning, title: "WARNING: at cn_fault_spinlock_warn+0x46/0x70 [cn_fault]", place: "cn_fault_spinlock_warn"},
+		{line: "WARNING: possible circular locking dependency detected", kind: Lockdep,
+			title: "WARNING: possible circular locking dependency detected"},
+		{line: "WARNING: suspicious RCU usage", kind: Lockdep, title: "WARNING: suspicious RCU usage"},
+		{line: "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected", kind: Lockdep,
+			title: "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected"},
+		{line: "WARNING: tests.test/95 still has locks held!", kind: Lockdep, title: "WARNING: tests.test/95 still has locks held!"},
+		{line: "WARNING: stack recursion on stack type 4"},
+		{line: "WARNING: kernel stack frame pointer at 00000000c2d4f0a9 in tests.test:95 has bad value 0000000000000000"},
+		{line: "WARNING: the block lock is held too long"},
+	}
+	for _, tt := range tests {
+		h, ok := classify(tt.line)
+		if !ok {
+			if tt.kind != "" {
+				t.Errorf("%q: no report, want %s", tt.line, tt.kind)
+			}
+			continue
+		}
+		if h.kind != tt.kind || h.title != tt.title {
+			t.Errorf("%q: %s %q, want %s %q", tt.line, h.kind, h.title, tt.kind, tt.title)
+		}
+		if !h.warn {
+			continue
+		}
+		place := ""
+		if f := warnFrame(tt.line); f != nil {
+			place = f.Func
+		}
+		if place != tt.place {
+			t.Errorf("%q: warnFrame = %q, want %q", tt.line, place, tt.place)
+		}
+	}
+}
+
+// The same WARN_ON in the same code has the same fingerprint on every
+// kernel of the matrix, with the old banner (5.10, 6.1, 6.12) and the new
+// (7.2): real consoles of the fault module's TestWarn.
+func TestWarnFingerprintAcrossKernels(t *testing.T) {
+	const want = "WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast"
+	for _, file := range []string{"warn-oops-5.10.log", "warn-6.1.log", "warn-oops-6.12.log", "warn-oops-7.2.log"} {
+		rs := Parse(readSample(t, file))
+		if len(rs) == 0 {
+			t.Errorf("%s: no report", file)
+			continue
+		}
+		if rs[0].Kind != Warning || rs[0].Fingerprint != want {
+			t.Errorf("%s: %s %q, want %s %q", file, rs[0].Kind, rs[0].Fingerprint, Warning, want)
+		}
+	}
+}
+
+// Header lines of the reports that have no sample of their own, in the
+// formats the cited sources print.
+func TestHeaders(t *testing.T) {
+	tests := []struct {
+		line  string
+		kind  Kind
+		title string
+	}{
+		// mm/slub.c: slab_bug, slab_err, check_bytes_and_report.
+		{"BUG kmalloc-128 (Not tainted): Redzone overwritten", Slab, "BUG kmalloc-128: Redzone overwritten"},
+		{"BUG kmalloc-rnd-03-64 (Tainted: G    B      OE     ): Left Redzone overwritten", Slab, "BUG kmalloc-rnd-03-64: Left Redzone overwritten"},
+		{"BUG cn_fault_cache (Tainted: G           OE     ): Objects remaining on __kmem_cache_shutdown()", Slab, "BUG cn_fault_cache: Objects remaining on __kmem_cache_shutdown()"},
+		{"BUG <unknown> (Not tainted): Invalid object pointer 0xffff888004978381", Slab, "BUG <unknown>: Invalid object pointer 0xffff888004978381"},
+		// kernel/kcsan/report.c: print_report, without the other access.
+		{"BUG: KCSAN: assert: race in cn_fault_race_write+0x3a/0x70 [cn_fault]", KCSAN, "BUG: KCSAN: assert: race in cn_fault_race_write+0x3a/0x70 [cn_fault]"},
+		// mm/kmsan/report.c: kmsan_report, REASON_COPY_TO_USER.
+		{"BUG: KMSAN: kernel-infoleak in _copy_to_user+0xbc/0x110", KMSAN, "BUG: KMSAN: kernel-infoleak in _copy_to_user+0xbc/0x110"},
+		// kernel/hung_task.c: check_hung_task on 7.2.
+		{"INFO: task tests.test:99 blocked in I/O wait for more than 10 seconds.", HungTask, "INFO: task tests.test:99 blocked in I/O wait for more than 10 seconds."},
+		// arch/x86/kernel/dumpstack.c: __die_header ("Oops: %s: %04lx [#%d]")
+		// with the page fault's "Oops" as its str, as in warn-oops-7.2.log.
+		{"Oops: Oops: 0000 [#1] SMP NOPTI", Oops, "Oops: Oops: 0000 [#1] SMP NOPTI"},
+	}
+	for _, tt := range tests {
+		h, ok := classify(tt.line)
+		if !ok || h.kind != tt.kind || h.title != tt.title {
+			t.Errorf("%q: %v %s %q, want %s %q", tt.line, ok, h.kind, h.title, tt.kind, tt.title)
+		}
+	}
+	for _, line := range []string{
+		// SLUB's repair notes and tracks are inside a report, never one.
+		"FIX kmalloc-64: Restoring Poison 0xffff888004b3c2a8-0xffff888004b3c2a8=0x6b",
+		"INFO: Allocated in cn_fault_poison+0x2e/0x90 [cn_fault] age=3 cpu=0 pid=95",
+		"INFO: task tests.test:99 is blocked on a mutex likely owned by task kworker/0:1:12.",
+	} {
+		if h, ok := classify(line); ok {
+			t.Errorf("%q: classified as %s, want no report", line, h.kind)
+		}
 	}
 }

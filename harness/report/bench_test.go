@@ -213,26 +213,3 @@ func TestUnfinishedTestStaysUnfinished(t *testing.T) {
 		}
 	}
 }
-
-func TestIsBenchResult(t *testing.T) {
-	for _, tt := range []struct {
-		line, name string
-		want       bool
-	}{
-		{"BenchmarkX-8   \t 1000\t 12.5 ns/op\n", "BenchmarkX", true},
-		{"BenchmarkX   \t 1000\t 12.5 ns/op\t 64 B/op\t 1 allocs/op\n", "BenchmarkX", true},
-		{"BenchmarkRoundTrip/conn/64B        \t    9024\t     33463 ns/op\n", "BenchmarkRoundTrip/conn/64B", true},
-		{"BenchmarkX-8   \t 1000\t 3.0 msgs/s\n", "BenchmarkX", true}, // ns/op removed by ReportMetric
-		{"BenchmarkX\n", "BenchmarkX", false},                         // the name line of -v
-		{"BenchmarkX/sub-8   \t 1000\t 12.5 ns/op\n", "BenchmarkX", false},
-		{"BenchmarkXY-8   \t 1000\t 12.5 ns/op\n", "BenchmarkX", false},
-		{"BenchmarkX-8   \t 1000\n", "BenchmarkX", false},
-		{"BenchmarkX-   \t 1000\t 1 ns/op\n", "BenchmarkX", false},
-		{"    bench_test.go:9: BenchmarkX 1 2\n", "BenchmarkX", false},
-		{"TestX   \t 1000\t 12.5 ns/op\n", "TestX", false},
-	} {
-		if got := isBenchResult(tt.line, tt.name); got != tt.want {
-			t.Errorf("isBenchResult(%q, %q) = %v, want %v", tt.line, tt.name, got, tt.want)
-		}
-	}
-}

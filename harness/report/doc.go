@@ -31,7 +31,7 @@
 // harness is the run outcome's:
 //
 //	PASS               0  every test that ran passed
-//	SKIP               2  nothing was tested: no test ran, or every test skipped
+//	SKIP              10  nothing was tested: no test ran, or every test skipped
 //	FAIL               1  a test failed, or the test binary did
 //	KERNEL_SPLAT       7  the kernel warned (WARNING, KASAN, lockdep...) or
 //	                      the taint changed while a test ran; the kernel lived
@@ -42,7 +42,9 @@
 //	MODULE_BUILD_FAIL  3  the test module does not build for the kernel
 //	INFRA              9  QEMU or the host failed; says nothing of the kernel
 //
-// PASS and FAIL keep go test's codes. SKIP is not a pass: a run that tested
+// Status 2 is left to usage errors ([ExitUsage]): a bad flag, kernel spec
+// or path, found before anything is downloaded or run. PASS and FAIL keep
+// go test's codes. SKIP is not a pass: a run that tested
 // nothing must not turn CI green, so individual skipped tests are fine but
 // an all-skipped run is not. Setup outcomes rank above run-time ones because
 // after them the tests did not run as intended; INFRA ranks highest because

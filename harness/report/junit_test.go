@@ -54,9 +54,9 @@ var props = map[string]string{"kernel": "debian:6.12.117", "accel": "tcg", "qemu
 
 func TestJUnitGolden(t *testing.T) {
 	r, _ := replay(t, "demo.jsonl", Options{})
-	r.Attach("TestPass", "[   12.600000] WARNING: CPU: 0 PID: 153 at drivers/connector/cn_queue.c:123 cn_queue_free_dev+0x50/0x60\n", KernelSplat, "WARNING: at drivers/connector/cn_queue.c:123 cn_queue_free_dev+0x50/0x60")
-	r.Attach("TestFail", "[   13.000000] cn_echo: odd byte \x01 in the log\n", "", "")
-	r.Attach("", "[    0.000000] Linux version 6.12.117\n", "", "")
+	r.Attach(Attachment{Test: "TestPass", KernelLog: "[   12.600000] WARNING: CPU: 0 PID: 153 at drivers/connector/cn_queue.c:123 cn_queue_free_dev+0x50/0x60\n", Outcome: KernelSplat, Reason: "WARNING: at drivers/connector/cn_queue.c:123 cn_queue_free_dev+0x50/0x60"})
+	r.Attach(Attachment{Test: "TestFail", KernelLog: "[   13.000000] cn_echo: odd byte \x01 in the log\n"})
+	r.Attach(Attachment{KernelLog: "[    0.000000] Linux version 6.12.117\n"})
 	r.Finish(Pass, "")
 
 	var b bytes.Buffer
@@ -70,7 +70,7 @@ func TestJUnitGolden(t *testing.T) {
 func TestJUnitCutStream(t *testing.T) {
 	r, _ := replay(t, "cut.jsonl", Options{})
 	finishAt(r, 2*time.Second)
-	r.Attach("", "[   20.000000] Kernel panic - not syncing: Fatal exception\n", "", "")
+	r.Attach(Attachment{KernelLog: "[   20.000000] Kernel panic - not syncing: Fatal exception\n"})
 	r.Finish(KernelPanic, "kernel panic while running")
 
 	var b bytes.Buffer
@@ -84,7 +84,7 @@ func TestJUnitCutStream(t *testing.T) {
 func TestJUnitNothingRan(t *testing.T) {
 	r := NewRecorder(Options{Package: "example.com/vmtests"})
 	r.now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
-	r.Attach("", "[    1.000000] Kernel panic - not syncing: VFS: Unable to mount root fs\n", "", "")
+	r.Attach(Attachment{KernelLog: "[    1.000000] Kernel panic - not syncing: VFS: Unable to mount root fs\n"})
 	r.Finish(BootFail, "the guest runner never started")
 
 	var b bytes.Buffer

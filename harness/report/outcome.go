@@ -22,6 +22,11 @@ const (
 // Outcomes lists every outcome from the best to the worst.
 var Outcomes = []Outcome{Pass, Skip, Fail, KernelSplat, Timeout, KernelPanic, ModuleLoadFail, BootFail, ModuleBuildFail, Infra}
 
+// ExitUsage is the exit status of a usage error (a bad flag, spec or path,
+// found before anything ran), as the flag package and the go command use
+// it. No outcome has it.
+const ExitUsage = 2
+
 // ExitCode returns the process exit code documented for o.
 // An unknown outcome returns the code of INFRA: the harness produced
 // something it does not understand.
@@ -32,7 +37,7 @@ func (o Outcome) ExitCode() int {
 	case Fail:
 		return 1
 	case Skip:
-		return 2
+		return 10
 	case ModuleBuildFail:
 		return 3
 	case ModuleLoadFail:

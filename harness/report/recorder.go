@@ -1,13 +1,16 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/initramfs/guest"
+	"github.com/cnvmtest/cnvmtest/internal/gotest"
 )
 
 // Options configure a Recorder.
@@ -37,11 +40,13 @@ type Recorder struct {
 	err  error
 	now  func() time.Time // replaced in tests
 
-	tests   map[testKey]*test
-	order   []*test // in the order they started
-	pkgs    map[string]*pkg
-	pkgList []*pkg
-	pending map[string]*attachment // for tests not seen yet, by name
+	tests     map[testKey]*test
+	order     []*test // in the order they started
+	pkgs      map[string]*pkg
+	pkgList   []*pkg
+	pending   map[string]*attachment // for tests not seen yet, by name
+	knownBugs []KnownBug
+	expected  map[string][]ExpectedBug // by test
 
 	run       attachment // attached to the run as a whole (test "")
 	finished  Outcome    // what Finish said of the run
@@ -300,9 +305,10 @@ func (r *Recorder) testEvent(p *pkg, e Event) {
 			t.lastOutput = e.Time
 		}
 		for _, line := range splitLines(&t.partial, e.Output) {
-			if !t.benchResult && isBenchResult(line, t.name) {
+			if !t.benchResult && gotest.IsBenchResult(line, t.name) {
 				t.benchResult = true
 			}
+			r.knownBug(t, line)
 			r.testLine(t, line)
 		}
 	case actionPass, actionFail, actionSkip:
@@ -329,6 +335,53 @@ func (r *Recorder) testEvent(p *pkg, e Event) {
 	default:
 		r.writeJSON(e)
 	}
+}
+
+// AddKnownBug records a known kernel bug the harness recognised itself,
+// such as a kernel report that is one.
+func (r *Recorder) AddKnownBug(b KnownBug) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.addKnownBug(b)
+}
+
+func (r *Recorder) addKnownBug(b KnownBug) {
+	for _, k := range r.knownBugs {
+		if k.ID == b.ID && k.Test == b.Test {
+			return
+		}
+	}
+	r.knownBugs = append(r.knownBugs, b)
+}
+
+// ExpectedBug is a known kernel bug a test said it is about to trigger,
+// with a function its kernel report will show (guest.KnownBugExpectPrefix).
+type ExpectedBug struct{ ID, Frame string }
+
+// ExpectedBugs returns the known bugs test said it would trigger.
+func (r *Recorder) ExpectedBugs(test string) []ExpectedBug {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.expected[test])
+}
+
+// knownBug records a known kernel bug that line says test t observed, or
+// one it is about to trigger.
+func (r *Recorder) knownBug(t *test, line string) {
+	if _, rest, ok := strings.Cut(line, guest.KnownBugExpectPrefix); ok {
+		id, frame, _ := strings.Cut(strings.TrimSpace(rest), ": ")
+		if r.expected == nil {
+			r.expected = map[string][]ExpectedBug{}
+		}
+		r.expected[t.name] = append(r.expected[t.name], ExpectedBug{ID: id, Frame: frame})
+		return
+	}
+	_, rest, ok := strings.Cut(line, guest.KnownBugPrefix)
+	if !ok {
+		return
+	}
+	id, text, _ := strings.Cut(strings.TrimSpace(rest), ": ")
+	r.addKnownBug(KnownBug{ID: id, Test: t.name, Text: text})
 }
 
 // splitLines appends s to *partial and returns the complete lines in it,
@@ -362,40 +415,6 @@ func resultVerb(line, name string) string {
 	return ""
 }
 
-// isBenchmark reports whether a test name is a benchmark's or a
-// sub-benchmark's.
-func isBenchmark(name string) bool { return strings.HasPrefix(name, "Benchmark") }
-
-// isBenchResult reports whether line is the result line benchmark name
-// prints when it completes: its name, a "-GOMAXPROCS" suffix unless that
-// is 1, blanks, the iteration count and blanks, then the measurements
-// ("BenchmarkX/64B-8   \t  10000\t  1234 ns/op\t  64 B/op").
-func isBenchResult(line, name string) bool {
-	if !isBenchmark(name) {
-		return false
-	}
-	rest, ok := strings.CutPrefix(line, name)
-	if !ok {
-		return false
-	}
-	if digits, ok := strings.CutPrefix(rest, "-"); ok {
-		rest = strings.TrimLeft(digits, "0123456789")
-		if len(rest) == len(digits) {
-			return false
-		}
-	}
-	iterations := strings.TrimLeft(rest, " \t")
-	if len(iterations) == len(rest) {
-		return false
-	}
-	measures := strings.TrimLeft(iterations, "0123456789")
-	if len(measures) == len(iterations) {
-		return false
-	}
-	after := strings.TrimLeft(measures, " \t")
-	return len(after) < len(measures) && after != "" && after != "\n"
-}
-
 // settleBenchmarks ends the benchmarks of p still open when its test
 // binary is done (or gone, from Finish): go test gives a benchmark that
 // passes no pass event, only its result line, while one that fails or is
@@ -408,7 +427,7 @@ func isBenchResult(line, name string) bool {
 func (r *Recorder) settleBenchmarks(p *pkg, pkgPassed bool, at time.Time) {
 	for i := len(r.order) - 1; i >= 0; i-- { // sub-benchmarks before their parents
 		t := r.order[i]
-		if t.pkg != p.name || t.done() || !isBenchmark(t.name) {
+		if t.pkg != p.name || t.done() || !gotest.IsBenchmark(t.name) {
 			continue
 		}
 		if !pkgPassed && !t.benchResult && !t.subBenchmarksPassed() {
@@ -444,84 +463,49 @@ func (t *test) lastActive(def time.Time) time.Time {
 	return last
 }
 
-func (r *Recorder) writeJSON(e Event) {
-	if !r.opts.JSON {
-		return
-	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		// Event has no field that can fail to encode.
-		panic(fmt.Sprintf("report: encoding event: %v", err))
-	}
-	r.write(string(b) + "\n")
+// Attachment is what the harness learned of a test, or of the run, from
+// outside the test's own events: a slice of the kernel log and, when
+// Outcome is not empty, a new outcome with its reason (for instance the
+// title of the kernel splat that changed it).
+type Attachment struct {
+	// Test is the test's name, "" for the run itself.
+	Test      string
+	KernelLog string
+	// Outcome, when not empty, wins over the one the test reported:
+	// a passing test during which the kernel warned becomes
+	// KERNEL_SPLAT.
+	Outcome Outcome
+	// Reason, when not empty, joins the test's Reports.
+	Reason string
 }
 
-func (r *Recorder) write(s string) {
-	if r.err != nil || s == "" {
-		return
-	}
-	if _, err := io.WriteString(r.out, s); err != nil {
-		r.err = fmt.Errorf("writing test report: %w", err)
-	}
-}
-
-// Attach adds a slice of the kernel log and, when outcome is not empty,
-// a new outcome to a test, or to the run when test is "". reason, when not
-// empty, joins the test's Reports, for instance the title of the kernel
-// splat that changed the outcome. The latest outcome given wins over the
-// one the test reported, so a passing test during which the kernel warned
-// becomes KERNEL_SPLAT. A verdict change is printed at once, with the
-// kernel log; a plain log attachment is only kept for the results.
-// A test not seen yet gets the attachment when it starts.
-func (r *Recorder) Attach(test string, kernelLog string, outcome Outcome, reason string) {
+// Attach adds what a carries to its test, or to the run. A verdict change
+// is printed at once, with the kernel log; a plain log attachment is only
+// kept for the results. A test not seen yet gets the attachment when it
+// starts.
+func (r *Recorder) Attach(at Attachment) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var a *attachment
 	var pkgName string
-	switch t := r.findTest(test); {
-	case test == "":
+	switch t := r.findTest(at.Test); {
+	case at.Test == "":
 		a = &r.run
 		pkgName = r.defaultPkg()
 	case t != nil:
 		a = &t.attach
 		pkgName = t.pkg
 	default:
-		if r.pending[test] == nil {
-			r.pending[test] = &attachment{}
+		if r.pending[at.Test] == nil {
+			r.pending[at.Test] = &attachment{}
 		}
-		a = r.pending[test]
+		a = r.pending[at.Test]
 		pkgName = r.defaultPkg()
 	}
-	a.add(kernelLog, outcome, reason)
-	if outcome == "" {
-		return
+	a.add(at.KernelLog, at.Outcome, at.Reason)
+	if at.Outcome != "" {
+		r.notice(pkgName, at.Test, verdictText(at))
 	}
-	var b strings.Builder
-	b.WriteString("cnvmtest: ")
-	if test != "" {
-		b.WriteString(test + ": ")
-	}
-	b.WriteString(string(outcome))
-	if reason != "" {
-		b.WriteString(": " + reason)
-	}
-	b.WriteByte('\n')
-	for _, line := range strings.SplitAfter(kernelLog, "\n") {
-		if line != "" {
-			b.WriteString("    " + strings.TrimRight(line, "\n") + "\n")
-		}
-	}
-	r.notice(pkgName, test, b.String())
-}
-
-// notice prints text of the harness' own, not the guest's.
-func (r *Recorder) notice(pkgName, test, text string) {
-	if r.opts.JSON {
-		r.writeJSON(Event{Time: r.now(), Action: actionOutput, Package: pkgName, Test: test, Output: text})
-		return
-	}
-	r.write(text)
-	r.lastName = "" // the next test output names its test again
 }
 
 func (r *Recorder) findTest(name string) *test {
@@ -583,6 +567,9 @@ func (r *Recorder) Finish(runOutcome Outcome, reason string) {
 		if !t.done() && !t.hasRunningChild() {
 			running[t] = true
 		}
+	}
+	for _, b := range r.knownBugs {
+		r.notice(r.defaultPkg(), "", "cnvmtest: "+b.String()+"\n")
 	}
 	closedAny := false
 	for i := len(r.order) - 1; i >= 0; i-- {

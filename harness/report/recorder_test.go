@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -302,14 +303,14 @@ func TestAttach(t *testing.T) {
 	r := NewRecorder(Options{Out: &out, Verbose: true})
 	// The console can be faster than the result channel: attach to a
 	// test not seen yet.
-	r.Attach("TestEcho", "[   12.5] early line\n", "", "")
+	r.Attach(Attachment{Test: "TestEcho", KernelLog: "[   12.5] early line\n"})
 	feed(t, r,
 		Event{Action: "start", Package: "p"},
 		Event{Action: "run", Package: "p", Test: "TestEcho"},
 		Event{Action: "output", Package: "p", Test: "TestEcho", Output: "=== RUN   TestEcho\n"},
 	)
 	kernelLog := "[   12.6] ------------[ cut here ]------------\n[   12.6] WARNING: CPU: 0 PID: 1 at x.c:1 f+0x0/0x10\n"
-	r.Attach("TestEcho", kernelLog, KernelSplat, "WARNING: at x.c:1 f+0x0/0x10")
+	r.Attach(Attachment{Test: "TestEcho", KernelLog: kernelLog, Outcome: KernelSplat, Reason: "WARNING: at x.c:1 f+0x0/0x10"})
 	feed(t, r,
 		Event{Action: "output", Package: "p", Test: "TestEcho", Output: "    echo_test.go:9: echoed\n"},
 		Event{Action: "output", Package: "p", Test: "TestEcho", Output: "--- PASS: TestEcho (0.10s)\n"},
@@ -317,7 +318,7 @@ func TestAttach(t *testing.T) {
 		Event{Action: "output", Package: "p", Output: "PASS\n"},
 		Event{Action: "pass", Package: "p", Elapsed: 0.2},
 	)
-	r.Attach("", "[   13.0] refcount_t: underflow; use-after-free.\n", KernelSplat, "refcount_t: underflow; use-after-free.")
+	r.Attach(Attachment{KernelLog: "[   13.0] refcount_t: underflow; use-after-free.\n", Outcome: KernelSplat, Reason: "refcount_t: underflow; use-after-free."})
 
 	want := `=== RUN   TestEcho
 cnvmtest: TestEcho: KERNEL_SPLAT: WARNING: at x.c:1 f+0x0/0x10
@@ -397,8 +398,8 @@ func TestTestedNothingIsSkip(t *testing.T) {
 			feed(t, r, tt.events...)
 			r.Finish(Pass, "")
 			s := r.Summary()
-			if s.Outcome != Skip || s.Reason != tt.reason || s.ExitCode() != 2 {
-				t.Fatalf("got %s %q (exit %d), want SKIP %q (exit 2)", s.Outcome, s.Reason, s.ExitCode(), tt.reason)
+			if s.Outcome != Skip || s.Reason != tt.reason || s.ExitCode() != 10 {
+				t.Fatalf("got %s %q (exit %d), want SKIP %q (exit 10)", s.Outcome, s.Reason, s.ExitCode(), tt.reason)
 			}
 		})
 	}
@@ -483,7 +484,7 @@ func TestWriteErrorIsReported(t *testing.T) {
 
 func TestExitCodes(t *testing.T) {
 	want := map[Outcome]int{
-		Pass: 0, Fail: 1, Skip: 2, ModuleBuildFail: 3, ModuleLoadFail: 4,
+		Pass: 0, Fail: 1, Skip: 10, ModuleBuildFail: 3, ModuleLoadFail: 4,
 		BootFail: 5, KernelPanic: 6, KernelSplat: 7, Timeout: 8, Infra: 9,
 	}
 	if len(want) != len(Outcomes) {
@@ -494,6 +495,9 @@ func TestExitCodes(t *testing.T) {
 		code := o.ExitCode()
 		if code != want[o] {
 			t.Errorf("%s.ExitCode() = %d, want %d", o, code, want[o])
+		}
+		if code == ExitUsage {
+			t.Errorf("%s shares exit code %d with a usage error", o, code)
 		}
 		if prev, ok := seen[code]; ok {
 			t.Errorf("%s and %s share exit code %d", prev, o, code)
@@ -515,7 +519,7 @@ func TestConcurrentEventsAndAttach(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- Decode(strings.NewReader(events), r.Event) }()
 	for range 50 {
-		r.Attach("TestPass", "[ 1.0] console line\n", "", "")
+		r.Attach(Attachment{Test: "TestPass", KernelLog: "[ 1.0] console line\n"})
 		_ = r.Summary()
 	}
 	if err := <-done; err != nil {
@@ -530,7 +534,7 @@ func TestConcurrentEventsAndAttach(t *testing.T) {
 // as Finish's reason: the summary says it once.
 func TestRunReasonNotRepeated(t *testing.T) {
 	r, _ := replay(t, "demo.jsonl", Options{})
-	r.Attach("", "[ 9.0] Kernel panic - not syncing: Fatal exception", KernelPanic, "Kernel panic - not syncing: Fatal exception")
+	r.Attach(Attachment{KernelLog: "[ 9.0] Kernel panic - not syncing: Fatal exception", Outcome: KernelPanic, Reason: "Kernel panic - not syncing: Fatal exception"})
 	r.Finish(KernelPanic, "Kernel panic - not syncing: Fatal exception")
 	s := r.Summary()
 	if diff := cmp.Diff([]string{"Kernel panic - not syncing: Fatal exception"}, s.Reports); diff != "" {
@@ -538,5 +542,35 @@ func TestRunReasonNotRepeated(t *testing.T) {
 	}
 	if s.Outcome != KernelPanic || s.Reason != "Kernel panic - not syncing: Fatal exception" {
 		t.Fatalf("got %s %q", s.Outcome, s.Reason)
+	}
+}
+
+// TestKnownBugs checks that a known kernel bug a test logs is kept once
+// per test and bug, leaves the test's outcome alone, and is printed at the
+// end where a person reads the run's summary.
+func TestKnownBugs(t *testing.T) {
+	var out strings.Builder
+	r := NewRecorder(Options{Out: &out, Package: "p"})
+	line := "    proc_test.go:9: known kernel bug present: cn-proc-underflow: no ack after the second IGNORE\n"
+	for _, e := range []Event{
+		{Action: "start", Package: "p"},
+		{Action: "run", Package: "p", Test: "TestProc"},
+		{Action: "output", Package: "p", Test: "TestProc", Output: line},
+		{Action: "output", Package: "p", Test: "TestProc", Output: line},
+		{Action: "pass", Package: "p", Test: "TestProc"},
+		{Action: "pass", Package: "p"},
+	} {
+		if err := r.Event(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Finish(Pass, "")
+	s := r.Summary()
+	want := []KnownBug{{ID: "cn-proc-underflow", Test: "TestProc", Text: "no ack after the second IGNORE"}}
+	if !slices.Equal(s.KnownBugs, want) || s.Outcome != Pass {
+		t.Fatalf("KnownBugs = %+v, outcome %s; want %+v, PASS", s.KnownBugs, s.Outcome, want)
+	}
+	if !strings.Contains(out.String(), "cnvmtest: known kernel bug present: cn-proc-underflow (TestProc): no ack after the second IGNORE\n") {
+		t.Errorf("the text report does not list the bug:\n%s", out.String())
 	}
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/cnvmtest/cnvmtest/initramfs/guest"
 	"maps"
 	"math"
 	"slices"
@@ -79,6 +80,21 @@ type RunSummary struct {
 	// and the reason Finish gave for an outcome such as KERNEL_PANIC.
 	KernelLog string
 	Reports   []string
+	// KnownBugs are the known kernel bugs the tests observed.
+	KnownBugs []KnownBug
+}
+
+// KnownBug is a known kernel bug a test observed and passed with: the
+// test logged a line with guest.KnownBugPrefix.
+type KnownBug struct {
+	// ID names the bug (docs/connector.md, Known kernel bugs).
+	ID string
+	// Test is the test that saw it; Text what it saw.
+	Test, Text string
+}
+
+func (b KnownBug) String() string {
+	return fmt.Sprintf("%s%s (%s): %s", guest.KnownBugPrefix, b.ID, b.Test, b.Text)
 }
 
 // ExitCode is the exit code of the run's outcome.
@@ -110,6 +126,7 @@ func (r *Recorder) Summary() RunSummary {
 		Started:   r.firstTime,
 		KernelLog: r.run.kernelLog.String(),
 		Reports:   append([]string(nil), r.run.reports...),
+		KnownBugs: slices.Clone(r.knownBugs),
 	}
 	if r.finished.Failed() && r.finished != Fail && r.finishWhy != "" && !slices.Contains(s.Reports, r.finishWhy) && !r.shownByTest(r.finished) {
 		// A failure of the run itself, such as a panic, that no test

@@ -1,6 +1,11 @@
 package report
 
-import "strings"
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
 
 // The text report reproduces what go test prints, from events made by a
 // test binary run with -test.v=test2json. That binary prints every result
@@ -106,4 +111,56 @@ func (r *Recorder) pkgLine(line string) {
 		return // go test drops these without -v
 	}
 	r.write(line)
+}
+
+// verdictText is how a verdict the harness attached is printed: the
+// harness's own line, then the kernel log that caused it, indented.
+func verdictText(a Attachment) string {
+	var b strings.Builder
+	b.WriteString("cnvmtest: ")
+	if a.Test != "" {
+		b.WriteString(a.Test + ": ")
+	}
+	b.WriteString(string(a.Outcome))
+	if a.Reason != "" {
+		b.WriteString(": " + a.Reason)
+	}
+	b.WriteByte('\n')
+	for _, line := range strings.SplitAfter(a.KernelLog, "\n") {
+		if line != "" {
+			b.WriteString("    " + strings.TrimRight(line, "\n") + "\n")
+		}
+	}
+	return b.String()
+}
+
+// notice prints text of the harness' own, not the guest's.
+func (r *Recorder) notice(pkgName, test, text string) {
+	if r.opts.JSON {
+		r.writeJSON(Event{Time: r.now(), Action: actionOutput, Package: pkgName, Test: test, Output: text})
+		return
+	}
+	r.write(text)
+	r.lastName = "" // the next test output names its test again
+}
+
+func (r *Recorder) writeJSON(e Event) {
+	if !r.opts.JSON {
+		return
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		// Event has no field that can fail to encode.
+		panic(fmt.Sprintf("report: encoding event: %v", err))
+	}
+	r.write(string(b) + "\n")
+}
+
+func (r *Recorder) write(s string) {
+	if r.err != nil || s == "" {
+		return
+	}
+	if _, err := io.WriteString(r.out, s); err != nil {
+		r.err = fmt.Errorf("writing test report: %w", err)
+	}
 }

@@ -8,7 +8,14 @@
 //
 //	CNVMTEST_SELFTEST=1 go test -timeout 30m ./harness/selftest
 //
-// CNVMTEST_KERNEL picks the kernel (default debian:6.1), CNVMTEST_ACCEL the
+// Each fault case (the faultCases table) checks the run's outcome, the
+// guest test's, and the kernel report it planted: kind, first line and
+// the top frames of its fingerprint; a failure found only through the
+// kernel's taint does not count.
+//
+// CNVMTEST_KERNEL picks the kernels, a comma-separated list on each of
+// which every fault case runs (make selftest KERNEL=debian:6.1,debian:7.2;
+// default debian:6.1; the host-side cases use the first), CNVMTEST_ACCEL the
 // accelerator, and CNVMTEST_SELFTEST_OUT, when set, keeps each case's run
 // directory (console log, initramfs, QEMU command line) under it.
 package selftest

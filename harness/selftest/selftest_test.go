@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,16 +21,19 @@ import (
 	"time"
 
 	"github.com/cnvmtest/cnvmtest/harness"
+	"github.com/cnvmtest/cnvmtest/harness/kernel"
+	"github.com/cnvmtest/cnvmtest/harness/klog"
 	"github.com/cnvmtest/cnvmtest/harness/report"
 )
 
 const (
 	// guestPkg is the guest test package, relative to the repository root.
 	guestPkg = "./harness/selftest/guest"
-	// hangTimeout bounds the guest in the cases that hang: long enough for
-	// a TCG boot (about 5 s), the kernel's hung task report (the guest
-	// test sets the timeout to 10 s) and the test binary's own timeout.
-	hangTimeout = 90 * time.Second
+	// stopTimeout bounds the guest in the host-side cases that stop a
+	// run which would never end by itself (QEMU killed, the run
+	// cancelled): they end within seconds unless the harness misses
+	// the stop.
+	stopTimeout = time.Minute
 	// runTimeout bounds the guest in the cases that end by themselves,
 	// so that a harness that misses the end fails in minutes, not in the
 	// 10 minutes of its TCG default.
@@ -48,7 +53,56 @@ func requireSelftest(t *testing.T) {
 
 // vms bounds the guests booted at once: by default two, one per core of
 // the two-core machines these run on, whatever go test -parallel says.
-var vms = make(chan struct{}, envInt("CNVMTEST_SELFTEST_VMS", 2))
+// The long cases go first: a hang that waits for its kernel report while
+// the short cases run beside it ends the run sooner than one that starts
+// last.
+var vms = newGate(envInt("CNVMTEST_SELFTEST_VMS", 2))
+
+// gate is a counting semaphore whose waiters are served by priority, then
+// in the order they came.
+type gate struct {
+	mu      sync.Mutex
+	free    int
+	waiting []gateWaiter
+}
+
+type gateWaiter struct {
+	prio  int
+	ready chan struct{}
+}
+
+func newGate(n int) *gate { return &gate{free: n} }
+
+// acquire waits for a slot; a waiter of higher prio gets one first.
+func (g *gate) acquire(prio int) {
+	g.mu.Lock()
+	if g.free > 0 && len(g.waiting) == 0 {
+		g.free--
+		g.mu.Unlock()
+		return
+	}
+	w := gateWaiter{prio: prio, ready: make(chan struct{})}
+	i := len(g.waiting)
+	for i > 0 && g.waiting[i-1].prio < prio {
+		i--
+	}
+	g.waiting = slices.Insert(g.waiting, i, w)
+	g.mu.Unlock()
+	<-w.ready
+}
+
+// release frees a slot, for the first waiter if there is one.
+func (g *gate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.waiting) > 0 {
+		w := g.waiting[0]
+		g.waiting = g.waiting[1:]
+		close(w.ready)
+		return
+	}
+	g.free++
+}
 
 func envInt(name string, def int) int {
 	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
@@ -61,10 +115,15 @@ func envInt(name string, def int) int {
 type config struct {
 	run     string        // -run pattern for the guest tests
 	timeout time.Duration // guest timeout
-	kmod    string        // module source; default faultmod
-	params  string        // module parameters
-	kernel  string        // kernel spec; default CNVMTEST_KERNEL
-	init    string        // the guest's init; default the harness's
+	// testTimeout is the runner's stall limit; default the harness's.
+	testTimeout time.Duration
+	kmod        string       // module source; default faultmod
+	params      string       // module parameters
+	kernel      string       // kernel spec; default the first of kernels()
+	init        harness.Init // the guest's init; default the harness's
+	// long: the case waits a long time for the kernel (a hang): it boots
+	// before the others that wait for a guest.
+	long bool
 	// started, when set, is called as soon as TestBefore has passed in
 	// the live JSON stream.
 	started func()
@@ -98,6 +157,7 @@ func repoRoot(t *testing.T) string {
 // outDir is where the case's run directory goes: kept under
 // CNVMTEST_SELFTEST_OUT when set, else removed after the test.
 func outDir(t *testing.T) string {
+	t.Helper()
 	if keep := os.Getenv("CNVMTEST_SELFTEST_OUT"); keep != "" {
 		dir := filepath.Join(keep, strings.ReplaceAll(t.Name(), "/", "_"))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -123,14 +183,15 @@ func boot(t *testing.T, ctx context.Context, c config) *outcome {
 	o := &outcome{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	opts := harness.Options{
 		Repo:         root,
-		Kernel:       cmp.Or(c.kernel, os.Getenv("CNVMTEST_KERNEL")),
+		Kernel:       cmp.Or(c.kernel, kernels()[0]),
 		KmodDir:      kmod,
 		ModuleParams: c.params,
 		TestsDir:     root,
 		TestsPkg:     guestPkg,
 		Run:          c.run,
 		Timeout:      timeout,
-		Accel:        os.Getenv("CNVMTEST_ACCEL"),
+		TestTimeout:  c.testTimeout,
+		Accel:        harness.AccelMode(os.Getenv("CNVMTEST_ACCEL")),
 		Init:         c.init,
 		JSON:         true,
 		JUnit:        filepath.Join(t.TempDir(), "junit.xml"),
@@ -149,8 +210,12 @@ func boot(t *testing.T, ctx context.Context, c config) *outcome {
 		}
 	}
 
-	vms <- struct{}{}
-	defer func() { <-vms }()
+	prio := 0
+	if c.long {
+		prio = 1
+	}
+	vms.acquire(prio)
+	defer vms.release()
 	start := time.Now()
 	o.res, o.err = harness.Run(ctx, opts)
 	o.wall = time.Since(start)
@@ -164,6 +229,7 @@ func boot(t *testing.T, ctx context.Context, c config) *outcome {
 // log writes a digest of the run, and the harness's own output when the
 // test failed.
 func (o *outcome) log(t *testing.T) {
+	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "wall %s", o.wall.Round(100*time.Millisecond))
 	if o.err != nil {
@@ -327,6 +393,7 @@ func (o *outcome) output(test string) string {
 }
 
 func decodeEvents(t *testing.T, b []byte) []report.Event {
+	t.Helper()
 	var events []report.Event
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
@@ -477,166 +544,329 @@ func indent(s string) string {
 
 // --- The faults ---
 
-// A WARN_ON(1) during TestWarn: the kernel lives and TestWarn passes from
-// its own point of view, but the run is KERNEL_SPLAT and TestWarn carries
-// the warning.
-func TestFaultWarn(t *testing.T) {
-	requireSelftest(t)
-	t.Parallel()
-	// Both inits: the runner as /init (the default) and as u-root's uinit
-	// must mark tests in the kernel log alike.
-	for _, init := range []string{harness.InitRunner, harness.InitURoot} {
-		t.Run(init, func(t *testing.T) {
-			t.Parallel()
-			o := boot(t, t.Context(), config{run: "^(TestBefore|TestWarn)$", init: init})
+// kernels are the kernels the fault cases run on: CNVMTEST_KERNEL, a
+// comma-separated list (make selftest KERNEL=debian:6.1,debian:7.2), by
+// default the harness's default kernel.
+func kernels() []string {
+	var ks []string
+	for k := range strings.SplitSeq(os.Getenv("CNVMTEST_KERNEL"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			ks = append(ks, k)
+		}
+	}
+	if len(ks) == 0 {
+		ks = []string{kernel.DefaultSpec}
+	}
+	return ks
+}
+
+// wantReport is the kernel report a fault plants, as the JUnit case of
+// the guest test that planted it must show it.
+type wantReport struct {
+	kind klog.Kind
+	// title are parts of the report's first line.
+	title []string
+	// frames are the first functions of the fingerprint, in order.
+	frames []string
+}
+
+// seenReport is a kernel report the harness attached to a test: it adds
+// "<title> [<fingerprint>]" to the test's reasons (harness/run.go:
+// attribute), and the JUnit case lists them one a line.
+type seenReport struct {
+	title       string
+	kind        klog.Kind
+	frames      []string
+	fingerprint string
+}
+
+var reportLine = regexp.MustCompile(`^(.*) \[([A-Z_]+)\|([^\[\]]*)\]$`)
+
+// reports returns the kernel reports attached to the case.
+func (c junitCase) reports() []seenReport {
+	p := c.problem()
+	if p == nil {
+		return nil
+	}
+	var rs []seenReport
+	for line := range strings.Lines(p.Text) {
+		m := reportLine.FindStringSubmatch(strings.TrimRight(line, "\n"))
+		if m == nil {
+			continue
+		}
+		rs = append(rs, seenReport{title: m[1], kind: klog.Kind(m[2]), frames: strings.Split(m[3], "|"), fingerprint: m[2] + "|" + m[3]})
+	}
+	return rs
+}
+
+// wantReports checks that the case shows the planted report: its kind,
+// its title and the top frames of its fingerprint. A failure found only
+// by the taint backstop does not count: the scanner missed the report.
+func wantReports(t *testing.T, c junitCase, want wantReport) {
+	t.Helper()
+	seen := c.reports()
+	for _, r := range seen {
+		if r.kind != want.kind {
+			continue
+		}
+		var bad []string
+		for _, s := range want.title {
+			if !strings.Contains(r.title, s) {
+				bad = append(bad, fmt.Sprintf("its title %q lacks %q", r.title, s))
+			}
+		}
+		if len(r.frames) < len(want.frames) || !slices.Equal(r.frames[:len(want.frames)], want.frames) {
+			bad = append(bad, fmt.Sprintf("its fingerprint %q does not start with %s", r.fingerprint, strings.Join(want.frames, "|")))
+		}
+		if len(bad) == 0 {
+			return
+		}
+		t.Errorf("%s's %s report: %s", c.Name, want.kind, strings.Join(bad, "; "))
+		return
+	}
+	msg := c.problem()
+	why := ""
+	if msg != nil && strings.Contains(msg.Message, "kernel tainted during the test") {
+		why = " (it failed by the taint backstop alone: the console scanner did not recognise the report)"
+	}
+	t.Errorf("%s shows no %s report%s; it shows %d report(s): %+v", c.Name, want.kind, why, len(seen), seen)
+}
+
+// faultCase is one planted fault: a guest test of harness/selftest/guest
+// run after TestBefore, and what the harness must make of it.
+type faultCase struct {
+	name  string
+	guest string // the guest test that plants the fault
+	// alone runs the guest test by itself, without TestBefore.
+	alone bool
+	init  harness.Init // the guest's init; "" for the default
+	// timeout bounds the guest, testTimeout is the runner's stall limit;
+	// zero for runTimeout and the harness's default.
+	timeout, testTimeout time.Duration
+	// long: the case spends most of its time waiting for the kernel, so
+	// it gets a guest before the others (vms).
+	long bool
+	// kernelEnv names a variable with the kernel to use instead of the
+	// list; the case skips when it is unset.
+	kernelEnv string
+	// needs, when set, says why the case cannot run, or "".
+	needs func(t *testing.T) string
+
+	outcome    report.Outcome // the run's
+	testResult report.Outcome // the guest test's
+	// selfPass: the guest test passes from its own point of view (the
+	// harness must overrule it).
+	selfPass   bool
+	unfinished bool // the summary lists the guest test as unfinished
+	report     *wantReport
+	// text and reason are parts of the guest test's JUnit case and of
+	// the run's reason.
+	text, reason []string
+	// check, when set, replaces the common checks after the boot.
+	check func(t *testing.T, o *outcome)
+}
+
+// The fault cases, the longest first: they run two at a time, and the
+// hang's wait overlaps the rest.
+var faultCases = []faultCase{
+	{
+		// A kernel hang: TestHang's sender blocks in TASK_UNINTERRUPTIBLE.
+		// The guest test brings the hung task timeout down to 10 s, and
+		// khungtaskd, which checks once per timeout period, reports the
+		// task about 20 s after it blocked (21.6 s of uptime on 6.1 with a
+		// 3 s boot). The timeout leaves the report that time and a margin:
+		// the test binary's own timeout (0.8 of the runner's deadline,
+		// which is 30 s of uptime: harness.go timeouts) fires about 24 s
+		// after the binary started and prints the goroutines; the sender
+		// cannot die, so the host stops the guest at 40 s: TIMEOUT.
+		name: "Hang", guest: "TestHang", timeout: 40 * time.Second, long: true,
+		outcome: report.Timeout, testResult: report.Timeout, unfinished: true,
+		report: &wantReport{kind: klog.HungTask, title: []string{"INFO: task ", "blocked for more than 10 seconds"}, frames: []string{"cn_fault_hang", "cn_rx_skb"}},
+		// The goroutine dump shows the sender stuck in its system call.
+		text: []string{"[syscall]"},
+	},
+	{
+		// A test that never returns, in user space. The runner's stall
+		// limit (a few seconds here, not the default minutes: the path is
+		// what is checked) finds that no test started or ended, dumps the
+		// goroutines (SIGQUIT) and stops the binary: TIMEOUT (not FAIL:
+		// nothing asserted and failed; not a KERNEL_*: the kernel is
+		// fine), with the dump in TestNeverReturns' output.
+		name: "NeverReturns", guest: "TestNeverReturns", timeout: runTimeout, testTimeout: 5 * time.Second,
+		outcome: report.Timeout, testResult: report.Timeout, unfinished: true,
+		text: []string{"no test started or ended for 5s", "TestNeverReturns", "select (no cases)"},
+	},
+	{
+		// A WARN_ON(1) during TestWarn: the kernel lives and TestWarn
+		// passes from its own point of view, but the run is KERNEL_SPLAT
+		// and TestWarn carries the warning. With both inits: the runner as
+		// /init (the default) and as u-root's uinit must mark tests in the
+		// kernel log alike.
+		name: "Warn/runner", guest: "TestWarn", init: harness.InitRunner,
+		outcome: report.KernelSplat, testResult: report.KernelSplat, selfPass: true,
+		report: &wantReport{kind: klog.Warning, title: []string{"WARNING: ", "cn_fault.c:", "cn_fault_warn+"}, frames: []string{"cn_fault_warn", "cn_rx_skb"}},
+		text:   []string{"end trace"},
+	},
+	{
+		name: "Warn/u-root", guest: "TestWarn", init: harness.InitURoot,
+		outcome: report.KernelSplat, testResult: report.KernelSplat, selfPass: true,
+		report: &wantReport{kind: klog.Warning, title: []string{"WARNING: ", "cn_fault.c:", "cn_fault_warn+"}, frames: []string{"cn_fault_warn", "cn_rx_skb"}},
+		text:   []string{"end trace"},
+	},
+	{
+		// A NULL pointer dereference in the sendmsg() of TestOops' helper
+		// process: an oops; the kernel lives.
+		name: "Oops", guest: "TestOops",
+		outcome: report.KernelSplat, testResult: report.KernelSplat, selfPass: true,
+		report: &wantReport{kind: klog.Oops, title: []string{"BUG: kernel NULL pointer dereference"}, frames: []string{"cn_fault_oops", "cn_rx_skb"}},
+		text:   []string{"Oops"},
+	},
+	{
+		// panic() during TestPanic: KERNEL_PANIC, blamed on TestPanic.
+		name: "Panic", guest: "TestPanic",
+		outcome: report.KernelPanic, testResult: report.KernelPanic, unfinished: true,
+		report: &wantReport{kind: klog.Panic, title: []string{"Kernel panic - not syncing: cn_fault: requested panic"}, frames: []string{"cn_fault_panic", "cn_rx_skb"}},
+		reason: []string{"cn_fault: requested panic"},
+	},
+	{
+		// A crash of the Go runtime in the test binary: the kernel is
+		// fine, the run is FAIL and names TestGoCrash, with the panic in
+		// its output.
+		name: "GoCrash", guest: "TestGoCrash",
+		outcome: report.Fail, testResult: report.Fail, unfinished: true,
+		text:   []string{"assignment to entry in nil map", "goroutine "},
+		reason: []string{"TestGoCrash"},
+	},
+	{
+		// The late-reply control: an id of the fault module that replies
+		// from a workqueue after a delay; the suite's one windowed check
+		// must catch the reply that comes after its window.
+		name: "LateReply", guest: "TestLateReply", alone: true, needs: needGuestTest("TestLateReply"),
+		outcome: report.Fail, testResult: report.Fail,
+		text: []string{"late"},
+	},
+	{
+		// A leak only kmemleak can see. Debian kernels have no kmemleak:
+		// the guest test skips saying so and the run passes. On a kernel
+		// with kmemleak the leak is a kernel report against TestLeak.
+		name: "Leak", guest: "TestLeak",
+		check: func(t *testing.T, o *outcome) {
+			c, ok := o.junitCase("TestLeak")
+			if !ok {
+				t.Fatalf("JUnit report has no case TestLeak")
+			}
+			if c.outcome() == report.Skip {
+				wantContains(t, "TestLeak's skip", c.text(), "no kmemleak")
+				o.wantOutcome(t, report.Pass)
+				o.wantSummary(t, 2, 1, 0)
+				return
+			}
+			t.Log("the kernel has kmemleak: the leak must be reported")
+			c = o.wantTest(t, "TestLeak", report.KernelSplat)
+			wantReports(t, c, wantReport{kind: klog.Kmemleak, title: []string{"unreferenced object 0x"}, frames: []string{"cn_fault_leak"}})
 			o.wantOutcome(t, report.KernelSplat)
-			o.wantBeforeKept(t)
-			o.wantNoRunCase(t)
-			if !o.hasEvent("pass", "TestWarn") {
-				t.Error("TestWarn did not pass from its own point of view: the guest test is broken")
+		},
+	},
+	{
+		// A use-after-free in the module: on a KASAN kernel (the debug
+		// flavour), KASAN's report fails the test that triggered it. It
+		// needs that kernel, whose build takes many minutes, so it runs
+		// only when CNVMTEST_KASAN_KERNEL names one (e.g.
+		// debian-src:6.12@debug).
+		name: "UseAfterFree", guest: "TestUseAfterFree", kernelEnv: "CNVMTEST_KASAN_KERNEL", timeout: 8 * time.Minute,
+		outcome: report.KernelSplat, testResult: report.KernelSplat, selfPass: true,
+		report: &wantReport{kind: klog.KASAN, title: []string{"BUG: KASAN: ", "cn_fault_"}, frames: []string{"cn_fault_use_after_free"}},
+	},
+}
+
+// needGuestTest skips a case whose guest test is not in the guest
+// package yet.
+func needGuestTest(name string) func(t *testing.T) string {
+	return func(t *testing.T) string {
+		t.Helper()
+		files, err := filepath.Glob(filepath.Join(repoRoot(t), filepath.FromSlash(guestPkg), "*_test.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
 			}
-			c := o.wantTest(t, "TestWarn", report.KernelSplat)
-			wantContains(t, "TestWarn's JUnit case", c.text(), "WARNING:", "cn_fault_warn", "end trace")
-			if before, ok := o.junitCase("TestBefore"); ok && strings.Contains(before.text(), "cn_fault_warn") {
-				t.Error("the warning is attached to TestBefore too")
+			if bytes.Contains(b, []byte("func "+name+"(")) {
+				return ""
 			}
-			o.wantSummary(t, 2, 1, 1)
-			o.wantWall(t, runTimeout)
-		})
+		}
+		return fmt.Sprintf("the guest package %s has no %s yet (the fault module's late-reply id and its guest test come with the late-reply control)", guestPkg, name)
 	}
 }
 
-// A NULL pointer dereference in the sendmsg() of TestOops' helper process:
-// an oops; the kernel lives.
-func TestFaultOops(t *testing.T) {
+// TestFaults boots one guest per fault case and kernel, two at a time
+// and the long cases of every kernel first (vms), alongside the
+// host-side cases.
+func TestFaults(t *testing.T) {
 	requireSelftest(t)
 	t.Parallel()
-	o := boot(t, t.Context(), config{run: "^(TestBefore|TestOops)$"})
-	o.wantOutcome(t, report.KernelSplat)
-	o.wantBeforeKept(t)
-	o.wantSummary(t, 2, 1, 1)
+	for _, fc := range faultCases {
+		for _, k := range kernels() {
+			t.Run(fc.name+"/"+k, func(t *testing.T) {
+				t.Parallel()
+				fc.run(t, k)
+			})
+		}
+	}
+}
+
+func (fc faultCase) run(t *testing.T, kernel string) {
+	t.Helper()
+	if fc.kernelEnv != "" {
+		if kernel = os.Getenv(fc.kernelEnv); kernel == "" {
+			t.Skipf("needs a kernel in %s, e.g. %s=debian-src:6.12@debug (a source build)", fc.kernelEnv, fc.kernelEnv)
+		}
+	}
+	if fc.needs != nil {
+		if why := fc.needs(t); why != "" {
+			t.Skip(why)
+		}
+	}
+	timeout := cmp.Or(fc.timeout, runTimeout)
+	run, tests, passed := "^(TestBefore|"+fc.guest+")$", 2, 1
+	if fc.alone {
+		run, tests, passed = "^"+fc.guest+"$", 1, 0
+	}
+	o := boot(t, t.Context(), config{
+		run: run, kernel: kernel, init: fc.init,
+		timeout: timeout, testTimeout: fc.testTimeout, long: fc.long,
+	})
+	if !fc.alone {
+		o.wantBeforeKept(t)
+	}
+	o.wantWall(t, timeout)
+	if fc.check != nil {
+		fc.check(t, o)
+		return
+	}
+	o.wantOutcome(t, fc.outcome)
+	var unfinished []string
+	if fc.unfinished {
+		unfinished = []string{fc.guest}
+	}
+	o.wantSummary(t, tests, passed, 1, unfinished...)
 	o.wantNoRunCase(t)
-	if !o.hasEvent("pass", "TestOops") {
-		t.Error("TestOops did not pass from its own point of view: the guest test is broken")
+	if fc.selfPass && !o.hasEvent("pass", fc.guest) {
+		t.Errorf("%s did not pass from its own point of view: the guest test is broken", fc.guest)
 	}
-	c := o.wantTest(t, "TestOops", report.KernelSplat)
-	wantContains(t, "TestOops' JUnit case", c.text(), "NULL pointer dereference", "Oops", "cn_fault_oops")
-	o.wantWall(t, runTimeout)
-}
-
-// panic() during TestPanic: KERNEL_PANIC, blamed on TestPanic.
-func TestFaultPanic(t *testing.T) {
-	requireSelftest(t)
-	t.Parallel()
-	o := boot(t, t.Context(), config{run: "^(TestBefore|TestPanic)$"})
-	o.wantOutcome(t, report.KernelPanic)
-	wantContains(t, "the run's reason", o.result(t).Reason, "cn_fault: requested panic")
-	o.wantBeforeKept(t)
-	o.wantSummary(t, 2, 1, 1, "TestPanic")
-	o.wantNoRunCase(t)
-	c := o.wantTest(t, "TestPanic", report.KernelPanic)
-	wantContains(t, "TestPanic's JUnit case", c.text(), "Kernel panic - not syncing: cn_fault: requested panic")
-	o.wantWall(t, runTimeout)
-}
-
-// A kernel hang: TestHang's sender blocks in TASK_UNINTERRUPTIBLE. The
-// harness's timeout ends the run; the kernel's hung task report, which
-// the guest test brings forward to 10 s, belongs to TestHang.
-func TestFaultHang(t *testing.T) {
-	requireSelftest(t)
-	t.Parallel()
-	o := boot(t, t.Context(), config{run: "^(TestBefore|TestHang)$", timeout: hangTimeout})
-	o.wantOutcome(t, report.Timeout)
-	o.wantBeforeKept(t)
-	o.wantSummary(t, 2, 1, 1, "TestHang")
-	o.wantNoRunCase(t)
-	c := o.wantTest(t, "TestHang", report.Timeout)
-	// The kernel's hung task report, with the blocked task's stack (it
-	// names the module's callback), belongs to TestHang; so does the
-	// goroutine dump of the test binary's own timeout, which shows the
-	// sender stuck in its system call.
-	wantContains(t, "TestHang's JUnit case", c.text(), "blocked for more than 10 seconds", "cn_fault_hang", "[syscall]")
-	if q := o.phase("qemu"); q != 0 && q < hangTimeout {
-		t.Errorf("QEMU ran %s: killed before the timeout %s", q, hangTimeout)
+	c := o.wantTest(t, fc.guest, fc.testResult)
+	if fc.report != nil {
+		wantReports(t, c, *fc.report)
+		if before, ok := o.junitCase("TestBefore"); ok && !fc.alone && len(before.reports()) > 0 {
+			t.Errorf("TestBefore carries kernel reports too: %+v", before.reports())
+		}
+	} else if rs := c.reports(); len(rs) > 0 {
+		t.Errorf("%s carries kernel reports, but no kernel fault was planted: %+v", fc.guest, rs)
 	}
-	o.wantWall(t, hangTimeout)
-}
-
-// A leak only kmemleak can see. Debian kernels have no kmemleak: the guest
-// test skips saying so and the run passes. On a kernel with kmemleak the
-// leak is a kernel report against TestLeak.
-func TestFaultLeak(t *testing.T) {
-	requireSelftest(t)
-	t.Parallel()
-	o := boot(t, t.Context(), config{run: "^(TestBefore|TestLeak)$"})
-	o.wantBeforeKept(t)
-	c, ok := o.junitCase("TestLeak")
-	if !ok {
-		t.Fatalf("JUnit report has no case TestLeak")
-	}
-	if c.outcome() == report.Skip {
-		wantContains(t, "TestLeak's skip", c.text(), "no kmemleak")
-		o.wantOutcome(t, report.Pass)
-		o.wantSummary(t, 2, 1, 0)
-	} else {
-		t.Log("the kernel has kmemleak: the leak must be reported")
-		o.wantTest(t, "TestLeak", report.KernelSplat)
-		o.wantOutcome(t, report.KernelSplat)
-	}
-	o.wantWall(t, runTimeout)
-}
-
-// A use-after-free in the module: on a KASAN kernel (the debug flavour),
-// KASAN's report fails the test that triggered it. It needs that kernel,
-// whose build takes many minutes, so it runs only when
-// CNVMTEST_KASAN_KERNEL names one (e.g. debian-src:6.12@debug).
-func TestFaultUseAfterFree(t *testing.T) {
-	requireSelftest(t)
-	spec := os.Getenv("CNVMTEST_KASAN_KERNEL")
-	if spec == "" {
-		t.Skip("needs a KASAN kernel: CNVMTEST_KASAN_KERNEL=debian-src:6.12@debug (a source build)")
-	}
-	t.Parallel()
-	o := boot(t, t.Context(), config{run: "^(TestBefore|TestUseAfterFree)$", kernel: spec, timeout: 8 * time.Minute})
-	o.wantBeforeKept(t)
-	c := o.wantTest(t, "TestUseAfterFree", report.KernelSplat)
-	wantContains(t, "TestUseAfterFree's report", c.text(), "KASAN")
-	o.wantOutcome(t, report.KernelSplat)
-}
-
-// A crash of the Go runtime in the test binary: the kernel is fine, the
-// run is FAIL and names TestGoCrash, with the panic in its output.
-func TestGoCrash(t *testing.T) {
-	requireSelftest(t)
-	t.Parallel()
-	o := boot(t, t.Context(), config{run: "^(TestBefore|TestGoCrash)$"})
-	o.wantOutcome(t, report.Fail)
-	o.wantBeforeKept(t)
-	o.wantSummary(t, 2, 1, 1, "TestGoCrash")
-	o.wantNoRunCase(t)
-	c := o.wantTest(t, "TestGoCrash", report.Fail)
-	wantContains(t, "TestGoCrash's JUnit case", c.text(), "assignment to entry in nil map", "goroutine ")
-	wantContains(t, "the run's reason", o.result(t).Reason, "TestGoCrash")
-	o.wantWall(t, runTimeout)
-}
-
-// A test that never returns, in user space. The test binary's own
-// -test.timeout, which the harness sets below the guest timeout,
-// should fire first and print the goroutine dump. Either way the test
-// hung, so the right outcome is TIMEOUT (not FAIL: nothing asserted and
-// failed; not a KERNEL_*: the kernel is fine), with the dump in
-// TestNeverReturns' output.
-func TestNeverReturns(t *testing.T) {
-	requireSelftest(t)
-	t.Parallel()
-	o := boot(t, t.Context(), config{run: "^(TestBefore|TestNeverReturns)$", timeout: hangTimeout})
-	o.wantOutcome(t, report.Timeout)
-	o.wantBeforeKept(t)
-	o.wantSummary(t, 2, 1, 1, "TestNeverReturns")
-	o.wantNoRunCase(t)
-	c := o.wantTest(t, "TestNeverReturns", report.Timeout)
-	wantContains(t, "TestNeverReturns' JUnit case", c.text(), "panic: test timed out after", "TestNeverReturns", "select (no cases)")
-	o.wantWall(t, hangTimeout)
+	wantContains(t, fc.guest+"'s JUnit case", c.text(), fc.text...)
+	wantContains(t, "the run's reason", o.result(t).Reason, fc.reason...)
 }
 
 func (o *outcome) phase(name string) time.Duration {
@@ -688,7 +918,7 @@ exec %q "$@" > >(
 	}
 	t.Setenv("VMTEST_QEMU", wrapper)
 
-	o := boot(t, t.Context(), config{run: "^(TestBefore|TestNeverReturns)$", timeout: hangTimeout})
+	o := boot(t, t.Context(), config{run: "^(TestBefore|TestNeverReturns)$", timeout: stopTimeout})
 	o.wantOutcome(t, report.Infra)
 	// INFRA says the host failed: the reason must point at QEMU, not
 	// leave the user to suspect the guest.
@@ -698,7 +928,7 @@ exec %q "$@" > >(
 	o.wantBeforeKept(t)
 	o.wantSummary(t, 2, 1, 1, "TestNeverReturns")
 	o.wantTest(t, "TestNeverReturns", report.Infra)
-	if o.wall > hangTimeout/2 {
+	if o.wall > stopTimeout/2 {
 		t.Errorf("the run took %s: the harness did not notice QEMU's death at once", o.wall.Round(time.Second))
 	}
 }
@@ -715,7 +945,7 @@ func TestRunCancelled(t *testing.T) {
 	var mu sync.Mutex
 	o := boot(t, ctx, config{
 		run:     "^(TestBefore|TestNeverReturns)$",
-		timeout: hangTimeout,
+		timeout: stopTimeout,
 		started: func() {
 			// Let TestNeverReturns start, then pull the plug.
 			time.AfterFunc(2*time.Second, func() {

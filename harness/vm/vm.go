@@ -24,8 +24,8 @@ const DefaultQEMU = "qemu-system-x86_64"
 
 // Config describes one boot.
 type Config struct {
-	// QEMU is the QEMU binary; VMTEST_QEMU overrides the default.
-	QEMU  string
+	// QEMU is the QEMU command; nil means FindQEMU("").
+	QEMU  *QEMU
 	Accel Accel
 	// Kernel is a PVH-capable vmlinux or a bzImage.
 	Kernel    string
@@ -41,6 +41,9 @@ type Config struct {
 	Console io.Writer
 	// Results receives each line of the result port as it arrives.
 	Results func(line []byte)
+	// SizeSet means MemoryMB and CPUs were asked for: they then win over
+	// -m and -smp in the QEMU command's own arguments.
+	SizeSet bool
 	// Extra holds more QEMU arguments (e.g. "-s -S" for gdb).
 	Extra []string
 }
@@ -56,26 +59,10 @@ type Exit struct {
 	Elapsed time.Duration
 }
 
-// QEMUPath resolves the QEMU binary and fails with advice when it is
-// missing.
-func QEMUPath(name string) (string, error) {
-	if name == "" {
-		name = os.Getenv("VMTEST_QEMU")
-	}
-	if name == "" {
-		name = DefaultQEMU
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("QEMU %q not found: install it with `make deps` (Debian package qemu-system-x86) or set VMTEST_QEMU: %w", name, err)
-	}
-	return p, nil
-}
-
 // Run boots the guest and returns when QEMU has exited and every result
 // line has been delivered.
 func Run(ctx context.Context, cfg Config) (*Exit, error) {
-	q, err := QEMUPath(cfg.QEMU)
+	q, err := cfg.qemu()
 	if err != nil {
 		return nil, err
 	}
@@ -90,13 +77,13 @@ func Run(ctx context.Context, cfg Config) (*Exit, error) {
 		console = io.Discard
 	}
 	fns := []qemu.Fn{
-		qemu.WithQEMUCommand(q),
+		qemu.WithQEMUCommand(q.String()),
 		qemu.WithKernel(cfg.Kernel),
 		qemu.WithInitramfs(cfg.Initramfs),
 		qemu.WithAppendKernel(append(kernelArgs(), cfg.Append...)...),
 		qemu.WithSerialOutput(nopCloser{console}),
 		qemu.WithVMTimeout(cfg.Timeout),
-		machineArgs(cfg, pw),
+		machineArgs(cfg, q, pw),
 	}
 	opts, err := qemu.OptionsFor(qemu.ArchAMD64, fns...)
 	if err != nil {
@@ -142,7 +129,18 @@ func kernelArgs() []string {
 	return []string{"console=ttyS0", "panic=-1", "no_timer_check", "cryptomgr.notests"}
 }
 
-func machineArgs(cfg Config, results *os.File) qemu.Fn {
+func (cfg Config) qemu() (*QEMU, error) {
+	if cfg.QEMU != nil {
+		return cfg.QEMU, nil
+	}
+	return FindQEMU("")
+}
+
+// machineArgs adds cnvmtest's machine: the serial ports, no reboot, no
+// default devices, and the accelerator, memory and CPUs unless the QEMU
+// command's own arguments (VMTEST_QEMU) set them and the caller did not
+// insist (Config.SizeSet): vmtest's users put -m and -enable-kvm there.
+func machineArgs(cfg Config, q *QEMU, results *os.File) qemu.Fn {
 	return func(_ *qemu.IDAllocator, o *qemu.Options) error {
 		mem, cpus := cfg.MemoryMB, cfg.CPUs
 		if mem == 0 {
@@ -156,11 +154,18 @@ func machineArgs(cfg Config, results *os.File) qemu.Fn {
 			accel = TCG
 		}
 		fd := o.AddFile(results)
-		o.AppendQEMU("-nodefaults", "-display", "none", "-no-reboot",
-			"-accel", string(accel), "-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
-			"-serial", "stdio",
-			"-serial", fmt.Sprintf("file:/dev/fd/%d", fd))
-		if accel == KVM {
+		o.AppendQEMU("-nodefaults", "-display", "none", "-no-reboot")
+		if q.Accel() == "" && !q.has("-machine", "-M") {
+			o.AppendQEMU("-accel", string(accel))
+		}
+		if cfg.SizeSet || !q.has("-m") {
+			o.AppendQEMU("-m", strconv.Itoa(mem))
+		}
+		if cfg.SizeSet || !q.has("-smp") {
+			o.AppendQEMU("-smp", strconv.Itoa(cpus))
+		}
+		o.AppendQEMU("-serial", "stdio", "-serial", fmt.Sprintf("file:/dev/fd/%d", fd))
+		if accel == KVM && !q.has("-cpu") {
 			o.AppendQEMU("-cpu", "host")
 		}
 		o.AppendQEMU(cfg.Extra...)
@@ -211,7 +216,7 @@ func (e *Exit) ExitCode() int {
 // (stdin and stdout) for a person to use; the result port goes to
 // resultFile. It returns when QEMU exits.
 func Interactive(ctx context.Context, cfg Config, resultFile string) (*Exit, error) {
-	q, err := QEMUPath(cfg.QEMU)
+	q, err := cfg.qemu()
 	if err != nil {
 		return nil, err
 	}
@@ -221,11 +226,11 @@ func Interactive(ctx context.Context, cfg Config, resultFile string) (*Exit, err
 	}
 	defer f.Close()
 	opts, err := qemu.OptionsFor(qemu.ArchAMD64,
-		qemu.WithQEMUCommand(q),
+		qemu.WithQEMUCommand(q.String()),
 		qemu.WithKernel(cfg.Kernel),
 		qemu.WithInitramfs(cfg.Initramfs),
 		qemu.WithAppendKernel(append(kernelArgs(), cfg.Append...)...),
-		machineArgs(cfg, f),
+		machineArgs(cfg, q, f),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("QEMU options: %w", err)

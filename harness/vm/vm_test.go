@@ -82,7 +82,7 @@ func TestMachineArgs(t *testing.T) {
 	defer w.Close()
 	opts, err := qemu.OptionsFor(qemu.ArchAMD64,
 		qemu.WithQEMUCommand("qemu-system-x86_64"),
-		machineArgs(Config{Accel: TCG, MemoryMB: 512, CPUs: 2, Extra: []string{"-s"}}, w))
+		machineArgs(Config{Accel: TCG, MemoryMB: 512, CPUs: 2, Extra: []string{"-s"}}, &QEMU{Path: "qemu-system-x86_64"}, w))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ const EnvGuest = "CNVMTEST_GUEST"
 
 // EnvModule and EnvModuleParams tell the guest's tests which module file
 // the runner loaded and with which parameters, so that a test can unload
-// and reload it (the unload cases of connector.md §4).
+// and reload it (the unload cases of docs/connector.md §4).
 const (
 	EnvModule       = "CNVMTEST_MODULE"
 	EnvModuleParams = "CNVMTEST_MODULE_PARAMS"
@@ -49,6 +49,15 @@ type Config struct {
 	Program string   `json:"program"`
 	Args    []string `json:"args,omitempty"`
 	Env     []string `json:"env,omitempty"`
+	// Dir is the program's working directory; default /cnvm. Dirs are
+	// directories the runner creates before it starts the program.
+	Dir  string   `json:"dir,omitempty"`
+	Dirs []string `json:"dirs,omitempty"`
+	// CoverDir is where the program writes Go coverage data (GOCOVERDIR,
+	// -test.gocoverdir); the runner sends its files, and the files of
+	// Collect, to the host after the program exits (EvFile).
+	CoverDir string   `json:"cover_dir,omitempty"`
+	Collect  []string `json:"collect,omitempty"`
 	// Shell runs Program on the console with the console as its terminal,
 	// for a person to type at, instead of streaming its output.
 	Shell bool `json:"shell,omitempty"`
@@ -63,6 +72,19 @@ type Config struct {
 	// ending before the runner treats them as hung; 0 disables it.
 	Stall time.Duration `json:"stall,omitempty"`
 }
+
+// KnownBugPrefix starts the line a guest test logs when it observes a
+// known kernel bug that its expectations name ("known kernel bug present:
+// ID: what was seen"): the test passes, and the host lists the bug in the
+// run's summary, JSON events and JUnit properties.
+const KnownBugPrefix = "known kernel bug present: "
+
+// KnownBugExpectPrefix starts the line a guest test logs before it
+// triggers a known kernel bug that shows as a kernel report ("known kernel
+// bug expected: ID: FUNCTION"): a report during that test with FUNCTION in
+// its call trace is then that bug, listed like KnownBugPrefix's, not a
+// failure.
+const KnownBugExpectPrefix = "known kernel bug expected: "
 
 // Marker starts every control record. The record separator byte cannot
 // start a line of test2json output, so a record is never confused with
@@ -87,6 +109,10 @@ type Record struct {
 	// started; Taint is the taint when it ended.
 	Test        string `json:"test,omitempty"`
 	TaintBefore uint64 `json:"taint_before,omitempty"`
+	// Name and Data are a file of the program's, with EvFile: its path
+	// in the guest and its content.
+	Name string `json:"name,omitempty"`
+	Data []byte `json:"data,omitempty"`
 }
 
 // Events, in the order the runner sends them.
@@ -97,6 +123,7 @@ const (
 	EvTest   = "test"   // a test ended: its taint before and after
 	EvHang   = "hang"   // program stopped as hung (Test, Error say why)
 	EvExit   = "exit"   // program exited with Status
+	EvFile   = "file"   // a coverage file of the program's (Name, Data)
 	EvUnload = "unload" // module unloaded (Error empty) or not
 	EvDone   = "done"   // runner finished; the guest powers off next
 	EvError  = "error"  // the runner itself failed

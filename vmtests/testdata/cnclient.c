@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cnclient: a connector client in C for the cnvmtest suite, independent
- * of the Go client. It sends the T1 echo request of connector.md 7.2 to
+ * of the Go client. It sends the T1 echo request of docs/connector.md 7.2 to
  * idx:val, waits up to 10 s for the reply, and prints the reply's fields
  * one "name=value" per line for TestCClientAgrees.
  *
@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 	struct sockaddr_nl from;
 	socklen_t fromlen = sizeof(from);
 	struct timeval tv = { .tv_sec = 10 };
-	/* Aligned for the headers; room for any echo (connector.md 1.5). */
+	/* Aligned for the headers; room for any echo (docs/connector.md 1.5). */
 	static union {
 		struct nlmsghdr nlh;
 		unsigned char b[65536];
@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		return fail("setsockopt SO_RCVTIMEO");
 
-	/* nlmsg_len exact, not NLMSG_ALIGNed (connector.md 1.1). */
+	/* nlmsg_len exact, not NLMSG_ALIGNed (docs/connector.md 1.1). */
 	req.nlh.nlmsg_len = NLMSG_HDRLEN + sizeof(*msg) + len;
 	req.nlh.nlmsg_type = NLMSG_DONE;
 	req.nlh.nlmsg_flags = 0;

@@ -10,8 +10,8 @@
 // (CNVMTEST_FLOOR_MODULE, a path in the initramfs, passed on the kernel
 // command line as init's environment) it loads it and does
 // CNVMTEST_FLOOR_ECHOES echo round trips with the id in CNVMTEST_FLOOR_ID
-// over a plain netlink socket, checking every reply, as the floor of
-// issue 6 was measured. It mounts nothing.
+// over a plain netlink socket, checking every reply: the echo floor the
+// speed goals in the README are stated against. It mounts nothing.
 package main
 
 import (

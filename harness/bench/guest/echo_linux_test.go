@@ -54,7 +54,7 @@ func param(tb testing.TB, name string) uint32 {
 }
 
 // rawConn is a connector client with nothing but system calls: a blocking
-// netlink socket and the wire format of connector.md §1.1 written out.
+// netlink socket and the wire format of docs/connector.md §1.1 written out.
 type rawConn struct {
 	fd  int
 	req []byte // nlmsghdr at 0, cn_msg at 16, data at 36

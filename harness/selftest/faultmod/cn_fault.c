@@ -5,7 +5,7 @@
  * The harness must tell a warning from an oops, a panic and a hang, and
  * blame the right test for each. This module makes the kernel fail on
  * request, so that the self-tests can check that against a real kernel.
- * It registers seven connector ids on one index:
+ * It registers eight connector ids on one index, idx:val..idx:val+7:
  *
  *	idx:val		WARN_ON(1): a "WARNING:" splat; the kernel lives
  *	idx:val+1	NULL pointer dereference: an oops that kills the
@@ -18,9 +18,13 @@
  *	idx:val+5	count the message, nothing else
  *	idx:val+6	read a kmalloc()ed object after kfree(): a
  *			use-after-free only KASAN can see
+ *	idx:val+7	echo (ack + 1, as cn_echo does) from a workqueue,
+ *			delay_ms after the send returned: a late reply for
+ *			the suite's control of synchronous delivery
  *
- * No callback replies. The callbacks run in the sender's process context,
- * inside its sendmsg(), so each fault happens in the sending task.
+ * Only the late id replies. The callbacks run in the sender's process
+ * context, inside its sendmsg(), so each fault happens in the sending
+ * task.
  *
  * Every message that reaches a callback is counted before the fault, in
  * the read-only parameter "received"; "hung" counts the callbacks blocked
@@ -37,17 +41,17 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/compiler.h>
-#include <linux/connector.h>
+#include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/wait.h>
+#include <linux/workqueue.h>
 
-/* The connector's netlink socket has 32 multicast groups. */
-#define CN_FAULT_MAX_IDX	32
+/* From kmod/, copied next to this file by the build (cnvmtest.include). */
+#include "cn_common.h"
 
 /* Size of each object the leak id loses: a kmalloc-64 object. */
 #define CN_FAULT_LEAK_SIZE	64
@@ -58,51 +62,43 @@ MODULE_PARM_DESC(idx, "Connector index: even, 12..32 (default 20)");
 
 static unsigned int val = 1;
 module_param(val, uint, 0444);
-MODULE_PARM_DESC(val, "Value of the WARN id; val+1..val+5 are registered too (default 1)");
+MODULE_PARM_DESC(val, "Value of the WARN id; val+1..val+7 are registered too (default 1)");
 
 static bool fail;
 module_param(fail, bool, 0444);
 MODULE_PARM_DESC(fail, "Refuse to load with -EINVAL (default N)");
 
-/* Counters, read-only in sysfs: setting one at load time fails the load. */
-static int cn_fault_param_set_ro(const char *buf, const struct kernel_param *kp)
-{
-	return -EPERM;
-}
-
-static int cn_fault_param_get(char *buf, const struct kernel_param *kp)
-{
-	return sysfs_emit(buf, "%ld\n", atomic_long_read(kp->arg));
-}
-
-static const struct kernel_param_ops cn_fault_counter_ops = {
-	.set = cn_fault_param_set_ro,
-	.get = cn_fault_param_get,
-};
+/*
+ * Well below the window of the suite's late-reply control (500 ms), well
+ * above the time a reply takes inside sendmsg().
+ */
+static unsigned int delay_ms = 200;
+module_param(delay_ms, uint, 0444);
+MODULE_PARM_DESC(delay_ms, "Delay of the late id's reply, in ms (default 200)");
 
 static atomic_long_t received = ATOMIC_LONG_INIT(0);
-module_param_cb(received, &cn_fault_counter_ops, &received, 0444);
+module_param_cb(received, &cn_common_ro_long_ops, &received, 0444);
 MODULE_PARM_DESC(received, "Messages that reached a callback (counted before the fault)");
 
 static atomic_long_t hung = ATOMIC_LONG_INIT(0);
-module_param_cb(hung, &cn_fault_counter_ops, &hung, 0444);
+module_param_cb(hung, &cn_common_ro_long_ops, &hung, 0444);
 MODULE_PARM_DESC(hung, "Callbacks blocked in the hang id now");
 
 static atomic_long_t leaked = ATOMIC_LONG_INIT(0);
-module_param_cb(leaked, &cn_fault_counter_ops, &leaked, 0444);
+module_param_cb(leaked, &cn_common_ro_long_ops, &leaked, 0444);
 MODULE_PARM_DESC(leaked, "Objects lost by the leak id");
 
 /*
- * The connector does not wait for running callbacks when an id is
- * deleted, and nothing pins the module while one runs. Callbacks that
- * return count themselves in and out, and unloading waits until none
- * runs. The oops callback never returns: its task dies in it, so it is
- * not counted (counting it would block the unload forever). The hang
- * callback is released by the unload before the wait.
+ * Callbacks that return, and the late id's work items, count themselves
+ * in and out (cn_common.h), and unloading waits until none runs. The oops
+ * callback never returns: its task dies in it, so it is not counted
+ * (counting it would block the unload forever). The hang callback is
+ * released by the unload before the wait.
  */
-static atomic_t cn_fault_inflight = ATOMIC_INIT(0);
-static DECLARE_WAIT_QUEUE_HEAD(cn_fault_idle);
 static DECLARE_COMPLETION(cn_fault_unloading);
+
+/* The late id's replies wait here; destroyed on unload. */
+static struct workqueue_struct *cn_fault_wq;
 
 /* Count and log a message; callbacks that never return call only this. */
 static void cn_fault_note(const struct cn_msg *msg, const char *what)
@@ -114,21 +110,15 @@ static void cn_fault_note(const struct cn_msg *msg, const char *what)
 
 static void cn_fault_enter(const struct cn_msg *msg, const char *what)
 {
-	atomic_inc(&cn_fault_inflight);
+	cn_common_enter();
 	cn_fault_note(msg, what);
-}
-
-static void cn_fault_leave(void)
-{
-	if (atomic_dec_and_test(&cn_fault_inflight))
-		wake_up(&cn_fault_idle);
 }
 
 static void cn_fault_warn(struct cn_msg *msg, struct netlink_skb_parms *nsp)
 {
 	cn_fault_enter(msg, "warning");
 	WARN_ON(1);
-	cn_fault_leave();
+	cn_common_leave();
 }
 
 static void cn_fault_oops(struct cn_msg *msg, struct netlink_skb_parms *nsp)
@@ -153,7 +143,7 @@ static void cn_fault_hang(struct cn_msg *msg, struct netlink_skb_parms *nsp)
 	atomic_long_inc(&hung);
 	wait_for_completion(&cn_fault_unloading);
 	atomic_long_dec(&hung);
-	cn_fault_leave();
+	cn_common_leave();
 }
 
 static void cn_fault_leak(struct cn_msg *msg, struct netlink_skb_parms *nsp)
@@ -168,13 +158,13 @@ static void cn_fault_leak(struct cn_msg *msg, struct netlink_skb_parms *nsp)
 		atomic_long_inc(&leaked);
 		pr_info("lost %d bytes\n", CN_FAULT_LEAK_SIZE);
 	}
-	cn_fault_leave();
+	cn_common_leave();
 }
 
 static void cn_fault_count(struct cn_msg *msg, struct netlink_skb_parms *nsp)
 {
 	cn_fault_enter(msg, "count");
-	cn_fault_leave();
+	cn_common_leave();
 }
 
 /*
@@ -195,75 +185,100 @@ static void cn_fault_uaf(struct cn_msg *msg, struct netlink_skb_parms *nsp)
 		pr_info("read %u from freed memory\n",
 			READ_ONCE(*READ_ONCE(cn_fault_freed)));
 	}
-	cn_fault_leave();
+	cn_common_leave();
+}
+
+/* A reply the late id sends from cn_fault_wq. */
+struct cn_fault_late {
+	struct delayed_work work;
+	u32 portid;
+	struct cn_msg *msg;	/* a copy of the request, data included */
+};
+
+static void cn_fault_late_reply(struct work_struct *work)
+{
+	struct cn_fault_late *late = container_of(to_delayed_work(work),
+						  struct cn_fault_late, work);
+	int ret;
+
+	late->msg->ack++;
+	ret = cn_netlink_send(late->msg, late->portid, 0, GFP_KERNEL);
+	pr_info("late reply to %u:%u seq %u for port %u: %d\n",
+		late->msg->id.idx, late->msg->id.val, late->msg->seq,
+		late->portid, ret);
+	kfree(late->msg);
+	kfree(late);
+	cn_common_leave();
+}
+
+static void cn_fault_late(struct cn_msg *msg, struct netlink_skb_parms *nsp)
+{
+	struct cn_fault_late *late;
+
+	cn_fault_enter(msg, "late reply");
+	late = kmalloc(sizeof(*late), GFP_KERNEL);
+	if (late)
+		late->msg = kmemdup(msg, sizeof(*msg) + msg->len, GFP_KERNEL);
+	if (!late || !late->msg) {
+		kfree(late);
+		cn_common_leave();
+		return;
+	}
+	late->portid = nsp->portid;
+	INIT_DELAYED_WORK(&late->work, cn_fault_late_reply);
+	/* The work item stays counted in until it has replied. */
+	cn_common_enter();
+	queue_delayed_work(cn_fault_wq, &late->work, msecs_to_jiffies(delay_ms));
+	cn_common_leave();
 }
 
 /* Not const: 5.10's cn_add_callback() takes a plain struct cb_id *. */
-static struct cn_fault_cb {
-	const char *name;	/* in /proc/net/connector */
-	void (*callback)(struct cn_msg *msg, struct netlink_skb_parms *nsp);
-	struct cb_id id;	/* idx:val + position in this table */
-} cn_fault_cbs[] = {
-	{ .name = "cn_fault_warn",	.callback = cn_fault_warn },
-	{ .name = "cn_fault_oops",	.callback = cn_fault_oops },
-	{ .name = "cn_fault_panic",	.callback = cn_fault_panic },
-	{ .name = "cn_fault_hang",	.callback = cn_fault_hang },
-	{ .name = "cn_fault_leak",	.callback = cn_fault_leak },
-	{ .name = "cn_fault_count",	.callback = cn_fault_count },
-	{ .name = "cn_fault_uaf",	.callback = cn_fault_uaf },
+static struct cn_common_cb cn_fault_cbs[] = {
+	{ .name = "cn_fault_warn",	.what = "warn",	.callback = cn_fault_warn },
+	{ .name = "cn_fault_oops",	.what = "oops",	.callback = cn_fault_oops },
+	{ .name = "cn_fault_panic",	.what = "panic", .callback = cn_fault_panic },
+	{ .name = "cn_fault_hang",	.what = "hang",	.callback = cn_fault_hang },
+	{ .name = "cn_fault_leak",	.what = "leak",	.callback = cn_fault_leak },
+	{ .name = "cn_fault_count",	.what = "count", .callback = cn_fault_count },
+	{ .name = "cn_fault_uaf",	.what = "uaf",	.callback = cn_fault_uaf },
+	{ .name = "cn_fault_late",	.what = "late",	.callback = cn_fault_late },
 };
 
-/* Delete the first @n ids, release hung callbacks and wait for the rest. */
-static void cn_fault_del(unsigned int n)
+/* Release hung callbacks, wait for the rest, then for the late replies. */
+static void cn_fault_wait(void)
 {
-	while (n--)
-		cn_del_callback(&cn_fault_cbs[n].id);
-
 	complete_all(&cn_fault_unloading);
-	wait_event(cn_fault_idle, !atomic_read(&cn_fault_inflight));
+	cn_common_wait_idle();
+	destroy_workqueue(cn_fault_wq);
 }
 
 static int __init cn_fault_init(void)
 {
-	struct cn_fault_cb *cb;
-	unsigned int n;
 	int err;
 
 	if (fail) {
 		pr_err("load refused: fail=1\n");
 		return -EINVAL;
 	}
-	if (idx <= CN_NETLINK_USERS || idx > CN_FAULT_MAX_IDX || idx % 2) {
-		pr_err("idx %u: want an even index > %u and <= %u\n",
-		       idx, CN_NETLINK_USERS, CN_FAULT_MAX_IDX);
-		return -EINVAL;
+	err = cn_common_check_ids(idx, val, ARRAY_SIZE(cn_fault_cbs));
+	if (err)
+		return err;
+	cn_fault_wq = alloc_workqueue("cn_fault", 0, 0);
+	if (!cn_fault_wq)
+		return -ENOMEM;
+	err = cn_common_register(cn_fault_cbs, ARRAY_SIZE(cn_fault_cbs), idx, val);
+	if (err) {
+		cn_fault_wait();
+		return err;
 	}
-	if (val > U32_MAX - (ARRAY_SIZE(cn_fault_cbs) - 1)) {
-		pr_err("val %u: val+%zu overflows\n",
-		       val, ARRAY_SIZE(cn_fault_cbs) - 1);
-		return -EINVAL;
-	}
-
-	for (n = 0; n < ARRAY_SIZE(cn_fault_cbs); n++) {
-		cb = &cn_fault_cbs[n];
-		cb->id.idx = idx;
-		cb->id.val = val + n;
-		err = cn_add_callback(&cb->id, cb->name, cb->callback);
-		if (err) {
-			pr_err("cn_add_callback(%u:%u): %d\n",
-			       cb->id.idx, cb->id.val, err);
-			cn_fault_del(n);
-			return err;
-		}
-	}
-	pr_info("registered %u:%u..%u:%u (warn oops panic hang leak count uaf)\n",
-		idx, val, idx, val + n - 1);
+	cn_common_announce(cn_fault_cbs, ARRAY_SIZE(cn_fault_cbs));
 	return 0;
 }
 
 static void __exit cn_fault_exit(void)
 {
-	cn_fault_del(ARRAY_SIZE(cn_fault_cbs));
+	cn_common_unregister(cn_fault_cbs, ARRAY_SIZE(cn_fault_cbs));
+	cn_fault_wait();
 }
 
 module_init(cn_fault_init);

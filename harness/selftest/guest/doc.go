@@ -16,6 +16,9 @@
 //	TestPanic         panic(); the guest dies
 //	TestHang          the sender blocks in TASK_UNINTERRUPTIBLE for good
 //	TestLeak          a lost kmalloc(); skips where the kernel lacks kmemleak
+//	TestLateReply     the guest suite's late-reply control on the module's
+//	                  late id (a reply from a workqueue after delay_ms): the
+//	                  test must FAIL with "late message"
 //	TestGoCrash       a nil map write in a goroutine kills the test binary
 //	TestNeverReturns  select{}: a hang in user space, the kernel is fine
 //

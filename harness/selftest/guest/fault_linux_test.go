@@ -2,6 +2,7 @@ package guest_test
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/cnvmtest/cnvmtest/connector"
 	vmguest "github.com/cnvmtest/cnvmtest/initramfs/guest"
+	"github.com/cnvmtest/cnvmtest/vmtests/silence"
 )
 
 // TestBefore must be the first test of this file, and this file the first
@@ -157,6 +159,43 @@ func TestLeak(t *testing.T) {
 	t.Logf("kmemleak sees the leak:\n%s", report)
 }
 
+// TestLateReply runs the guest suite's late-reply control
+// (silence.Control, the check vmtests' TestNothingArrivesLate makes on
+// cn_echo) on the fault module's late id, which echoes from a workqueue
+// delay_ms after the send has returned. The control must catch that reply,
+// so this test FAILS, with "late message" in its failure, and the host
+// self-test expects exactly that outcome. A pass means the control no
+// longer sees replies that the suite's sentinel checks would miss.
+func TestLateReply(t *testing.T) {
+	requireFault(t)
+	delay := time.Duration(counter(t, "delay_ms")) * time.Millisecond
+	if delay <= 0 || delay >= silence.ControlWindow {
+		t.Fatalf("cn_fault delay_ms=%v: want a delay inside the control's %v window", delay, silence.ControlWindow)
+	}
+	id, err := faultID(offLate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := connector.Dial(nil)
+	if err != nil {
+		t.Fatalf("dialing the connector: %v", err)
+	}
+	defer c.Close()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req := connector.Message{ID: id, Seq: 7, Ack: 70, Data: []byte("reply later")}
+	queued, err := silence.Control(ctx, c, req, silence.ControlWindow)
+	if len(queued) != 0 {
+		t.Errorf("%d message(s) queued when the send returned, want none: the late id replies only from its workqueue", len(queued))
+	}
+	if err == nil {
+		t.Logf("the control saw nothing within %v of the send to %v, whose reply comes after %v: it misses replies from other contexts", silence.ControlWindow, id, delay)
+		return
+	}
+	t.Fatalf("the control, on the late id %v (delay_ms=%d): %v", id, delay.Milliseconds(), err)
+}
+
 // TestGoCrash crashes the test binary: a goroutine writes to a nil map and
 // nothing recovers the panic, so the runtime prints it and exits with
 // status 2 in the middle of this test.
@@ -189,6 +228,7 @@ const (
 	offLeak
 	offCount
 	offUAF
+	offLate
 )
 
 // Kernel taint bits (Documentation/admin-guide/tainted-kernels.rst).

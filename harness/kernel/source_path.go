@@ -2,17 +2,53 @@ package kernel
 
 import (
 	"bytes"
+	"context"
 	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/vmlinux"
 )
 
-// getPath checks the image and kbuild tree a path: spec names and describes
+// pathSource is path:, a kernel given by the user, nothing built:
+//
+//	path:IMAGE,KDIR
+//
+// IMAGE is an ELF vmlinux with a PVH entry point or a bzImage, KDIR the
+// configured, built tree modules build against.
+type pathSource struct{}
+
+func (pathSource) name() string { return SourcePath }
+func (pathSource) built() bool  { return false }
+
+func (pathSource) parse(spec *Spec, arg string) error {
+	image, kdir, ok := strings.Cut(arg, ",")
+	if !ok || image == "" || kdir == "" {
+		return fmt.Errorf("%w: want path:IMAGE,KDIR (a vmlinux or bzImage, and the kernel's build tree)", errArgument)
+	}
+	spec.Image, spec.KDir = image, kdir
+	return nil
+}
+
+func (pathSource) argument(spec Spec) string { return spec.Image + "," + spec.KDir }
+
+func (pathSource) describe(k *Kernel) (summary, version string) {
+	return fmt.Sprintf("%s (%s)", k.Release, k.Image), ""
+}
+
+func (pathSource) named(k *Kernel) Spec {
+	return Spec{Source: SourcePath, Image: k.Image, KDir: k.BuildDir}
+}
+
+// matches is false: path: kernels are not stored.
+func (pathSource) matches(Spec, *Kernel) bool { return false }
+
+// get checks the image and kbuild tree a path: spec names and describes
 // them. Nothing is copied or built: the files stay the user's.
-func getPath(spec Spec) (*Kernel, error) {
+func (pathSource) get(_ context.Context, _ *Store, spec Spec, _ *progress) (*Kernel, error) {
 	image, err := filepath.Abs(spec.Image)
 	if err != nil {
 		return nil, err
@@ -48,7 +84,7 @@ func checkImage(k *Kernel) error {
 	}
 	switch {
 	case bytes.HasPrefix(b, []byte(elf.ELFMAG)):
-		pvh, err := hasPVHEntry(b)
+		pvh, err := vmlinux.HasPVHEntry(b)
 		if err != nil {
 			return fmt.Errorf("reading the ELF notes: %w", err)
 		}

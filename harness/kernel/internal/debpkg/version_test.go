@@ -1,4 +1,4 @@
-package kernel
+package debpkg
 
 import (
 	"os/exec"
@@ -37,11 +37,11 @@ var versionTests = []struct {
 
 func TestCompareVersions(t *testing.T) {
 	for _, tt := range versionTests {
-		if got := compareVersions(tt.a, tt.b); got != tt.want {
-			t.Errorf("compareVersions(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		if got := Compare(tt.a, tt.b); got != tt.want {
+			t.Errorf("Compare(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
-		if got := compareVersions(tt.b, tt.a); got != -tt.want {
-			t.Errorf("compareVersions(%q, %q) = %d, want %d", tt.b, tt.a, got, -tt.want)
+		if got := Compare(tt.b, tt.a); got != -tt.want {
+			t.Errorf("Compare(%q, %q) = %d, want %d", tt.b, tt.a, got, -tt.want)
 		}
 	}
 }
@@ -65,11 +65,11 @@ func FuzzCompareVersions(f *testing.F) {
 		f.Add(tt.a, tt.b)
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
-		if x, y := compareVersions(a, b), compareVersions(b, a); x != -y {
-			t.Fatalf("compareVersions(%q, %q) = %d but reversed = %d", a, b, x, y)
+		if x, y := Compare(a, b), Compare(b, a); x != -y {
+			t.Fatalf("Compare(%q, %q) = %d but reversed = %d", a, b, x, y)
 		}
-		if compareVersions(a, a) != 0 {
-			t.Fatalf("compareVersions(%q, itself) != 0", a)
+		if Compare(a, a) != 0 {
+			t.Fatalf("Compare(%q, itself) != 0", a)
 		}
 	})
 }

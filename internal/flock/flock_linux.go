@@ -1,4 +1,4 @@
-package kernel
+package flock
 
 import (
 	"context"
@@ -10,10 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lockFile takes a flock on path, shared or exclusive, waiting until ctx is
-// done; waiting, if not nil, is called once when another process holds it.
-// Closing the file (unlock) releases the lock, and so does the process dying.
-func lockFile(ctx context.Context, path string, exclusive bool, waiting func()) (unlock func(), err error) {
+func lock(ctx context.Context, path string, exclusive bool, waiting func()) (func(), error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("locking: %w", err)
@@ -34,8 +31,7 @@ func lockFile(ctx context.Context, path string, exclusive bool, waiting func()) 
 		if waiting != nil {
 			waiting()
 		}
-		// flock cannot be interrupted by a context, so poll.
-		tick := time.NewTicker(50 * time.Millisecond)
+		tick := time.NewTicker(pollInterval)
 		defer tick.Stop()
 		for !locked && err == nil {
 			select {

@@ -1,4 +1,6 @@
-package kernel
+// Package vmlinux gets the uncompressed kernel out of an x86 bzImage, and
+// reads the ELF note that says QEMU can boot it directly (PVH).
+package vmlinux
 
 import (
 	"bytes"
@@ -10,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"strings"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
@@ -53,9 +56,9 @@ type payload struct {
 // maxScanned bounds the magic-number candidates tried per compressor.
 const maxScanned = 16
 
-// extractVmlinux returns the uncompressed ELF kernel inside a bzImage and
+// Extract returns the uncompressed ELF kernel inside a bzImage and
 // says where it was found.
-func extractVmlinux(ctx context.Context, bz []byte) (vmlinux []byte, from string, err error) {
+func Extract(ctx context.Context, bz []byte) (vmlinux []byte, from string, err error) {
 	var errs []error
 	for _, p := range payloads(bz) {
 		out, err := p.c.decompress(ctx, p.data)
@@ -136,7 +139,14 @@ func unxz(ctx context.Context, data []byte) ([]byte, error) {
 		cmd.Stdout = &limitedWriter{w: &out, n: maxVmlinux}
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("xz: %w%s", err, tail(stderr.String(), 2))
+			msg := strings.TrimSpace(stderr.String())
+			if lines := strings.Split(msg, "\n"); len(lines) > 2 {
+				msg = strings.Join(lines[len(lines)-2:], "\n")
+			}
+			if msg != "" {
+				msg = "\n\t" + strings.ReplaceAll(msg, "\n", "\n\t")
+			}
+			return nil, fmt.Errorf("xz: %w%s", err, msg)
 		}
 		return out.Bytes(), nil
 	}
@@ -187,6 +197,9 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// CheckELF reports whether b is a complete ELF executable.
+func CheckELF(b []byte) error { return checkELF(b, 0) }
+
 // checkELF accepts a complete ELF executable of the recorded size.
 func checkELF(b []byte, size int) error {
 	if size != 0 && len(b) != size {
@@ -215,8 +228,8 @@ func checkELF(b []byte, size int) error {
 // to when -kernel is an ELF file.
 const xenElfnotePhys32Entry = 18
 
-// hasPVHEntry reports whether an ELF kernel carries the PVH entry note.
-func hasPVHEntry(b []byte) (bool, error) {
+// HasPVHEntry reports whether an ELF kernel carries the PVH entry note.
+func HasPVHEntry(b []byte) (bool, error) {
 	f, err := elf.NewFile(bytes.NewReader(b))
 	if err != nil {
 		return false, err

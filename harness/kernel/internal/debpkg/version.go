@@ -1,18 +1,21 @@
-package kernel
+// Package debpkg reads what Debian's tools print about packages (deb822
+// paragraphs, apt-cache madison lines, Depends fields) and orders Debian
+// version strings as dpkg does.
+package debpkg
 
 import (
 	"cmp"
 	"strings"
 )
 
-// compareVersions orders Debian package versions as dpkg does (Debian Policy
+// Compare orders Debian package versions as dpkg does (Debian Policy
 // 5.6.12): epoch numerically, then upstream version and revision, each
 // compared as alternating runs of non-digits and digits, where '~' sorts
 // before everything, even the end of the string, and letters sort before
 // other characters. It returns -1, 0 or +1.
-func compareVersions(a, b string) int {
-	ae, au, ar := splitVersion(a)
-	be, bu, br := splitVersion(b)
+func Compare(a, b string) int {
+	ae, au, ar := SplitVersion(a)
+	be, bu, br := SplitVersion(b)
 	if c := compareDigits(ae, be); c != 0 {
 		return c
 	}
@@ -22,8 +25,8 @@ func compareVersions(a, b string) int {
 	return compareFragment(ar, br)
 }
 
-// splitVersion splits [epoch:]upstream[-revision].
-func splitVersion(v string) (epoch, upstream, revision string) {
+// SplitVersion splits [epoch:]upstream[-revision].
+func SplitVersion(v string) (epoch, upstream, revision string) {
 	if e, rest, ok := strings.Cut(v, ":"); ok {
 		epoch, v = e, rest
 	}
@@ -101,3 +104,10 @@ func cutDigits(s string) (run, rest string) {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// Upstream returns the upstream part of a Debian version: "6.12.118" for
+// "6.12.118-1", "7.3~rc7" for "1:7.3~rc7-1~exp1".
+func Upstream(v string) string {
+	_, up, _ := SplitVersion(v)
+	return up
+}

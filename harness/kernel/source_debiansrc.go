@@ -3,107 +3,84 @@ package kernel
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/debpkg"
+	"github.com/cnvmtest/cnvmtest/internal/fsutil"
 )
 
-// getTree returns the kernel built from the source tree a src: spec names.
-func (s *Store) getTree(ctx context.Context, spec Spec, p *progress) (*Kernel, error) {
-	dir, err := filepath.Abs(spec.Dir)
+// debianSrcSource is debian-src:, Debian's linux-source package built here
+// with a config flavour:
+//
+//	debian-src:VERSION
+//
+// VERSION is a series (6.12), a series for a Debian release (6.12+deb12) or
+// a version of the linux-source package (6.12.118-1).
+type debianSrcSource struct{}
+
+func (debianSrcSource) name() string { return SourceDebianSrc }
+func (debianSrcSource) built() bool  { return true }
+
+func (debianSrcSource) parse(spec *Spec, arg string) error {
+	for _, f := range packageFlavours {
+		if strings.HasSuffix(arg, "-"+f) {
+			return fmt.Errorf("package flavour -%s: debian-src: builds Debian's source with a config flavour here; Debian's own -%s kernels are debian:%s", f, f, arg)
+		}
+	}
+	return parseVersionArg(spec, arg)
+}
+
+func (debianSrcSource) argument(spec Spec) string { return versionArg(spec) }
+
+func (debianSrcSource) describe(k *Kernel) (summary, version string) {
+	return fmt.Sprintf("%s (debian-src %s, %s config %s, %s)", k.Release, k.PackageVersion, k.Flavour, k.ConfigHash, k.Compiler),
+		k.PackageVersion + " " + k.Flavour + "/" + k.ConfigHash
+}
+
+func (debianSrcSource) named(k *Kernel) Spec {
+	return Spec{Source: SourceDebianSrc, Exact: k.PackageVersion, Flavour: k.Flavour}
+}
+
+func (debianSrcSource) matches(spec Spec, k *Kernel) bool {
+	switch {
+	case k.Flavour != spec.Flavour || seriesOf(k.PackageVersion) != spec.series():
+		return false
+	case spec.Exact != "":
+		return k.PackageVersion == spec.Exact
+	case spec.Dist != 0:
+		return slices.ContainsFunc(k.Suites, func(s string) bool { return suiteRelease(s) == spec.Dist })
+	}
+	return true
+}
+
+func (debianSrcSource) versions(ctx context.Context, a *apt, spec Spec) ([]string, error) {
+	out, err := a.cache(ctx, "madison", "linux-source-"+spec.Series)
 	if err != nil {
 		return nil, err
 	}
-	version, err := checkTree(dir)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+	var versions []string
+	for _, f := range parseMadison(out) {
+		if spec.Dist == 0 || suiteRelease(f.suite) == spec.Dist {
+			versions = append(versions, f.pkg.Version)
+		}
 	}
-	frag, cc, err := buildInputs(spec)
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	rev, err := treeRevision(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	p.printf("%s is %s %s (identified in %s)", dir, version, rev, since(start))
-	key := sourceKey(version, "src-"+rev, spec.Flavour, frag.hash(), cc)
-	return s.ensure(ctx, key, p, func(root string) (*Kernel, error) {
-		k := &Kernel{Spec: spec.String(), Source: SourceTree, SourceDir: dir, Revision: rev}
-		return k, s.buildSource(ctx, key, dir, frag, cc, root, k, p)
-	})
+	return versions, nil
 }
 
-// buildInputs returns what a kernel built from source depends on besides
-// the source: the flavour's fragment and the host's gcc.
-func buildInputs(spec Spec) (*fragment, string, error) {
-	frag, err := flavourFragment(spec.Flavour)
-	if err != nil {
-		return nil, "", err
-	}
-	cc, err := hostCompiler()
-	if err != nil {
-		return nil, "", err
-	}
-	return frag, cc, nil
-}
-
-// buildSource builds the source tree src into root. A failed build's log
-// is kept in <store>/logs.
-func (s *Store) buildSource(ctx context.Context, key, src string, frag *fragment, cc, root string, k *Kernel, p *progress) error {
-	k.Flavour, k.ConfigHash, k.Compiler = frag.flavour, frag.hash(), "gcc "+cc
-	log, err := newBuildLog(filepath.Join(root, "build.log"))
-	if err != nil {
-		return err
-	}
-	b := &srcBuild{src: src, frag: frag, root: root, p: p, log: log}
-	err = b.run(ctx, k)
-	log.close()
-	if err == nil {
-		k.BuildLog = log.name
-		return nil
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	logs, _ := s.path("logs")
-	kept := filepath.Join(logs, key+".log")
-	if os.MkdirAll(logs, 0o755) == nil && copyFile(log.name, kept) == nil {
-		return &BuildError{Err: err, Log: kept}
-	}
-	return &BuildError{Err: err}
-}
-
-// BuildError is a kernel that did not build here. Log is the whole build
-// log, kept in the store.
-type BuildError struct {
-	Err error
-	Log string
-}
-
-func (e *BuildError) Error() string {
-	if e.Log == "" {
-		return "building: " + e.Err.Error()
-	}
-	return fmt.Sprintf("building: %v\n(the whole log: %s)", e.Err, e.Log)
-}
-
-func (e *BuildError) Unwrap() error { return e.Err }
-
-// getDebianSrc returns the kernel built from Debian's linux-source
-// package that a debian-src: spec names.
-func (s *Store) getDebianSrc(ctx context.Context, spec Spec, p *progress) (*Kernel, error) {
+// get returns the kernel built from Debian's linux-source package that a
+// debian-src: spec names.
+func (debianSrcSource) get(ctx context.Context, s *Store, spec Spec, p *progress) (*Kernel, error) {
 	frag, cc, err := buildInputs(spec)
 	if err != nil {
 		return nil, err
 	}
 	if spec.Exact != "" {
-		key := sourceKey(upstreamVersion(spec.Exact), "debian-src-"+spec.Exact, spec.Flavour, frag.hash(), cc)
+		key := sourceKey(debpkg.Upstream(spec.Exact), "debian-src-"+spec.Exact, spec.Flavour, frag.Hash(buildRecipe), cc)
 		if dir, err := s.path("kernels", key); err == nil {
 			if k, err := load(dir, true); err == nil {
 				p.printf("using the stored %s", key)
@@ -112,11 +89,11 @@ func (s *Store) getDebianSrc(ctx context.Context, spec Spec, p *progress) (*Kern
 		}
 	}
 	return s.fromArchive(ctx, spec, p, func(a *apt) (*Kernel, error) {
-		r, err := s.resolveSrc(ctx, a, spec, p)
+		r, err := debianSrcSource{}.resolve(ctx, s, a, spec, p)
 		if err != nil {
 			return nil, err
 		}
-		key := sourceKey(upstreamVersion(r.PackageVersion), "debian-src-"+r.PackageVersion, spec.Flavour, frag.hash(), cc)
+		key := sourceKey(debpkg.Upstream(r.PackageVersion), "debian-src-"+r.PackageVersion, spec.Flavour, frag.Hash(buildRecipe), cc)
 		return s.ensure(ctx, key, p, func(root string) (*Kernel, error) {
 			k := &Kernel{Spec: spec.String(), Source: SourceDebianSrc, PackageVersion: r.PackageVersion, Packages: r.Packages, Suites: r.Suites}
 			src := filepath.Join(root, "src")
@@ -128,14 +105,7 @@ func (s *Store) getDebianSrc(ctx context.Context, spec Spec, p *progress) (*Kern
 	})
 }
 
-// upstreamVersion returns the upstream part of a Debian version:
-// "6.12.118" for "6.12.118-1", "7.3~rc7" for "7.3~rc7-1~exp1".
-func upstreamVersion(v string) string {
-	_, up, _ := splitVersion(v)
-	return up
-}
-
-func (s *Store) resolveSrc(ctx context.Context, a *apt, spec Spec, p *progress) (*Resolved, error) {
+func (debianSrcSource) resolve(ctx context.Context, s *Store, a *apt, spec Spec, p *progress) (*Resolved, error) {
 	start := time.Now()
 	r, cached, err := s.cachedResolve(ctx, a, resolveKey(SourceDebianSrc, spec, 0), func() (*Resolved, error) {
 		return resolveSource(ctx, a, spec)
@@ -172,13 +142,13 @@ func resolveSource(ctx context.Context, a *apt, spec Spec) (*Resolved, error) {
 	if len(versions) == 0 {
 		return nil, sourceNotFound(ctx, a, spec, name)
 	}
-	slices.SortFunc(versions, func(x, y string) int { return compareVersions(y, x) })
+	slices.SortFunc(versions, func(x, y string) int { return debpkg.Compare(y, x) })
 	pkg := Package{Name: name, Version: versions[0]}
 	out, err = a.cache(ctx, "show", pkg.String())
 	if err != nil {
 		return nil, fmt.Errorf("looking up %s: %w", pkg, err)
 	}
-	for _, st := range parseStanzas(out) {
+	for _, st := range debpkg.ParseStanzas(out) {
 		if st["Package"] == pkg.Name && st["Version"] == pkg.Version {
 			pkg.Size, _ = strconv.ParseInt(st["Size"], 10, 64)
 		}
@@ -210,7 +180,7 @@ func sourceNotFound(ctx context.Context, a *apt, spec Spec, name string) error {
 			}
 		}
 	}
-	slices.SortFunc(have, compareVersions)
+	slices.SortFunc(have, debpkg.Compare)
 	return fmt.Errorf("%w: no %s in Debian's archive (searched %s…%s); source series there: %s",
 		ErrNotFound, what, suites[0].name, suites[len(suites)-1].name, strings.Join(have, ", "))
 }
@@ -229,7 +199,8 @@ func (s *Store) fetchSource(ctx context.Context, a *apt, r *Resolved, key, dst s
 	p.printf("downloading %s (%s)", pkg, megabytes(pkg.Size))
 	start := time.Now()
 	stop := p.every(progressInterval, func() string {
-		return fmt.Sprintf("downloading: %s of %s", megabytes(dirSize(work)), megabytes(pkg.Size))
+		n, _ := fsutil.DirSize(work)
+		return fmt.Sprintf("downloading: %s of %s", megabytes(n), megabytes(pkg.Size))
 	})
 	err = a.download(ctx, work, r.Packages)
 	stop()
@@ -258,7 +229,8 @@ func (s *Store) fetchSource(ctx context.Context, a *apt, r *Resolved, key, dst s
 		return err
 	}
 	stop = p.every(progressInterval, func() string {
-		return fmt.Sprintf("unpacking the source: %s so far", megabytes(dirSize(dst)))
+		n, _ := fsutil.DirSize(dst)
+		return fmt.Sprintf("unpacking the source: %s so far", megabytes(n))
 	})
 	_, _, err = execRunner(ctx, "", "tar", "-xf", tarballs[0], "-C", dst, "--strip-components=1")
 	stop()
@@ -267,18 +239,4 @@ func (s *Store) fetchSource(ctx context.Context, a *apt, r *Resolved, key, dst s
 	}
 	p.printf("unpacked the source in %s", since(start))
 	return nil
-}
-
-// dirSize is the size of the files under dir, for progress lines.
-func dirSize(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }

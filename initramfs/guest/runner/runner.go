@@ -1,0 +1,591 @@
+//go:build linux
+
+// Package runner is the guest side of cnvmtest: [Main] is the guest's
+// runner, in the small program initramfs/runner or in the cnvmtest binary
+// itself when that boots as the guest's init. By default the kernel
+// starts it as /init, so it first mounts what the guest needs (see
+// setupInit); with -init u-root (and for the shell) u-root's init starts it
+// as /bin/uinit instead. It loads the module under test, runs the program (the test
+// binary with -test.v=test2json, or any static program), streams the
+// program's output live on the result port together with control records
+// (see package guest), unloads the module and powers the guest off.
+//
+// Results are written as they happen, so a kernel crash in the middle of a
+// run loses nothing that came before it.
+package runner
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cnvmtest/cnvmtest/initramfs/guest"
+	"golang.org/x/sys/unix"
+
+	"github.com/cnvmtest/cnvmtest/internal/gotest"
+)
+
+// Main runs the guest: it never returns (it powers the guest off).
+func Main() {
+	var initErr error
+	if os.Getpid() == 1 {
+		initErr = setupInit()
+	}
+	realtime()
+	f, err := openPort(guest.ResultPort)
+	if err != nil {
+		// Without a result port the host can only see the console.
+		fmt.Fprintf(os.Stderr, "cnvmtest runner: %v\n", err)
+		powerOff()
+	}
+	out := &port{w: f}
+	if initErr != nil {
+		err = fmt.Errorf("setting up the guest as its init: %w", initErr)
+	} else {
+		err = run(out)
+	}
+	if err != nil {
+		out.record(guest.Record{Event: guest.EvError, Error: err.Error()})
+	}
+	out.record(guest.Record{Event: guest.EvDone, Taint: taint()})
+	f.Sync()
+	powerOff()
+}
+
+// port serialises writes to the result port: whole lines only, so control
+// records always start a line.
+type port struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (p *port) write(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.w.Write(b)
+}
+
+func (p *port) record(r guest.Record) { p.write(r.Encode()) }
+
+func run(out *port) error {
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	out.record(guest.Record{Event: guest.EvBoot, Kernel: unix.ByteSliceToString(uts.Release[:]), Taint: taint()})
+
+	b, err := os.ReadFile("/" + guest.ConfigPath)
+	if err != nil {
+		return fmt.Errorf("reading run configuration: %w", err)
+	}
+	var cfg guest.Config
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return fmt.Errorf("parsing %s: %w", guest.ConfigPath, err)
+	}
+	// The kernel runs with quiet, and u-root's init lowers the level
+	// further; tests want the kernel's informational lines (stack traces
+	// of hung tasks, sysrq dumps, the module's own messages) on the
+	// console the host analyses.
+	os.WriteFile("/proc/sys/kernel/printk", []byte("7"), 0)
+
+	if cfg.Module != "" {
+		start := time.Now()
+		if err := loadModule(cfg.Module, cfg.Params); err != nil {
+			out.record(guest.Record{Event: guest.EvModule, Error: err.Error(), Taint: taint()})
+			return nil
+		}
+		out.record(guest.Record{Event: guest.EvModule, Taint: taint(), Elapsed: time.Since(start)})
+	}
+
+	if cfg.Shell {
+		return runShell(out, cfg)
+	}
+	status, elapsed, err := runProgram(out, cfg)
+	if err != nil {
+		return err
+	}
+	out.record(guest.Record{Event: guest.EvExit, Status: status, Taint: taint(), Elapsed: elapsed})
+	if cfg.CoverDir != "" || len(cfg.Collect) > 0 {
+		sendFiles(out, cfg.CoverDir, cfg.Collect)
+	}
+
+	if cfg.Module != "" && cfg.Unload {
+		rec := guest.Record{Event: guest.EvUnload}
+		if err := unloadModule(cfg.Module); err != nil {
+			rec.Error = err.Error()
+		}
+		rec.Taint = taint()
+		out.record(rec)
+	}
+	if _, err := os.Stat(kmemleakFile); err == nil {
+		scanLeaks(func() error { return os.WriteFile(kmemleakFile, []byte("scan"), 0) },
+			func() ([]byte, error) { return os.ReadFile(kmemleakFile) }, writeKmsg)
+	}
+	return nil
+}
+
+// sendFiles sends the regular files of dir and the files named to the
+// host, one record each: Go's coverage data, a few kilobytes. A named
+// file the program did not write is left out.
+func sendFiles(out *port, dir string, files []string) {
+	var paths []string
+	if dir != "" {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			out.record(guest.Record{Event: guest.EvError, Error: "coverage data: " + err.Error()})
+			return
+		}
+		for _, e := range entries {
+			if e.Type().IsRegular() {
+				paths = append(paths, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	for _, f := range files {
+		if _, err := os.Stat(f); err == nil {
+			paths = append(paths, f)
+		}
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			out.record(guest.Record{Event: guest.EvError, Error: "coverage data: " + err.Error()})
+			return
+		}
+		out.record(guest.Record{Event: guest.EvFile, Name: p, Data: b})
+	}
+}
+
+// kmemleakFile is kmemleak's control file; it exists on kernels built
+// with CONFIG_DEBUG_KMEMLEAK (the debug flavour) once debugfs is mounted.
+var kmemleakFile = "/sys/kernel/debug/kmemleak"
+
+// scanLeaks asks kmemleak, where the kernel has it, for the leaks of the
+// whole run, after the module's unload so that the module's own objects
+// count too. A scan reports only objects it found unreferenced in an
+// earlier scan as well (mm/kmemleak.c, kmemleak_scan and its use of the
+// object's count of scans), hence two. Each leak goes to the console,
+// where the host finds "unreferenced object" reports like any other and
+// gives them to the run, since no test is running.
+func scanLeaks(scan func() error, read func() ([]byte, error), print func(string)) {
+	print("cnvmtest: kmemleak: scanning after the run")
+	for range 2 {
+		if err := scan(); err != nil {
+			print("cnvmtest: kmemleak: scan: " + err.Error())
+			return
+		}
+	}
+	b, err := read()
+	if err != nil {
+		print("cnvmtest: kmemleak: " + err.Error())
+		return
+	}
+	// One object of each backtrace goes to the console, then how many
+	// more share it: a leak in a loop (thousands of sockets) would
+	// otherwise take minutes of a serial console under emulation.
+	var order []string
+	first := map[string][]string{}
+	count := map[string]int{}
+	for _, obj := range leakObjects(string(b)) {
+		key := obj[0][strings.Index(obj[0], "(size"):] + "\n" + backtraceOf(obj)
+		if count[key]++; count[key] == 1 {
+			order = append(order, key)
+			first[key] = obj
+		}
+	}
+	for _, key := range order {
+		for _, line := range first[key] {
+			print(line)
+		}
+		if n := count[key] - 1; n > 0 {
+			print(fmt.Sprintf("cnvmtest: kmemleak: %d more unreferenced objects with the same size and backtrace", n))
+		}
+	}
+}
+
+// leakObjects splits kmemleak's list into objects, each its lines from
+// "unreferenced object" on (mm/kmemleak.c print_unreferenced).
+func leakObjects(list string) [][]string {
+	var objs [][]string
+	for _, line := range strings.Split(strings.TrimRight(list, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, "unreferenced object"):
+			objs = append(objs, []string{line})
+		case len(objs) > 0 && line != "":
+			objs[len(objs)-1] = append(objs[len(objs)-1], line)
+		}
+	}
+	return objs
+}
+
+// backtraceOf returns the lines of an object's backtrace.
+func backtraceOf(obj []string) string {
+	for i, line := range obj {
+		if strings.Contains(line, "backtrace") {
+			return strings.Join(obj[i+1:], "\n")
+		}
+	}
+	return ""
+}
+
+func runProgram(out *port, cfg guest.Config) (int, time.Duration, error) {
+	cmd := exec.Command(cfg.Program, cfg.Args...)
+	cmd.Dir = "/" + guest.Dir
+	if cfg.Dir != "" {
+		cmd.Dir = cfg.Dir
+	}
+	for _, d := range cfg.Dirs {
+		if err := os.MkdirAll(d, 0o777); err != nil {
+			return 0, 0, err
+		}
+	}
+	cmd.Env = programEnv(cfg)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 0, 0, err
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	start := time.Now()
+	kmsg("cnvmtest: program start: " + cfg.Program)
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		pr.Close()
+		return 0, 0, fmt.Errorf("starting %s: %w", cfg.Program, err)
+	}
+	out.record(guest.Record{Event: guest.EvStart})
+	pw.Close()
+	t := &tracker{out: out, before: map[string]uint64{}, progress: time.Now()}
+	stop := make(chan struct{})
+	go t.watch(cmd.Process, cfg, stop)
+	copyLines(out, pr, t.line)
+	err = cmd.Wait()
+	close(stop)
+	elapsed := time.Since(start)
+	kmsg("cnvmtest: program exit: " + cfg.Program)
+	return exitStatus(err), elapsed, nil
+}
+
+// realtime puts the runner's threads in the SCHED_FIFO class (threads the
+// Go runtime starts later inherit it; the programs it starts do not). A
+// test binary's "=== RUN" line then wakes the runner before the test can go
+// on, so the begin marker reaches the kernel log before anything the test
+// makes the kernel print: with one vCPU a test used to run ahead of its own
+// marker, and its kernel report was blamed on no test.
+func realtime() {
+	attr := unix.SchedAttr{
+		Size:     unix.SizeofSchedAttr,
+		Policy:   unix.SCHED_FIFO,
+		Flags:    unix.SCHED_FLAG_RESET_ON_FORK,
+		Priority: 1,
+	}
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, task := range tasks {
+		if tid, err := strconv.Atoi(task.Name()); err == nil {
+			unix.SchedSetAttr(tid, &attr, 0)
+		}
+	}
+}
+
+// consoleTTY is the first serial port, the kernel console (console=ttyS0).
+const consoleTTY = "/dev/ttyS0"
+
+// programEnv tells the program it runs in a cnvmtest guest and which
+// module the runner loaded.
+func programEnv(cfg guest.Config) []string {
+	return append(append(os.Environ(), cfg.Env...), guest.EnvGuest+"=1",
+		guest.EnvModule+"="+cfg.Module, guest.EnvModuleParams+"="+cfg.Params)
+}
+
+// runShell gives the console to an interactive shell with the module
+// loaded; the guest powers off when the shell exits.
+func runShell(out *port, cfg guest.Config) error {
+	fmt.Printf("cnvmtest: module %s loaded; this is u-root's shell (gosh). Type exit to power off.\n", filepath.Base(cfg.Module))
+	cmd := exec.Command(cfg.Program, cfg.Args...)
+	cmd.Dir = "/" + guest.Dir
+	cmd.Env = programEnv(cfg)
+	// u-root's init hands uinit a pipe for output; a shell needs the
+	// console itself as its terminal.
+	tty, err := os.OpenFile(consoleTTY, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("opening the console for the shell: %w", err)
+	}
+	defer tty.Close()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	out.record(guest.Record{Event: guest.EvStart})
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		fmt.Fprintf(tty, "cnvmtest: starting the shell %s: %v\n", cfg.Program, err)
+	}
+	out.record(guest.Record{Event: guest.EvExit, Status: exitStatus(err)})
+	return nil
+}
+
+// copyLines forwards the program's output line by line until it closes,
+// showing each line to see first.
+func copyLines(out *port, r io.Reader, see func([]byte)) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			if line[len(line)-1] != '\n' {
+				line = append(line, '\n')
+			}
+			see(line)
+			out.write(line)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// tracker follows the test binary's test2json framing lines ("\x16=== RUN",
+// "\x16--- PASS: …") to mark each test's start and end in the kernel log,
+// to report the kernel taint around each test, and to notice when tests
+// stop making progress.
+type tracker struct {
+	out *port
+
+	mu       sync.Mutex
+	before   map[string]uint64
+	running  []string
+	progress time.Time
+}
+
+func (t *tracker) line(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if b[0] != 0x16 {
+		// A passing benchmark's only sign of its end is its result
+		// line; the host's recorder reads the same rule.
+		for _, r := range t.runningBenchmarks() {
+			if gotest.IsBenchResult(string(b), r) {
+				t.end(r)
+			}
+		}
+		return
+	}
+	s := strings.TrimRight(string(b[1:]), "\r\n")
+	if name, ok := strings.CutPrefix(s, "=== RUN   "); ok {
+		if gotest.IsBenchmark(name) {
+			// Benchmarks run one at a time: one starting ends every
+			// running benchmark but its parents, which print no result
+			// line of their own when they have sub-benchmarks.
+			for _, r := range t.runningBenchmarks() {
+				if !strings.HasPrefix(name, r+"/") {
+					t.end(r)
+				}
+			}
+		}
+		kmsg(guest.KmsgBegin + name)
+		t.mu.Lock()
+		t.before[name] = taint()
+		t.running = append(t.running, name)
+		t.progress = time.Now()
+		t.mu.Unlock()
+		return
+	}
+	for _, verdict := range []string{"--- PASS: ", "--- FAIL: ", "--- SKIP: "} {
+		rest, ok := strings.CutPrefix(s, verdict)
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(rest, " (")
+		t.end(name)
+		return
+	}
+}
+
+// end marks the end of test name in the kernel log and reports its taint,
+// once: a name that is not running is ignored.
+func (t *tracker) end(name string) {
+	t.mu.Lock()
+	before, ok := t.before[name]
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	delete(t.before, name)
+	for i := len(t.running) - 1; i >= 0; i-- {
+		if t.running[i] == name {
+			t.running = append(t.running[:i], t.running[i+1:]...)
+			break
+		}
+	}
+	t.progress = time.Now()
+	t.mu.Unlock()
+	kmsg(guest.KmsgEnd + name)
+	t.out.record(guest.Record{Event: guest.EvTest, Test: name, TaintBefore: before, Taint: taint()})
+}
+
+func (t *tracker) runningBenchmarks() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var bs []string
+	for _, r := range t.running {
+		if gotest.IsBenchmark(r) {
+			bs = append(bs, r)
+		}
+	}
+	return bs
+}
+
+// watch stops the program when the run's deadline passes or, while tests
+// run, when no test has started or ended for cfg.Stall.
+func (t *tracker) watch(p *os.Process, cfg guest.Config, stop <-chan struct{}) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		t.mu.Lock()
+		test := ""
+		if len(t.running) > 0 {
+			test = t.running[len(t.running)-1]
+		}
+		stalled := cfg.Stall > 0 && test != "" && time.Since(t.progress) > cfg.Stall
+		t.mu.Unlock()
+		var why string
+		switch {
+		case cfg.Deadline > 0 && uptime() > cfg.Deadline:
+			why = fmt.Sprintf("the run reached its deadline (%s)", cfg.Deadline)
+		case stalled:
+			why = fmt.Sprintf("no test started or ended for %s", cfg.Stall)
+		default:
+			continue
+		}
+		t.out.record(guest.Record{Event: guest.EvHang, Test: test, Error: why})
+		forensics(p)
+		return
+	}
+}
+
+// forensics dumps what the kernel and the test binary are doing, then
+// stops the program: the kernel's task list and blocked tasks and every
+// CPU's backtrace go to the console; SIGQUIT makes a Go test binary print
+// all its goroutines on the result port.
+func forensics(p *os.Process) {
+	kmsg("cnvmtest: hang forensics")
+	for _, key := range []string{"w", "l", "t"} {
+		os.WriteFile("/proc/sysrq-trigger", []byte(key), 0)
+	}
+	p.Signal(syscall.SIGQUIT)
+	// Give the dump time to reach the port before killing.
+	time.Sleep(5 * time.Second)
+	p.Kill()
+}
+
+func exitStatus(err error) int {
+	var ee *exec.ExitError
+	if err == nil {
+		return 0
+	}
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	return 127
+}
+
+func loadModule(path, params string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("loading module: %w", err)
+	}
+	defer f.Close()
+	if err := unix.FinitModule(int(f.Fd()), params, 0); err != nil {
+		return fmt.Errorf("loading module %s (params %q): finit_module: %w", filepath.Base(path), params, err)
+	}
+	return nil
+}
+
+func unloadModule(path string) error {
+	name := strings.ReplaceAll(strings.TrimSuffix(filepath.Base(path), ".ko"), "-", "_")
+	if err := unix.DeleteModule(name, unix.O_NONBLOCK); err != nil {
+		return fmt.Errorf("unloading module %s: delete_module: %w", name, err)
+	}
+	return nil
+}
+
+// uptime is the time since the kernel started, close to the time since
+// QEMU started, which is what the host's timeout counts.
+func uptime() time.Duration {
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return 0
+	}
+	f, _, _ := strings.Cut(string(b), " ")
+	secs, _ := strconv.ParseFloat(f, 64)
+	return time.Duration(secs * float64(time.Second))
+}
+
+func taint() uint64 {
+	b, err := os.ReadFile("/proc/sys/kernel/tainted")
+	if err != nil {
+		return 0
+	}
+	v, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return v
+}
+
+// kmsg writes a marker into the kernel log, so the host can place kernel
+// messages relative to the program's run. Tests replace it.
+var kmsg = writeKmsg
+
+func writeKmsg(s string) {
+	f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(f, "%s\n", s)
+	f.Close()
+}
+
+// openPort opens the result port in raw mode: no newline translation, no
+// echo, so the program's bytes reach the host unchanged.
+func openPort(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening result port: %w", err)
+	}
+	t, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("result port %s: %w", name, err)
+	}
+	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	t.Oflag &^= unix.OPOST
+	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	t.Cflag &^= unix.CSIZE | unix.PARENB
+	t.Cflag |= unix.CS8
+	if err := unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, t); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("result port %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// powerOff ends the guest. QEMU runs with -no-reboot, so a restart ends it
+// too when the kernel has no ACPI power-off.
+func powerOff() {
+	unix.Sync()
+	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+	select {}
+}

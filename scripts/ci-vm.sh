@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# ci-vm.sh STEP: the steps of the workflows' VM job, kept here so that the
+# workflows and `make ci-rehearsal` run the same commands.
+#
+#   ci-vm.sh deps     make deps (it installs debian-archive-keyring too);
+#                     with APT_ARCHIVES set, apt keeps its downloads there,
+#                     a directory the workflow caches
+#   ci-vm.sh vmtest   make vmtest on $KERNEL (default debian:6.1) with -v,
+#                     -accel $ACCEL (default kvm: a runner without working
+#                     KVM fails instead of crawling under emulation), the
+#                     results table appended to $GITHUB_STEP_SUMMARY when
+#                     that is set, and any extra $VMFLAGS
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=
+if [ "$(id -u)" != 0 ]; then
+	sudo=sudo
+fi
+
+case "${1:-}" in
+deps)
+	if [ -n "${APT_ARCHIVES:-}" ]; then
+		mkdir -p "$APT_ARCHIVES/partial"
+		make deps APT_OPTS="-o Dir::Cache::Archives=$APT_ARCHIVES"
+		# apt-get ran as root: the cache must be the user's to be saved.
+		$sudo chown -R "$(id -u):$(id -g)" "$APT_ARCHIVES"
+	else
+		make deps
+	fi
+	;;
+vmtest)
+	flags="-v -accel ${ACCEL:-kvm}"
+	if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+		flags="$flags -markdown $GITHUB_STEP_SUMMARY"
+	fi
+	make vmtest KERNEL="${KERNEL:-debian:6.1}" VMFLAGS="$flags${VMFLAGS:+ $VMFLAGS}"
+	;;
+*)
+	echo "usage: $0 deps|vmtest" >&2
+	exit 2
+	;;
+esac
