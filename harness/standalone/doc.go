@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package standalone checks cnvmtest the way a user outside this
 // repository meets it. Its test (CNVMTEST_SELFTEST=1 go test
 // ./harness/standalone, or make standalone) copies examples/cnupper, a

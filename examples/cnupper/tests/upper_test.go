@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package tests holds the example's guest tests: they run inside a VM
 // booted by cnvmtest, with kmod/cn_upper.ko loaded, and talk to the
 // module through the kernel connector.
