@@ -16,7 +16,7 @@ SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Extra apt-get options, e.g. an archives directory that CI caches.
 APT_OPTS ?=
 
-.PHONY: all deps unit vmtest vmshell selftest test bench vet lint-workflows ci-rehearsal clean FORCE
+.PHONY: all deps unit vmtest vmshell selftest standalone test bench vet lint-workflows ci-rehearsal clean FORCE
 
 all: test
 
@@ -69,7 +69,13 @@ selftest: deps
 	CNVMTEST_SELFTEST=1 CNVMTEST_KERNEL=$(KERNEL) $(GO) test -timeout 30m -parallel 64 -v ./harness/selftest
 	CNVMTEST_SELFTEST=1 $(GO) test -count=1 -run '^TestGotestsumSeesNoErrors$$' -v ./cmd/cnvmtest
 
-test: unit vmtest selftest
+# examples/cnupper used as its README says, from a temporary directory,
+# with the CLI installed by go install from a temporary copy of this
+# checkout, while the copy and the checkout are hidden in a mount namespace.
+standalone: deps
+	CNVMTEST_SELFTEST=1 $(GO) test -count=1 -timeout 30m -v ./harness/standalone
+
+test: unit vmtest selftest standalone
 
 # An interactive u-root shell in the guest with the module loaded.
 vmshell: deps $(CNVMTEST)
