@@ -800,14 +800,35 @@ var faultCases = []faultCase{
 	},
 	{
 		// A leak only kmemleak can see, on the debug kernel (Debian
-		// kernels have no kmemleak): TestLeak scans and finds it in
-		// /sys/kernel/debug/kmemleak and passes; kmemleak prints nothing
-		// on the console by itself, so the report the host sees is the one
-		// the runner prints after the module's unload: the run's, with
-		// the leaking callback in its backtrace.
+		// kernels have no kmemleak). TestLeak asks kmemleak to scan until
+		// /sys/kernel/debug/kmemleak lists the object with cn_fault_leak
+		// in its backtrace, and passes; the scan that finds it prints
+		// "1 new suspected memory leaks" (mm/kmemleak.c kmemleak_scan), a
+		// report during TestLeak, which fails it. The runner's scans after
+		// the module's unload print the object itself, a report of the
+		// run: its backtrace is the one TestLeak saw, but with the
+		// module gone cn_fault_leak is a bare address (kmemleak resolves
+		// the stored stack when it prints it), so the fingerprint starts
+		// at cn_rx_skb and the object is told by its contents, the
+		// module's 0xcf fill.
 		name: "Leak", guest: "TestLeak", debug: true, timeout: 8 * time.Minute,
-		outcome:   report.KernelSplat,
-		runReport: &wantReport{kind: klog.Kmemleak, title: []string{"unreferenced object 0x"}, frames: []string{"cn_fault_leak"}},
+		check: func(t *testing.T, o *outcome) {
+			o.wantOutcome(t, report.KernelSplat)
+			o.wantSummary(t, 2, 1, 1)
+			c := o.wantTest(t, "TestLeak", report.KernelSplat)
+			wantReports(t, c, wantReport{kind: klog.Kmemleak, title: []string{"new suspected memory leaks"}})
+			wantContains(t, "TestLeak's JUnit case", c.text(), "kmemleak sees the leak", "cn_fault_leak")
+			o.wantRunReport(t, wantReport{kind: klog.Kmemleak, title: []string{"unreferenced object 0x", "(size 64)"}, frames: []string{"cn_rx_skb", "netlink_unicast"}})
+			b, err := os.ReadFile(o.result(t).ConsoleLog)
+			if err != nil {
+				t.Fatalf("console log: %v", err)
+			}
+			_, after, ok := strings.Cut(string(b), "cnvmtest: kmemleak: scanning after the run")
+			if !ok {
+				t.Fatal("the console log does not show the runner's kmemleak scan after the run")
+			}
+			wantContains(t, "the console after the runner's scan", after, "unreferenced object", "cf cf cf cf cf cf cf cf", "cn_rx_skb")
+		},
 	},
 	{
 		// A use-after-free in the module: on a KASAN kernel (the debug
@@ -956,6 +977,7 @@ func (fc faultCase) checkRunReport(t *testing.T, o *outcome, tests, passed int) 
 		}
 	}
 	o.wantTest(t, fc.guest, report.Pass)
+	o.wantRunReport(t, *fc.runReport)
 	c, ok := o.junitCase(report.RunCaseName)
 	if !ok {
 		t.Fatalf("JUnit report has no %s case for the run's report", report.RunCaseName)
@@ -965,6 +987,17 @@ func (fc faultCase) checkRunReport(t *testing.T, o *outcome, tests, passed int) 
 	}
 	wantReports(t, c, *fc.runReport)
 	wantContains(t, "the run's reason", o.result(t).Reason, fc.reason...)
+}
+
+// wantRunReport checks that the run itself (Summary.Reports, what the
+// harness attached to no test) carries the report.
+func (o *outcome) wantRunReport(t *testing.T, want wantReport) {
+	t.Helper()
+	var b strings.Builder
+	for _, r := range o.result(t).Summary.Reports {
+		b.WriteString(r + "\n")
+	}
+	wantReports(t, junitCase{Name: "the run", Failure: &junitProblem{Text: b.String()}}, want)
 }
 
 func (o *outcome) phase(name string) time.Duration {
