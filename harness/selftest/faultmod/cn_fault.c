@@ -377,7 +377,13 @@ static int __init cn_fault_init(void)
 	err = cn_common_check_ids(idx, val, ARRAY_SIZE(cn_fault_cbs));
 	if (err)
 		return err;
-	cn_fault_wq = alloc_workqueue("cn_fault", 0, 0);
+	/*
+	 * Unbound: the replies need no particular CPU, and 7.2's
+	 * __alloc_workqueue (kernel/workqueue.c) WARNs when a caller names
+	 * neither WQ_PERCPU nor WQ_UNBOUND; WQ_UNBOUND exists on every kernel
+	 * of the matrix.
+	 */
+	cn_fault_wq = alloc_workqueue("cn_fault", WQ_UNBOUND, 0);
 	if (!cn_fault_wq)
 		return -ENOMEM;
 	err = cn_common_register(cn_fault_cbs, ARRAY_SIZE(cn_fault_cbs), idx, val);
