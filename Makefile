@@ -62,8 +62,10 @@ vmtest: deps $(CNVMTEST) $(CNCLIENT)
 		-file $(CNCLIENT) -env CNVMTEST_CNCLIENT=required $(VMFLAGS)
 
 # The harness's own fault-injection tests: each case boots a guest with a
-# planted fault (WARN, oops, panic, hang, Go crash, QEMU killed, broken
-# module...) and checks the outcome and its attribution.
+# planted fault (WARN, oops, panic, hang, soft lockup, RCU stall, a WARN
+# at unload, Go crash, QEMU killed, broken module, unbootable image, the
+# T34 unload oops...) and checks the outcome, the report and its
+# attribution.
 # The fault self-tests on each kernel of KERNEL, a comma-separated list
 # (make selftest KERNEL=debian:6.1,debian:7.2), two guests at a time: the
 # tests bound the guests themselves and start the long ones first, so
