@@ -36,8 +36,12 @@ vmtest)
 	fi
 	make vmtest KERNEL="${KERNEL:-debian:6.1}" VMFLAGS="$flags${VMFLAGS:+ $VMFLAGS}"
 	;;
+selftest | selftest-debug)
+	export CNVMTEST_ACCEL="${ACCEL:-kvm}" CNVMTEST_SELFTEST_OUT="$PWD/out/selftest"
+	make "$1" KERNEL="${KERNEL:-debian:6.1}" ${DEBUG_KERNEL:+DEBUG_KERNEL="$DEBUG_KERNEL"}
+	;;
 *)
-	echo "usage: $0 deps|vmtest" >&2
+	echo "usage: $0 deps|vmtest|selftest|selftest-debug" >&2
 	exit 2
 	;;
 esac

@@ -117,10 +117,16 @@ type config struct {
 	timeout time.Duration // guest timeout
 	// testTimeout is the runner's stall limit; default the harness's.
 	testTimeout time.Duration
-	kmod        string       // module source; default faultmod
-	params      string       // module parameters
-	kernel      string       // kernel spec; default the first of kernels()
-	init        harness.Init // the guest's init; default the harness's
+	kmod        string // module source; default faultmod
+	params      string // module parameters
+	// testsPkg is the guest test package, relative to the repository
+	// root; default guestPkg.
+	testsPkg   string
+	env        []string     // the guest program's environment, added
+	kernelArgs []string     // added to the kernel command line
+	cpus       int          // guest CPUs; default 1
+	kernel     string       // kernel spec; default the first of kernels()
+	init       harness.Init // the guest's init; default the harness's
 	// long: the case waits a long time for the kernel (a hang): it boots
 	// before the others that wait for a guest.
 	long bool
@@ -187,7 +193,9 @@ func boot(t *testing.T, ctx context.Context, c config) *outcome {
 		KmodDir:      kmod,
 		ModuleParams: c.params,
 		TestsDir:     root,
-		TestsPkg:     guestPkg,
+		TestsPkg:     cmp.Or(c.testsPkg, guestPkg),
+		Env:          c.env,
+		KernelArgs:   c.kernelArgs,
 		Run:          c.run,
 		Timeout:      timeout,
 		TestTimeout:  c.testTimeout,
@@ -196,7 +204,7 @@ func boot(t *testing.T, ctx context.Context, c config) *outcome {
 		JSON:         true,
 		JUnit:        filepath.Join(t.TempDir(), "junit.xml"),
 		OutDir:       outDir(t),
-		CPUs:         1,
+		CPUs:         cmp.Or(c.cpus, 1),
 		Stdout:       o.stdout,
 		Stderr:       o.stderr,
 	}
@@ -646,9 +654,16 @@ type faultCase struct {
 	// long: the case spends most of its time waiting for the kernel, so
 	// it gets a guest before the others (vms).
 	long bool
-	// kernelEnv names a variable with the kernel to use instead of the
-	// list; the case skips when it is unset.
-	kernelEnv string
+	// debug: the case needs a detector Debian kernels lack or leave off
+	// and belongs to make selftest-debug (CNVMTEST_DEBUG=1), not to make
+	// selftest. It runs once, on the debug kernel (CNVMTEST_DEBUG_KERNEL)
+	// unless plain is set, in which case on the first kernel of the list.
+	debug, plain bool
+	// kernelArgs are added to the kernel command line, params are the
+	// module's, cpus the guest's CPUs (default 1).
+	kernelArgs []string
+	params     string
+	cpus       int
 	// needs, when set, says why the case cannot run, or "".
 	needs func(t *testing.T) string
 
@@ -659,6 +674,10 @@ type faultCase struct {
 	selfPass   bool
 	unfinished bool // the summary lists the guest test as unfinished
 	report     *wantReport
+	// runReport is a report the run must carry, not a test: one that
+	// came after the last test (the module's unload, kmemleak's scan
+	// after it). The guest test passes.
+	runReport *wantReport
 	// text and reason are parts of the guest test's JUnit case and of
 	// the run's reason.
 	text, reason []string
@@ -746,36 +765,96 @@ var faultCases = []faultCase{
 		text: []string{"late"},
 	},
 	{
-		// A leak only kmemleak can see. Debian kernels have no kmemleak:
-		// the guest test skips saying so and the run passes. On a kernel
-		// with kmemleak the leak is a kernel report against TestLeak.
-		name: "Leak", guest: "TestLeak",
+		// A soft lockup: TestSoftLockup's send spins 6 s with preemption
+		// off. watchdog_thresh=1 makes the soft-lockup threshold 2 s
+		// (kernel/watchdog.c: get_softlockup_thresh is twice
+		// watchdog_thresh; 1 is the smallest value the command line's
+		// watchdog_thresh= accepts and is the same on 5.10 to 7.2). The
+		// report comes from the watchdog's timer interrupt on the stuck
+		// CPU, so its stack is the spinning task's, under the interrupt.
+		name: "SoftLockup", guest: "TestSoftLockup", kernelArgs: []string{"watchdog_thresh=1"},
+		outcome: report.KernelSplat, testResult: report.KernelSplat, selfPass: true,
+		report: &wantReport{kind: klog.SoftLockup, title: []string{"BUG: soft lockup - CPU#0 stuck for "}, frames: []string{"cn_fault_spin"}},
+	},
+	{
+		// An RCU stall: TestRCUStall's send spins 6 s in an RCU read-side
+		// section with preemption off, after a call_rcu().
+		// rcupdate.rcu_cpu_stall_timeout=3 is the smallest timeout RCU
+		// takes (kernel/rcu/tree_stall.h: rcu_jiffies_till_stall_check
+		// raises anything below 3 s to 3 s, on 5.10 as on 7.2). Two CPUs:
+		// the grace period kthread must run to start the grace period
+		// that the spinning CPU then stalls, and the spinning CPU reports
+		// itself from its tick ("self-detected stall").
+		name: "RCUStall", guest: "TestRCUStall", kernelArgs: []string{"rcupdate.rcu_cpu_stall_timeout=3"}, cpus: 2,
+		outcome: report.KernelSplat, testResult: report.KernelSplat, selfPass: true,
+		report: &wantReport{kind: klog.RCUStall, title: []string{"rcu: INFO: ", "stall"}, frames: []string{"cn_fault_spin"}},
+	},
+	{
+		// A WARN in the module's exit (warn_exit=1), during the runner's
+		// unload of the module after the last test: the run's report, not
+		// TestBefore's, which ended before the unload began.
+		name: "UnloadWarn", guest: "TestBefore", alone: true, params: "warn_exit=1",
+		outcome:   report.KernelSplat,
+		runReport: &wantReport{kind: klog.Warning, title: []string{"WARNING: ", "cn_fault_exit+"}, frames: []string{"cn_fault_exit"}},
+		reason:    []string{"cn_fault_exit"},
+	},
+	{
+		// A leak only kmemleak can see, on the debug kernel (Debian
+		// kernels have no kmemleak). TestLeak asks kmemleak to scan until
+		// /sys/kernel/debug/kmemleak lists the object with cn_fault_leak
+		// in its backtrace, and passes; the scan that finds it prints
+		// "1 new suspected memory leaks" (mm/kmemleak.c kmemleak_scan), a
+		// report during TestLeak, which fails it. The runner's scans after
+		// the module's unload print the object itself, a report of the
+		// run: its backtrace is the one TestLeak saw, but with the
+		// module gone cn_fault_leak is a bare address (kmemleak resolves
+		// the stored stack when it prints it), so the fingerprint starts
+		// at cn_rx_skb and the object is told by its contents, the
+		// module's 0xcf fill.
+		name: "Leak", guest: "TestLeak", debug: true, timeout: 8 * time.Minute,
 		check: func(t *testing.T, o *outcome) {
-			c, ok := o.junitCase("TestLeak")
-			if !ok {
-				t.Fatalf("JUnit report has no case TestLeak")
-			}
-			if c.outcome() == report.Skip {
-				wantContains(t, "TestLeak's skip", c.text(), "no kmemleak")
-				o.wantOutcome(t, report.Pass)
-				o.wantSummary(t, 2, 1, 0)
-				return
-			}
-			t.Log("the kernel has kmemleak: the leak must be reported")
-			c = o.wantTest(t, "TestLeak", report.KernelSplat)
-			wantReports(t, c, wantReport{kind: klog.Kmemleak, title: []string{"unreferenced object 0x"}, frames: []string{"cn_fault_leak"}})
 			o.wantOutcome(t, report.KernelSplat)
+			o.wantSummary(t, 2, 1, 1)
+			c := o.wantTest(t, "TestLeak", report.KernelSplat)
+			wantReports(t, c, wantReport{kind: klog.Kmemleak, title: []string{"new suspected memory leaks"}})
+			wantContains(t, "TestLeak's JUnit case", c.text(), "kmemleak sees the leak", "cn_fault_leak")
+			o.wantRunReport(t, wantReport{kind: klog.Kmemleak, title: []string{"unreferenced object 0x", "(size 64)"}, frames: []string{"cn_rx_skb", "netlink_unicast"}})
+			b, err := os.ReadFile(o.result(t).ConsoleLog)
+			if err != nil {
+				t.Fatalf("console log: %v", err)
+			}
+			_, after, ok := strings.Cut(string(b), "cnvmtest: kmemleak: scanning after the run")
+			if !ok {
+				t.Fatal("the console log does not show the runner's kmemleak scan after the run")
+			}
+			wantContains(t, "the console after the runner's scan", after, "unreferenced object", "cf cf cf cf cf cf cf cf", "cn_rx_skb")
 		},
 	},
 	{
 		// A use-after-free in the module: on a KASAN kernel (the debug
-		// flavour), KASAN's report fails the test that triggered it. It
-		// needs that kernel, whose build takes many minutes, so it runs
-		// only when CNVMTEST_KASAN_KERNEL names one (e.g.
-		// debian-src:6.12@debug).
-		name: "UseAfterFree", guest: "TestUseAfterFree", kernelEnv: "CNVMTEST_KASAN_KERNEL", timeout: 8 * time.Minute,
+		// flavour), KASAN's report fails the test that triggered it.
+		name: "UseAfterFree", guest: "TestUseAfterFree", debug: true, timeout: 8 * time.Minute,
 		outcome: report.KernelSplat, testResult: report.KernelSplat, selfPass: true,
-		report: &wantReport{kind: klog.KASAN, title: []string{"BUG: KASAN: ", "cn_fault_"}, frames: []string{"cn_fault_use_after_free"}},
+		report: &wantReport{kind: klog.KASAN, title: []string{"BUG: KASAN: ", "cn_fault_"}, frames: []string{"cn_fault_uaf"}},
+	},
+	{
+		// A circular locking dependency: TestLockdep takes the module's
+		// locks A then B, then B then A. Lockdep (the debug kernel)
+		// reports it at the second order's second lock.
+		name: "Lockdep", guest: "TestLockdep", debug: true, timeout: 8 * time.Minute,
+		outcome: report.KernelSplat, testResult: report.KernelSplat, selfPass: true,
+		report: &wantReport{kind: klog.Lockdep, title: []string{"possible circular locking dependency detected"}, frames: []string{"cn_fault_lock_ba"}},
+	},
+	{
+		// A double free with SLUB debugging: slub_debug=F turns on SLUB's
+		// consistency checks (mm/slub.c: free_consistency_checks, "Object
+		// already free"). On a Debian kernel, not the debug one: there
+		// KASAN sees the second kfree() first (mm/kasan/common.c:
+		// __kasan_slab_free reports the double free and keeps the object
+		// from SLUB), so SLUB's report never comes.
+		name: "SlubDoubleFree", guest: "TestDoubleFree", debug: true, plain: true, kernelArgs: []string{"slub_debug=F"},
+		outcome: report.KernelSplat, testResult: report.KernelSplat, selfPass: true,
+		report: &wantReport{kind: klog.Slab, title: []string{"BUG kmalloc-", "Object already free"}, frames: []string{"cn_fault_double_free"}},
 	},
 }
 
@@ -807,7 +886,24 @@ func needGuestTest(name string) func(t *testing.T) string {
 func TestFaults(t *testing.T) {
 	requireSelftest(t)
 	t.Parallel()
+	debug := os.Getenv("CNVMTEST_DEBUG") == "1"
 	for _, fc := range faultCases {
+		if fc.debug != debug {
+			continue
+		}
+		if fc.debug {
+			t.Run(fc.name, func(t *testing.T) {
+				t.Parallel()
+				k := kernels()[0]
+				if !fc.plain {
+					if k = os.Getenv("CNVMTEST_DEBUG_KERNEL"); k == "" {
+						t.Skip("needs the debug kernel in CNVMTEST_DEBUG_KERNEL: make selftest-debug")
+					}
+				}
+				fc.run(t, k)
+			})
+			continue
+		}
 		for _, k := range kernels() {
 			t.Run(fc.name+"/"+k, func(t *testing.T) {
 				t.Parallel()
@@ -819,11 +915,6 @@ func TestFaults(t *testing.T) {
 
 func (fc faultCase) run(t *testing.T, kernel string) {
 	t.Helper()
-	if fc.kernelEnv != "" {
-		if kernel = os.Getenv(fc.kernelEnv); kernel == "" {
-			t.Skipf("needs a kernel in %s, e.g. %s=debian-src:6.12@debug (a source build)", fc.kernelEnv, fc.kernelEnv)
-		}
-	}
 	if fc.needs != nil {
 		if why := fc.needs(t); why != "" {
 			t.Skip(why)
@@ -835,7 +926,8 @@ func (fc faultCase) run(t *testing.T, kernel string) {
 		run, tests, passed = "^"+fc.guest+"$", 1, 0
 	}
 	o := boot(t, t.Context(), config{
-		run: run, kernel: kernel, init: fc.init,
+		run: run, kernel: kernel, init: fc.init, params: fc.params,
+		kernelArgs: fc.kernelArgs, cpus: fc.cpus,
 		timeout: timeout, testTimeout: fc.testTimeout, long: fc.long,
 	})
 	if !fc.alone {
@@ -847,6 +939,10 @@ func (fc faultCase) run(t *testing.T, kernel string) {
 		return
 	}
 	o.wantOutcome(t, fc.outcome)
+	if fc.runReport != nil {
+		fc.checkRunReport(t, o, tests, passed)
+		return
+	}
 	var unfinished []string
 	if fc.unfinished {
 		unfinished = []string{fc.guest}
@@ -867,6 +963,41 @@ func (fc faultCase) run(t *testing.T, kernel string) {
 	}
 	wantContains(t, fc.guest+"'s JUnit case", c.text(), fc.text...)
 	wantContains(t, "the run's reason", o.result(t).Reason, fc.reason...)
+}
+
+// checkRunReport checks a case whose report belongs to the run: every
+// test passed and carries no report, and the JUnit case of the run shows
+// the report.
+func (fc faultCase) checkRunReport(t *testing.T, o *outcome, tests, passed int) {
+	t.Helper()
+	o.wantSummary(t, tests, passed+1, 0)
+	for _, c := range o.junit {
+		if c.Name != report.RunCaseName && len(c.reports()) > 0 {
+			t.Errorf("%s carries kernel reports %+v: the report came after the last test and is the run's", c.Name, c.reports())
+		}
+	}
+	o.wantTest(t, fc.guest, report.Pass)
+	o.wantRunReport(t, *fc.runReport)
+	c, ok := o.junitCase(report.RunCaseName)
+	if !ok {
+		t.Fatalf("JUnit report has no %s case for the run's report", report.RunCaseName)
+	}
+	if c.outcome() != fc.outcome {
+		t.Errorf("JUnit %s case is %s, want %s", report.RunCaseName, c.outcome(), fc.outcome)
+	}
+	wantReports(t, c, *fc.runReport)
+	wantContains(t, "the run's reason", o.result(t).Reason, fc.reason...)
+}
+
+// wantRunReport checks that the run itself (Summary.Reports, what the
+// harness attached to no test) carries the report.
+func (o *outcome) wantRunReport(t *testing.T, want wantReport) {
+	t.Helper()
+	var b strings.Builder
+	for _, r := range o.result(t).Summary.Reports {
+		b.WriteString(r + "\n")
+	}
+	wantReports(t, junitCase{Name: "the run", Failure: &junitProblem{Text: b.String()}}, want)
 }
 
 func (o *outcome) phase(name string) time.Duration {

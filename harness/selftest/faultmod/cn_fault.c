@@ -5,7 +5,7 @@
  * The harness must tell a warning from an oops, a panic and a hang, and
  * blame the right test for each. This module makes the kernel fail on
  * request, so that the self-tests can check that against a real kernel.
- * It registers eight connector ids on one index, idx:val..idx:val+7:
+ * It registers thirteen connector ids on one index, idx:val..idx:val+12:
  *
  *	idx:val		WARN_ON(1): a "WARNING:" splat; the kernel lives
  *	idx:val+1	NULL pointer dereference: an oops that kills the
@@ -21,6 +21,17 @@
  *	idx:val+7	echo (ack + 1, as cn_echo does) from a workqueue,
  *			delay_ms after the send returned: a late reply for
  *			the suite's control of synchronous delivery
+ *	idx:val+8	spin spin_ms with preemption off: a soft lockup once
+ *			spin_ms exceeds twice watchdog_thresh
+ *	idx:val+9	spin spin_ms inside rcu_read_lock() with preemption
+ *			off, after queueing an RCU callback: an RCU stall once
+ *			spin_ms exceeds rcupdate.rcu_cpu_stall_timeout (the
+ *			grace period needs a second CPU to start)
+ *	idx:val+10	take lock A, then lock B
+ *	idx:val+11	take lock B, then lock A: after idx:val+10, a lockdep
+ *			circular locking report
+ *	idx:val+12	kfree() the same object twice: a double free that
+ *			SLUB debugging (slub_debug=F) or KASAN reports
  *
  * Only the late id replies. The callbacks run in the sender's process
  * context, inside its sendmsg(), so each fault happens in the sending
@@ -30,7 +41,8 @@
  * the read-only parameter "received"; "hung" counts the callbacks blocked
  * in idx:val+3 and "leaked" the objects lost by idx:val+4. With fail=1 the
  * module refuses to load (-EINVAL), for the harness's MODULE_LOAD_FAIL
- * case.
+ * case. With warn_exit=1 its exit WARNs: a report during the final
+ * unload, after the last test.
  *
  * This module exists to break the kernel it runs in. Load it only in a
  * throwaway virtual machine.
@@ -45,6 +57,9 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -75,6 +90,20 @@ MODULE_PARM_DESC(fail, "Refuse to load with -EINVAL (default N)");
 static unsigned int delay_ms = 200;
 module_param(delay_ms, uint, 0444);
 MODULE_PARM_DESC(delay_ms, "Delay of the late id's reply, in ms (default 200)");
+
+static bool warn_exit;
+module_param(warn_exit, bool, 0444);
+MODULE_PARM_DESC(warn_exit, "WARN in the module's exit (default N)");
+
+/*
+ * Long enough for a soft lockup with watchdog_thresh=1 (reported after
+ * 2 s, kernel/watchdog.c get_softlockup_thresh) and an RCU stall with
+ * rcupdate.rcu_cpu_stall_timeout=3 (the minimum, kernel/rcu/tree_stall.h
+ * rcu_jiffies_till_stall_check), short of the defaults (20 s, 21 s).
+ */
+static unsigned int spin_ms = 5000;
+module_param(spin_ms, uint, 0444);
+MODULE_PARM_DESC(spin_ms, "How long the lockup and stall ids spin, in ms (default 5000)");
 
 static atomic_long_t received = ATOMIC_LONG_INIT(0);
 module_param_cb(received, &cn_common_ro_long_ops, &received, 0444);
@@ -188,6 +217,86 @@ static void cn_fault_uaf(struct cn_msg *msg, struct netlink_skb_parms *nsp)
 	cn_common_leave();
 }
 
+/* Busy-wait for spin_ms; the caller has preemption off. */
+static noinline void cn_fault_spin(void)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(spin_ms);
+
+	while (time_before(jiffies, end))
+		cpu_relax();
+}
+
+static void cn_fault_softlockup(struct cn_msg *msg,
+				struct netlink_skb_parms *nsp)
+{
+	cn_fault_enter(msg, "soft lockup (spin with preemption off)");
+	preempt_disable();
+	cn_fault_spin();
+	preempt_enable();
+	cn_common_leave();
+}
+
+static void cn_fault_rcu_free(struct rcu_head *head)
+{
+	kfree(head);
+}
+
+static void cn_fault_rcu_stall(struct cn_msg *msg,
+			       struct netlink_skb_parms *nsp)
+{
+	struct rcu_head *head;
+
+	cn_fault_enter(msg, "RCU stall (spin in an RCU read-side section)");
+	/* A callback, so that a grace period starts and then waits for us. */
+	head = kmalloc(sizeof(*head), GFP_KERNEL);
+	if (head)
+		call_rcu(head, cn_fault_rcu_free);
+	rcu_read_lock();
+	preempt_disable();
+	cn_fault_spin();
+	preempt_enable();
+	rcu_read_unlock();
+	cn_common_leave();
+}
+
+static DEFINE_MUTEX(cn_fault_lock_a);
+static DEFINE_MUTEX(cn_fault_lock_b);
+
+static void cn_fault_lock_ab(struct cn_msg *msg, struct netlink_skb_parms *nsp)
+{
+	cn_fault_enter(msg, "lock A, then B");
+	mutex_lock(&cn_fault_lock_a);
+	mutex_lock(&cn_fault_lock_b);
+	mutex_unlock(&cn_fault_lock_b);
+	mutex_unlock(&cn_fault_lock_a);
+	cn_common_leave();
+}
+
+static void cn_fault_lock_ba(struct cn_msg *msg, struct netlink_skb_parms *nsp)
+{
+	cn_fault_enter(msg, "lock B, then A");
+	mutex_lock(&cn_fault_lock_b);
+	mutex_lock(&cn_fault_lock_a);
+	mutex_unlock(&cn_fault_lock_a);
+	mutex_unlock(&cn_fault_lock_b);
+	cn_common_leave();
+}
+
+static void cn_fault_double_free(struct cn_msg *msg,
+				 struct netlink_skb_parms *nsp)
+{
+	u8 *p;
+
+	cn_fault_enter(msg, "double free");
+	p = kmalloc(CN_FAULT_LEAK_SIZE, GFP_KERNEL);
+	if (p) {
+		WRITE_ONCE(cn_fault_freed, p);
+		kfree(p);
+		kfree(READ_ONCE(cn_fault_freed));
+	}
+	cn_common_leave();
+}
+
 /* A reply the late id sends from cn_fault_wq. */
 struct cn_fault_late {
 	struct delayed_work work;
@@ -242,6 +351,11 @@ static struct cn_common_cb cn_fault_cbs[] = {
 	{ .name = "cn_fault_count",	.what = "count", .callback = cn_fault_count },
 	{ .name = "cn_fault_uaf",	.what = "uaf",	.callback = cn_fault_uaf },
 	{ .name = "cn_fault_late",	.what = "late",	.callback = cn_fault_late },
+	{ .name = "cn_fault_softlockup", .what = "softlockup", .callback = cn_fault_softlockup },
+	{ .name = "cn_fault_rcu_stall",	.what = "rcu_stall", .callback = cn_fault_rcu_stall },
+	{ .name = "cn_fault_lock_ab",	.what = "lock_ab", .callback = cn_fault_lock_ab },
+	{ .name = "cn_fault_lock_ba",	.what = "lock_ba", .callback = cn_fault_lock_ba },
+	{ .name = "cn_fault_double_free", .what = "double_free", .callback = cn_fault_double_free },
 };
 
 /* Release hung callbacks, wait for the rest, then for the late replies. */
@@ -263,7 +377,13 @@ static int __init cn_fault_init(void)
 	err = cn_common_check_ids(idx, val, ARRAY_SIZE(cn_fault_cbs));
 	if (err)
 		return err;
-	cn_fault_wq = alloc_workqueue("cn_fault", 0, 0);
+	/*
+	 * Unbound: the replies need no particular CPU, and 7.2's
+	 * __alloc_workqueue (kernel/workqueue.c) WARNs when a caller names
+	 * neither WQ_PERCPU nor WQ_UNBOUND; WQ_UNBOUND exists on every kernel
+	 * of the matrix.
+	 */
+	cn_fault_wq = alloc_workqueue("cn_fault", WQ_UNBOUND, 0);
 	if (!cn_fault_wq)
 		return -ENOMEM;
 	err = cn_common_register(cn_fault_cbs, ARRAY_SIZE(cn_fault_cbs), idx, val);
@@ -277,6 +397,7 @@ static int __init cn_fault_init(void)
 
 static void __exit cn_fault_exit(void)
 {
+	WARN(warn_exit, "cn_fault: requested warning on unload\n");
 	cn_common_unregister(cn_fault_cbs, ARRAY_SIZE(cn_fault_cbs));
 	cn_fault_wait();
 }

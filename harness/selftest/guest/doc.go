@@ -19,6 +19,10 @@
 //	TestLateReply     the guest suite's late-reply control on the module's
 //	                  late id (a reply from a workqueue after delay_ms): the
 //	                  test must FAIL with "late message"
+//	TestSoftLockup    a spin with preemption off: a soft lockup report
+//	TestRCUStall      a spin in an RCU read-side section: an RCU stall report
+//	TestLockdep       two locks taken in both orders: a lockdep report
+//	TestDoubleFree    kfree() twice: a SLUB debug (or KASAN) report
 //	TestGoCrash       a nil map write in a goroutine kills the test binary
 //	TestNeverReturns  select{}: a hang in user space, the kernel is fine
 //

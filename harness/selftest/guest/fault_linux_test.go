@@ -117,6 +117,44 @@ func TestHang(t *testing.T) {
 	t.Fatal("the send to the hang id returned")
 }
 
+// TestSoftLockup makes the module spin with preemption off for spin_ms
+// (6 s): with watchdog_thresh=1 on the kernel command line the watchdog
+// reports a soft lockup after 2 s, and the kernel lives on.
+func TestSoftLockup(t *testing.T) {
+	requireFault(t)
+	sendCounted(t, offSoftLockup, "the soft lockup message")
+	t.Logf("spun %d ms with preemption off: the harness must report the soft lockup for this test", counter(t, "spin_ms"))
+}
+
+// TestRCUStall makes the module spin inside an RCU read-side critical
+// section with preemption off, after queueing an RCU callback: with
+// rcupdate.rcu_cpu_stall_timeout=3 the grace period the callback waits
+// for stalls and RCU reports it, and the kernel lives on.
+func TestRCUStall(t *testing.T) {
+	requireFault(t)
+	sendCounted(t, offRCUStall, "the RCU stall message")
+	t.Logf("spun %d ms in an RCU read-side section: the harness must report the RCU stall for this test", counter(t, "spin_ms"))
+}
+
+// TestLockdep takes the module's two locks in one order, then in the
+// other: lockdep (the debug kernel) reports a possible circular locking
+// dependency at the second send; nothing deadlocks, the sends are one
+// after the other.
+func TestLockdep(t *testing.T) {
+	requireFault(t)
+	sendCounted(t, offLockAB, "the lock A, B message")
+	sendCounted(t, offLockBA, "the lock B, A message")
+}
+
+// TestDoubleFree makes the module kfree() an object twice. SLUB debugging
+// (slub_debug=F) or KASAN reports it and keeps the object off the free
+// list; without either the slab may be corrupted, so it runs only where
+// one of them is on.
+func TestDoubleFree(t *testing.T) {
+	requireFault(t)
+	sendCounted(t, offDoubleFree, "the double free message")
+}
+
 // TestUseAfterFree makes the module read an object it freed. Only KASAN
 // sees that: on a KASAN kernel the harness must fail this test with
 // KASAN's report; elsewhere nothing happens and the test passes.
@@ -229,6 +267,11 @@ const (
 	offCount
 	offUAF
 	offLate
+	offSoftLockup
+	offRCUStall
+	offLockAB
+	offLockBA
+	offDoubleFree
 )
 
 // Kernel taint bits (Documentation/admin-guide/tainted-kernels.rst).
