@@ -82,7 +82,6 @@ selftest-debug: deps
 	CNVMTEST_SELFTEST=1 CNVMTEST_DEBUG=1 CNVMTEST_DEBUG_KERNEL=$(DEBUG_KERNEL) CNVMTEST_KERNEL=$(KERNEL) \
 		$(GO) test -timeout 60m -parallel 64 -v -run '^(TestFaults|TestSkdataLeak)$$' ./harness/selftest
 
-
 # examples/cnupper used as its README says, from a temporary directory,
 # with the CLI installed by go install from a temporary copy of this
 # checkout, while the copy and the checkout are hidden in a mount namespace.

@@ -96,9 +96,10 @@ func splitKnown(rec *report.Recorder, found []attributed) (unknown []attributed,
 }
 
 // dropLeakSummaries leaves out kmemleak's "N new suspected memory leaks"
-// lines when the objects themselves are among the reports, as the runner
-// lists them after its scan: each object is then judged on its own
-// backtrace, known or not, and the count adds nothing.
+// lines of the runner's scan after the run when the objects themselves are
+// among the reports, as the runner lists them: each object is then judged
+// on its own backtrace, known or not, and the count adds nothing. A
+// summary during a test (the test scanned) stays the test's.
 func dropLeakSummaries(found []attributed) []attributed {
 	objects := slices.ContainsFunc(found, func(r attributed) bool {
 		return r.Kind == klog.Kmemleak && !isLeakSummary(r.Report)
@@ -107,7 +108,7 @@ func dropLeakSummaries(found []attributed) []attributed {
 		return found
 	}
 	return slices.DeleteFunc(slices.Clone(found), func(r attributed) bool {
-		return r.Kind == klog.Kmemleak && isLeakSummary(r.Report)
+		return r.Kind == klog.Kmemleak && isLeakSummary(r.Report) && r.Test == ""
 	})
 }
 

@@ -465,6 +465,16 @@ func attribute(rec *report.Recorder, s *stream, found []attributed, slices map[s
 // judge decides the run's outcome from what the runner said, how QEMU
 // ended and what the kernel printed. The most severe finding wins.
 func (r *run) judge(s *stream, exit *vm.Exit, reports []klog.Report) (report.Outcome, string) {
+	if _, booted := s.find(guest.EvBoot); !booted {
+		// A kernel that panics before it runs the runner (no root file
+		// system: the initramfs did not unpack) did not boot. The
+		// runner dying as init is told apart below.
+		for _, rep := range reports {
+			if rep.Kind == klog.Panic && !strings.Contains(rep.Title, "Attempted to kill init") {
+				return report.BootFail, "the kernel panicked before the guest runner started: " + rep.Title
+			}
+		}
+	}
 	for _, rep := range reports {
 		if rep.Kind == klog.Panic {
 			if r.init == InitRunner && strings.Contains(rep.Title, "Attempted to kill init") {

@@ -128,7 +128,7 @@ var genericFrames = map[string]bool{
 
 // genericPrefixes extend genericFrames to families of functions.
 var genericPrefixes = []string{
-	"asm_exc_", "asm_sysvec_", "asm_common_interrupt", "__pfx_", "entry_SYSCALL",
+	"asm_exc_", "asm_sysvec_", "asm_common_interrupt", "asm_call_", "__pfx_", "entry_SYSCALL",
 	"__asan_", "__kasan_", "kasan_", "__ubsan_handle_", "kfence_", "kmemleak_",
 	"__msan_", "kmsan_", "__tsan_", "kcsan_", "__kcsan_",
 	"__kmalloc", "kmalloc", "kmem_cache_alloc", "kzalloc", "kvmalloc", "__kvmalloc", "krealloc",

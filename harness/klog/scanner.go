@@ -49,6 +49,11 @@ type state struct {
 	inMain    bool   // inside the main call trace of an endStack report
 	mainLen   int    // frames read in the main call trace
 	inRun     bool   // the last line was part of a stack
+	// resume: an interrupted task's "RIP:" line inside the main trace
+	// (5.10, no <TASK> marker) was taken as a frame; its register dump
+	// follows, then the rest of the task's stack, which continues the
+	// same run.
+	resume bool
 	irq       int    // depth of interrupt stack blocks
 	runs      []run  // the stacks of the report
 	rip       *Frame // where the CPU was, when printed before the trace
@@ -315,6 +320,9 @@ func (c *state) add(l line) {
 		msg = strings.TrimPrefix(msg, "kmemleak: ")
 	}
 	if f, ok := parseFrame(msg); ok {
+		if c.resume {
+			c.inRun, c.resume = true, false
+		}
 		if !c.inRun {
 			c.runs = append(c.runs, run{callTrace: c.nextTrace && !c.skipTrace, skip: c.skipTrace})
 			c.nextTrace, c.skipTrace = false, false
@@ -343,6 +351,21 @@ func (c *state) add(l line) {
 	if rawFrame.MatchString(msg) {
 		return
 	}
+	if c.sawTrace && c.inRun && c.irq == 0 && strings.HasPrefix(msg, "RIP: 0010:") {
+		// Where the interrupt came in, after </IRQ> (arch/x86/kernel/
+		// dumpstack.c show_trace_log_lvl prints the interrupted regs
+		// on kernels without <TASK>): the culprit of a stall.
+		if f, ok := parseRIP(msg); ok {
+			r := &c.runs[len(c.runs)-1]
+			r.frames = append(r.frames, f)
+			c.resume = true
+			return
+		}
+	}
+	if c.resume && register.MatchString(msg) {
+		return
+	}
+	c.resume = false
 	c.inRun = false
 	switch {
 	case strings.EqualFold(msg, "Call Trace:"):

@@ -113,6 +113,15 @@ var samples = []struct {
 			"RCU_STALL|cn_echo_spin|cn_echo_callback|cn_rx_skb", 1, 37, false}},
 	},
 	{
+		// 5.10 prints no <TASK>: the interrupted task's RIP line and
+		// register dump come after </IRQ>, then the rest of its stack
+		// (arch/x86/kernel/dumpstack.c, show_trace_log_lvl). The RIP is
+		// where the CPU stalled.
+		file: "rcu-stall-5.10.log",
+		want: []found{{RCUStall, "rcu: INFO: rcu_sched self-detected stall on CPU",
+			"RCU_STALL|cn_fault_spin|cn_fault_rcu_stall|cn_rx_skb", 3, 55, false}},
+	},
+	{
 		// /sys/kernel/debug/kmemleak: a 6.12 record and a 5.10 one.
 		file: "kmemleak.txt",
 		want: []found{

@@ -188,10 +188,8 @@ func overlongSegment(t *testing.T, b []byte) string {
 // kernel says so ("Initramfs unpacking failed", init/initramfs.c
 // unpack_to_rootfs), finds no init and panics trying to mount a root
 // file system it was not given (init/do_mounts.c mount_root_generic):
-// the guest never reaches the runner. The harness judges any panic
-// first (harness/run.go judge), so the run is KERNEL_PANIC, not
-// BOOT_FAIL: bootPanicOutcome says which the harness gives, and the
-// case checks that no test ran and that the reason names the panic. Not
+// the guest never reaches the runner: BOOT_FAIL, with the panic in the
+// reason (bootPanicOutcome), and no test ran. Not
 // parallel: VMTEST_QEMU is process-wide.
 func TestBootFailInitramfs(t *testing.T) {
 	requireSelftest(t)
@@ -244,7 +242,6 @@ exec %[1]q "${args[@]}"
 }
 
 // bootPanicOutcome is the outcome of a guest whose kernel panics before
-// the runner starts. KERNEL_PANIC: harness/run.go judge returns
-// KERNEL_PANIC for any panic before it looks for the runner's boot
-// record; the case for BOOT_FAIL here is that no test could run.
-const bootPanicOutcome = report.KernelPanic
+// the runner starts: BOOT_FAIL (harness/run.go judge), since the kernel
+// never ran the guest.
+const bootPanicOutcome = report.BootFail
