@@ -43,20 +43,20 @@ type state struct {
 	expectDie  bool
 	body       int // lines read before the main call trace
 
-	sawTrace  bool   // a "Call Trace:" line was seen
-	nextTrace bool   // the next stack follows a "Call Trace:" line
-	skipTrace bool   // the next call trace is not the report's (RCU's kthread dump)
-	inMain    bool   // inside the main call trace of an endStack report
-	mainLen   int    // frames read in the main call trace
-	inRun     bool   // the last line was part of a stack
+	sawTrace  bool // a "Call Trace:" line was seen
+	nextTrace bool // the next stack follows a "Call Trace:" line
+	skipTrace bool // the next call trace is not the report's (RCU's kthread dump)
+	inMain    bool // inside the main call trace of an endStack report
+	mainLen   int  // frames read in the main call trace
+	inRun     bool // the last line was part of a stack
 	// resume: an interrupted task's "RIP:" line inside the main trace
 	// (5.10, no <TASK> marker) was taken as a frame; its register dump
 	// follows, then the rest of the task's stack, which continues the
 	// same run.
 	resume bool
-	irq       int    // depth of interrupt stack blocks
-	runs      []run  // the stacks of the report
-	rip       *Frame // where the CPU was, when printed before the trace
+	irq    int    // depth of interrupt stack blocks
+	runs   []run  // the stacks of the report
+	rip    *Frame // where the CPU was, when printed before the trace
 }
 
 // run is one stack printed in a report.
