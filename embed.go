@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package cnvmtest carries what the cnvmtest binary needs at run time
 // besides its code: the sources of cn_echo, the connector module the guest
 // suite tests (kmod/), so that an installed binary builds it for any

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package connector is a client for the Linux kernel connector
 // (NETLINK_CONNECTOR), the netlink family through which kernel modules such
 // as cn_proc and the cnvmtest echo module exchange struct cn_msg messages

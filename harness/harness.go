@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package harness runs one cnvmtest job: it resolves the kernel, builds the
 // module and the guest binaries, assembles the initramfs, boots QEMU, reads
 // the guest's result stream live and turns it into go test output, JSON and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package initramfs builds the guest's initramfs with u-root's cpio
 // writer (github.com/u-root/mkuimage/cpio): a u-root base image built once
 // and cached (Base), and a small per-run overlay holding the guest runner,

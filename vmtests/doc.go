@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package vmtests holds the tests that run inside a cnvmtest guest, against
 // the real kernel connector and the cn_echo test module from kmod/.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Command cnvmtest boots a real Linux kernel in QEMU, loads a kernel
 // module and runs Go tests (or any static program) inside the guest
 // against the real kernel connector.

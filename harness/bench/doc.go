@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package bench measures cnvmtest itself: how long a warm run takes per
 // kernel and per phase, against the floor of booting the same kernel with
 // the same QEMU flags and an init that only powers off; how long from

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package bisect finds the first version that breaks the guest suite: the
 // commit of a kernel tree or of a module's history, or the Debian package of
 // a kernel series. It runs no VM of its own: a step runs the suite through

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package build compiles what goes into the guest: the kernel module under
 // test, against a kernel's kbuild tree, and static Go binaries (the guest
 // runner, the test binary, programs for exec).

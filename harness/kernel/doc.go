@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package kernel provisions the kernels cnvmtest boots: Debian's, kernels
 // built here from source with the project's config fragments, and kernels
 // given by the user.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package klog finds kernel splats in console output: panics, oopses,
 // KASAN, KFENCE, KMSAN, KCSAN and UBSAN reports, SLUB debug reports,
 // warnings (both forms of the WARN banner), lockdep reports, hung tasks,

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package klog
 
 // Kind is the class of a kernel report.

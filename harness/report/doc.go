@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package report turns the test events a guest streams to the host into
 // what people and CI read: go test style text or go test -json events
 // while the run goes on, per-test results, a run outcome with its exit

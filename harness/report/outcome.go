@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package report
 
 // Outcome says what happened to a test or to a whole run.

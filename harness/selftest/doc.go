@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package selftest holds the harness's fault-injection self-tests: host
 // tests that boot real kernels with a module that breaks them on request
 // (faultmod/cn_fault.c) and guest tests that trigger each fault

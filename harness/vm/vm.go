@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package vm boots a guest in QEMU through github.com/hugelgupf/vmtest/qemu:
 // the kernel console on the first serial port, the result stream on the
 // second, -no-reboot and panic=-1 so that a guest that powers off, reboots

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package guest defines what the host and the guest runner say to each
 // other: the run configuration the host puts into the overlay, and the
 // control records the runner writes to the result port among the test

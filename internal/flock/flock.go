@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package flock takes advisory file locks (flock(2)) that a context can
 // interrupt while they wait.
 package flock

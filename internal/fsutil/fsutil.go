@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package fsutil holds small file-system helpers shared across cnvmtest.
 package fsutil
 

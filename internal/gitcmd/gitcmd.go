@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package gitcmd runs git and reports its failures with what git said.
 package gitcmd
 

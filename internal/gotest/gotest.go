@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package gotest recognises what the testing package prints that test2json
 // does not frame, for the guest runner and the host's recorder alike, so
 // that the two agree on when a benchmark ended.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package lines splits what is written to an io.Writer into lines.
 package lines
 

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package silence proves that a kernel connector socket received nothing,
 // from the order in which the kernel delivers, instead of by listening
 // for a while.

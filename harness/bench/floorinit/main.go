@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 //go:build linux
 
 // Command floorinit is the whole userspace of the guests that cnvmtest

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package guest holds the benchmarks that cnvmtest bench runs inside a
 // guest, with cn_echo loaded: the echo round trip and a window of echoes
 // through package connector, against the same traffic through raw system

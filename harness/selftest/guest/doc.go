@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package guest holds the guest side of the harness self-tests: Go tests
 // that run inside a cnvmtest guest with the fault module
 // (harness/selftest/faultmod) loaded, and break the kernel, the Go runtime

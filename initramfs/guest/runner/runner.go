@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 //go:build linux
 
 // Package runner is the guest side of cnvmtest: [Main] is the guest's

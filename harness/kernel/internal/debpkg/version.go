@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package debpkg reads what Debian's tools print about packages (deb822
 // paragraphs, apt-cache madison lines, Depends fields) and orders Debian
 // version strings as dpkg does.

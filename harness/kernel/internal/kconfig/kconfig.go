@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package kconfig reads the project's config fragments (the files
 // scripts/kconfig/merge_config.sh merges, with "#include NAME" and
 // "# optional: WHY" lines of the project's own), and checks a final

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package vmlinux gets the uncompressed kernel out of an x86 bzImage, and
 // reads the ELF note that says QEMU can boot it directly (PVH).
 package vmlinux

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package vmlinuxtest builds stand-ins for kernel images, for tests: a
 // small ELF kernel with or without the PVH note, and a bzImage around a
 // compressed payload laid out as arch/x86/boot/header.S does.
