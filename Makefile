@@ -42,6 +42,7 @@ unit:
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@scripts/spdx.sh -check
 
 # The CLI is built rather than `go run`, which would turn every exit
 # status into 1 and hide the outcome.
