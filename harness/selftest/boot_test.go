@@ -78,7 +78,7 @@ func TestSkdataLeak(t *testing.T) {
 	})
 	o.wantOutcome(t, report.Pass)
 	o.wantTest(t, "TestProcListenUnboundLeak", report.Pass)
-	o.wantKnownBug(t, "cn-proc-skdata-leak", "(the run)")
+	o.wantKnownBug(t, "cn-proc-skdata-leak", "the run")
 	b, err := os.ReadFile(o.result(t).ConsoleLog)
 	if err != nil {
 		t.Fatalf("console log: %v", err)
