@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -235,13 +234,9 @@ func TestUnloadWaitsForCallback(t *testing.T) {
 // (Documentation/admin-guide/tainted-kernels.rst).
 func t34Died(t *testing.T) bool {
 	t.Helper()
-	b, err := os.ReadFile("/proc/sys/kernel/tainted")
+	v, err := guest.ReadTaint()
 	if err != nil {
 		t.Fatal(err)
-	}
-	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		t.Fatalf("/proc/sys/kernel/tainted: %v", err)
 	}
 	return v&(1<<7) != 0
 }

@@ -445,13 +445,9 @@ func counter(t *testing.T, name string) int64 {
 
 func readTaint(t *testing.T) uint64 {
 	t.Helper()
-	b, err := os.ReadFile("/proc/sys/kernel/tainted")
+	v, err := vmguest.ReadTaint()
 	if err != nil {
 		t.Fatal(err)
-	}
-	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		t.Fatalf("/proc/sys/kernel/tainted: %v", err)
 	}
 	return v
 }

@@ -558,11 +558,7 @@ func uptime() time.Duration {
 }
 
 func taint() uint64 {
-	b, err := os.ReadFile("/proc/sys/kernel/tainted")
-	if err != nil {
-		return 0
-	}
-	v, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	v, _ := guest.ReadTaint()
 	return v
 }
 
