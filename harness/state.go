@@ -77,8 +77,7 @@ func (o Options) Check() error {
 // newRun checks the options and fills in their defaults.
 func newRun(o Options, shell bool) (*run, error) {
 	r := &run{o: o, shell: shell, res: &Result{}}
-	o = Options{} // from here on, r.o only
-	p := &r.o
+	p := &r.o // the run's own copy: the caller's o is never written
 	if p.Stdout == nil {
 		p.Stdout = os.Stdout
 	}
@@ -180,8 +179,8 @@ func (r *run) checkPaths() error {
 	if p.KmodDir != "" && !exists(filepath.Join(p.KmodDir, "Kbuild")) && !exists(filepath.Join(p.KmodDir, "Makefile")) {
 		return usagef("module directory (-kmod) %s has no Kbuild or Makefile: give the directory of an out-of-tree kernel module", p.KmodDir)
 	}
+	p.Files = append([]string(nil), p.Files...)
 	for i := range p.Files {
-		p.Files = append([]string(nil), p.Files...)
 		if err := abs("file for the guest (-file)", &p.Files[i], false); err != nil {
 			return err
 		}
