@@ -70,6 +70,8 @@ static const struct kernel_param_ops cn_common_ro_long_ops __maybe_unused = {
  * the count is 0.
  */
 static atomic_t cn_common_inflight = ATOMIC_INIT(0);
+/* Every cn_common_leave() so far: the unload's proof that none ran. */
+static atomic_t cn_common_exits = ATOMIC_INIT(0);
 static DECLARE_WAIT_QUEUE_HEAD(cn_common_idle);
 
 static inline void cn_common_enter(void)
@@ -79,6 +81,8 @@ static inline void cn_common_enter(void)
 
 static inline void cn_common_leave(void)
 {
+	/* Counted before the decrement, which is fully ordered. */
+	atomic_inc(&cn_common_exits);
 	if (atomic_dec_and_test(&cn_common_inflight))
 		wake_up(&cn_common_idle);
 }
@@ -92,13 +96,16 @@ static inline void cn_common_leave(void)
  * return into cn_call_callback()). In both the task runs module text
  * without sleeping. synchronize_rcu_tasks() returns only after every task
  * that was running has done a voluntary context switch or gone back to
- * user space (kernel/rcu/tasks.h), so:
- *
- *  - the first one, after the ids are gone, leaves every caller of a
- *    callback either counted in or out of the module: a callback that
- *    sleeps (the slow id's msleep()) counted itself in before it slept;
- *  - the second one, after the count reached 0, waits out the
- *    instructions after the wake-up.
+ * user space (kernel/rcu/tasks.h). So once the ids are gone, one grace
+ * period that starts with the count at 0 and ends with the count at 0
+ * and no cn_common_leave() in between proves the module idle: a task in
+ * either window at its start had to leave the window to end it, and could
+ * only do so by counting itself in (and out). Otherwise a callback ran
+ * during the grace period, may sleep in it (the slow id's msleep()) or
+ * still be returning from it, and another round is needed. A module
+ * unloaded while idle, the usual case, waits for one grace period, not
+ * two: consecutive RCU Tasks grace periods are at least HZ/10 apart
+ * (rcu_tasks_kthread()'s gp_sleep), which made the unload cost 0.2 s.
  *
  * CONFIG_TASKS_RCU is set in the Debian kernels of the matrix that
  * enable preemption (6.1, 6.12, 7.x: PREEMPT_DYNAMIC); without it
@@ -109,9 +116,16 @@ static inline void cn_common_leave(void)
  */
 static void cn_common_wait_idle(void)
 {
-	synchronize_rcu_tasks();
-	wait_event(cn_common_idle, !atomic_read(&cn_common_inflight));
-	synchronize_rcu_tasks();
+	int exits;
+
+	for (;;) {
+		wait_event(cn_common_idle, !atomic_read(&cn_common_inflight));
+		exits = atomic_read(&cn_common_exits);
+		synchronize_rcu_tasks();
+		if (!atomic_read(&cn_common_inflight) &&
+		    atomic_read(&cn_common_exits) == exits)
+			return;
+	}
 }
 
 /* An entry of a module's table of ids: idx:val + its position. */
