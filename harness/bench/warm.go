@@ -116,6 +116,8 @@ func (s *session) addRuns(section, k string, runs []runSample) {
 	}
 	s.rep.add(section, k+" QEMU start to first test event", "s", col(func(r runSample) float64 { return r.since(r.clock.firstRun) }))
 	s.rep.add(section, k+" QEMU start to first test result", "s", col(func(r runSample) float64 { return r.since(r.clock.firstResult) }))
+	s.rep.add(section, k+" QEMU start to test program exit", "s", col(func(r runSample) float64 { return r.since(r.clock.guestAt("exit")) }))
+	s.rep.add(section, k+" QEMU start to module unloaded", "s", col(func(r runSample) float64 { return r.since(r.clock.guestAt("unload")) }))
 	s.rep.add(section, k+" QEMU start to runner done", "s", col(func(r runSample) float64 { return r.since(r.clock.guestAt("done")) }))
 	s.rep.add(section, k+" QEMU peak RSS", "MiB", col(func(r runSample) float64 { return mib(r.hwmKiB) }))
 }
