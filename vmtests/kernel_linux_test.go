@@ -241,6 +241,10 @@ func TestParseKernelRelease(t *testing.T) {
 		{release: "6.1.0-57-amd64", want: kernelVersion{6, 1}, b: kernelBehaviours[0].b},
 		{release: "6.12.117+deb12-amd64", want: kernelVersion{6, 12}, b: kernelBehaviours[1].b},
 		{release: "5.10.0-33-amd64", want: kernelVersion{5, 10}, b: kernelBehaviours[0].b},
+		// PREEMPT_RT flavours share their version's row: RT changes when
+		// tasks run, not what the connector does (docs/connector.md §5.6).
+		{release: "6.1.0-57-rt-amd64", want: kernelVersion{6, 1}, b: kernelBehaviours[0].b},
+		{release: "6.12.118+deb12-rt-amd64", want: kernelVersion{6, 12}, b: kernelBehaviours[1].b},
 		{release: "6.5.0", want: kernelVersion{6, 5}, b: kernelBehaviours[0].b},
 		{release: "6.6-rc1", want: kernelVersion{6, 6}, b: kernelBehaviours[1].b},
 		{release: "7.3.4", want: kernelVersion{7, 3}, b: kernelBehaviours[1].b},

@@ -20,10 +20,21 @@ import (
 // before netlink_broadcast returns (§2.4). So a marker sent through
 // cn_echo's MULTICAST id to a socket that is also in cn_echo's group lands
 // behind every ack of a request whose send has returned, and behind every
-// event another member of group 1 has already received. procSocket.sync
-// uses that to assert "no ack" and "not delivered to this socket" without
-// waiting; only events whose time is unknown (a child's EXIT on a kernel
-// that should not send it) need the silence window.
+// event that a member of group 1 which joined before this socket has
+// already received. procSocket.sync uses that to assert "no ack" and "not
+// delivered to this socket" without waiting; only events whose time is
+// unknown (a child's EXIT on a kernel that should not send it) need the
+// silence window.
+//
+// "Joined before" matters on PREEMPT_RT. netlink_broadcast walks the
+// group's members newest first (v6.1 net/netlink/af_netlink.c:
+// netlink_update_subscriptions adds a socket with sk_add_bind_node, an
+// hlist_add_head; netlink_broadcast walks mc_list with sk_for_each_bound),
+// and on RT the walk can be preempted between two members: cn_proc's
+// send_msg holds local_event.lock, a local_lock_t, which is a preemptible
+// per-CPU spinlock there (include/linux/local_lock_internal.h), and
+// netlink_lock_table only counts users. So an event that an older member
+// has received has reached the newer ones, but not always the reverse.
 
 // procSocket is a connector socket in cn_echo's group and, if it joined,
 // in cn_proc's group 1.
@@ -193,22 +204,77 @@ func awaitChildFrom(ctx context.Context, c *connector.Conn, pid int, v childEven
 	return v, nil
 }
 
-// awaitChildOn is awaitChild through a ProcListener.
+// awaitChildOn is awaitChildFrom through a ProcListener; it also returns
+// every event it read.
 func awaitChildOn(tb testing.TB, l *connector.ProcListener, pid int) (childEvents, []connector.ProcEvent) {
+	tb.Helper()
+	vs, all := awaitChildrenOn(tb, l, pid)
+	return vs[pid], all
+}
+
+// awaitChildrenOn reads l until FORK, EXEC and EXIT of every pid have
+// arrived, and returns them by pid with every event it read. Children
+// spawned one after another must be awaited together, in one pass over the
+// stream: a child's EXIT is not ordered before its successor's FORK. The
+// exiting task sends it after exit_notify has let the parent reap it (v6.1
+// kernel/exit.c do_exit: exit_notify, then proc_exit_connector), and where
+// kernel code is preemptible (PREEMPT_RT) the parent can run in that gap,
+// fork the next child and send its FORK first; a read that stopped at the
+// first child's EXIT would have consumed the second one's FORK.
+func awaitChildrenOn(tb testing.TB, l *connector.ProcListener, pids ...int) (map[int]childEvents, []connector.ProcEvent) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(tb.Context(), requestTimeout)
 	defer cancel()
-	var v childEvents
+	vs := make(map[int]childEvents, len(pids))
+	complete := func() bool {
+		for _, pid := range pids {
+			if !vs[pid].complete() {
+				return false
+			}
+		}
+		return true
+	}
 	var all []connector.ProcEvent
-	for !v.complete() {
+	for !complete() {
 		ev, err := l.Next(ctx)
 		if err != nil {
-			tb.Fatalf("waiting for the events of child %d (so far %+v): %v", pid, v, err)
+			tb.Fatalf("waiting for the events of children %v (so far %+v): %v", pids, vs, err)
 		}
 		all = append(all, ev)
-		v.add(ev, pid)
+		for _, pid := range pids {
+			v := vs[pid]
+			v.add(ev, pid)
+			vs[pid] = v
+		}
 	}
-	return v, all
+	return vs, all
+}
+
+// exitForkOrder says whether, in evs, the EXIT of child first came before
+// or after the FORK of child second, which was spawned after first was
+// reaped. Either is right (awaitChildrenOn); the tests log it.
+func exitForkOrder(evs []connector.ProcEvent, first, second int) string {
+	exit, fork := -1, -1
+	for i, ev := range evs {
+		switch d := ev.Data.(type) {
+		case connector.ProcExit:
+			if d.PID == int32(first) && d.TGID == int32(first) && exit < 0 {
+				exit = i
+			}
+		case connector.ProcFork:
+			if d.ChildPID == int32(second) && d.ChildTGID == int32(second) && fork < 0 {
+				fork = i
+			}
+		}
+	}
+	switch {
+	case exit < 0 || fork < 0:
+		return fmt.Sprintf("EXIT of %d at %d, FORK of %d at %d", first, exit, second, fork)
+	case exit < fork:
+		return fmt.Sprintf("EXIT of %d came before FORK of %d", first, second)
+	default:
+		return fmt.Sprintf("FORK of %d came before EXIT of %d, which was reaped first", second, first)
+	}
 }
 
 // checkChild checks the events of a child of this process that exited

@@ -207,8 +207,9 @@ func TestProcUnprivileged(t *testing.T) {
 // is a filter: no ack reaches the socket (its filter is not
 // PROC_EVENT_ALL) and of two children only the exit with a non-zero code
 // does (kernelBehaviour.ProcFilter). B, a plain listener, sees everything
-// on both, and gets each event together with the filtered socket, since
-// one netlink_broadcast serves all members.
+// on both; the filtered socket joined group 1 after B, so each
+// netlink_broadcast reaches it before B, and what B has received is what
+// the filtered socket was offered.
 func TestProcFilterNonzeroExit(t *testing.T) {
 	requireGuest(t)
 	ids := echoIDs(t)
@@ -227,9 +228,11 @@ func TestProcFilterNonzeroExit(t *testing.T) {
 	}
 
 	zero, five := spawnExit(t, 0), spawnExit(t, 5)
-	awaitChildOn(t, listener, zero)
-	awaitChildOn(t, listener, five)
+	_, all := awaitChildrenOn(t, listener, zero, five)
+	t.Logf("listener: %s", exitForkOrder(all, zero, five))
 
+	// s joined group 1 after the listener, so every event the listener
+	// has is on s's queue too (see the top of proc_linux_test.go).
 	evs := s.sync(t)
 	gotZero, gotFive := childOf(evs, zero), childOf(evs, five)
 	t.Logf("filtered socket: exit(0) child %+v, exit(5) child %+v", gotZero, gotFive)
@@ -281,6 +284,7 @@ func TestProcIgnoreOneOfTwo(t *testing.T) {
 		t.Errorf("B did not see the ack of A's IGNORE (an ack is a multicast to group 1)")
 	}
 
+	// A joined group 1 after B: what B has received, A was offered.
 	gotA := childOf(sa.sync(t), pid)
 	t.Logf("A after IGNORE: %+v", gotA)
 	if b.ProcIgnoreStopsSocket && !gotA.none() && !gotA.complete() {
