@@ -42,6 +42,20 @@ const (
 // nlHeaderLen is sizeof(struct nlmsghdr).
 const nlHeaderLen = 16
 
+// byteOrder is what the codecs of this package need of a byte order.
+type byteOrder interface {
+	binary.ByteOrder
+	binary.AppendByteOrder
+}
+
+// hostOrder is the byte order of every field this package encodes and
+// decodes: nlmsghdr, cn_msg and the cn_proc structures are all in the
+// host's order (include/uapi/linux/connector.h and cn_proc.h declare
+// plain __u32 and __u64 fields; the kernel neither swaps nor checks
+// them). Only the byte-order tests change it, to prove every field
+// follows it on either kind of host.
+var hostOrder byteOrder = binary.NativeEndian
+
 var (
 	errDataTooLong = errors.New("data longer than 65535 bytes does not fit cn_msg.len")
 	errShortHeader = errors.New("shorter than the 20-byte cn_msg header")
@@ -84,12 +98,12 @@ func (m Message) MarshalBinary() ([]byte, error) {
 
 // put writes m into b, which must be exactly HeaderLen+len(m.Data) bytes.
 func (m Message) put(b []byte) {
-	binary.NativeEndian.PutUint32(b[offIdx:], m.ID.Idx)
-	binary.NativeEndian.PutUint32(b[offVal:], m.ID.Val)
-	binary.NativeEndian.PutUint32(b[offSeq:], m.Seq)
-	binary.NativeEndian.PutUint32(b[offAck:], m.Ack)
-	binary.NativeEndian.PutUint16(b[offLen:], uint16(len(m.Data)))
-	binary.NativeEndian.PutUint16(b[offFlags:], m.Flags)
+	hostOrder.PutUint32(b[offIdx:], m.ID.Idx)
+	hostOrder.PutUint32(b[offVal:], m.ID.Val)
+	hostOrder.PutUint32(b[offSeq:], m.Seq)
+	hostOrder.PutUint32(b[offAck:], m.Ack)
+	hostOrder.PutUint16(b[offLen:], uint16(len(m.Data)))
+	hostOrder.PutUint16(b[offFlags:], m.Flags)
 	copy(b[HeaderLen:], m.Data)
 }
 
@@ -110,19 +124,19 @@ func (m *Message) decode(b []byte) error {
 	if len(b) < HeaderLen {
 		return fmt.Errorf("%d-byte message: %w", len(b), errShortHeader)
 	}
-	n := int(binary.NativeEndian.Uint16(b[offLen:]))
+	n := int(hostOrder.Uint16(b[offLen:]))
 	if n > len(b)-HeaderLen {
 		return fmt.Errorf("cn_msg.len %d overruns the %d bytes after the header", n, len(b)-HeaderLen)
 	}
 
 	*m = Message{
 		ID: ID{
-			Idx: binary.NativeEndian.Uint32(b[offIdx:]),
-			Val: binary.NativeEndian.Uint32(b[offVal:]),
+			Idx: hostOrder.Uint32(b[offIdx:]),
+			Val: hostOrder.Uint32(b[offVal:]),
 		},
-		Seq:   binary.NativeEndian.Uint32(b[offSeq:]),
-		Ack:   binary.NativeEndian.Uint32(b[offAck:]),
-		Flags: binary.NativeEndian.Uint16(b[offFlags:]),
+		Seq:   hostOrder.Uint32(b[offSeq:]),
+		Ack:   hostOrder.Uint32(b[offAck:]),
+		Flags: hostOrder.Uint16(b[offFlags:]),
 	}
 	if n > 0 {
 		m.Data = b[HeaderLen : HeaderLen+n : HeaderLen+n]
@@ -166,20 +180,20 @@ func appendRequest(dst []byte, m Message) []byte {
 }
 
 func putNetlinkHeader(b []byte, h netlink.Header) {
-	binary.NativeEndian.PutUint32(b[0:], h.Length)
-	binary.NativeEndian.PutUint16(b[4:], uint16(h.Type))
-	binary.NativeEndian.PutUint16(b[6:], uint16(h.Flags))
-	binary.NativeEndian.PutUint32(b[8:], h.Sequence)
-	binary.NativeEndian.PutUint32(b[12:], h.PID)
+	hostOrder.PutUint32(b[0:], h.Length)
+	hostOrder.PutUint16(b[4:], uint16(h.Type))
+	hostOrder.PutUint16(b[6:], uint16(h.Flags))
+	hostOrder.PutUint32(b[8:], h.Sequence)
+	hostOrder.PutUint32(b[12:], h.PID)
 }
 
 func netlinkHeader(b []byte) netlink.Header {
 	return netlink.Header{
-		Length:   binary.NativeEndian.Uint32(b[0:]),
-		Type:     netlink.HeaderType(binary.NativeEndian.Uint16(b[4:])),
-		Flags:    netlink.HeaderFlags(binary.NativeEndian.Uint16(b[6:])),
-		Sequence: binary.NativeEndian.Uint32(b[8:]),
-		PID:      binary.NativeEndian.Uint32(b[12:]),
+		Length:   hostOrder.Uint32(b[0:]),
+		Type:     netlink.HeaderType(hostOrder.Uint16(b[4:])),
+		Flags:    netlink.HeaderFlags(hostOrder.Uint16(b[6:])),
+		Sequence: hostOrder.Uint32(b[8:]),
+		PID:      hostOrder.Uint32(b[12:]),
 	}
 }
 

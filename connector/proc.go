@@ -4,7 +4,6 @@ package connector
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -87,7 +86,7 @@ func ProcIgnoreRequest(seq, ack uint32) Message {
 }
 
 func procOpRequest(op, seq, ack uint32) Message {
-	return Message{ID: ProcID, Seq: seq, Ack: ack, Data: binary.NativeEndian.AppendUint32(nil, op)}
+	return Message{ID: ProcID, Seq: seq, Ack: ack, Data: hostOrder.AppendUint32(nil, op)}
 }
 
 // ProcFilterRequest returns a request in the 8-byte form, struct proc_input
@@ -100,8 +99,8 @@ func procOpRequest(op, seq, ack uint32) Message {
 // also suppresses the ack (§5.2).
 func ProcFilterRequest(op uint32, events uint32, seq, ack uint32) Message {
 	b := make([]byte, 8)
-	binary.NativeEndian.PutUint32(b[0:], op)
-	binary.NativeEndian.PutUint32(b[4:], events)
+	hostOrder.PutUint32(b[0:], op)
+	hostOrder.PutUint32(b[4:], events)
 	return Message{ID: ProcID, Seq: seq, Ack: ack, Data: b}
 }
 
@@ -241,9 +240,9 @@ func ParseProcEvent(m Message) (ProcEvent, error) {
 	}
 
 	ev := ProcEvent{
-		What:      binary.NativeEndian.Uint32(b[offWhat:]),
-		CPU:       binary.NativeEndian.Uint32(b[offCPU:]),
-		Timestamp: binary.NativeEndian.Uint64(b[offTimestamp:]),
+		What:      hostOrder.Uint32(b[offWhat:]),
+		CPU:       hostOrder.Uint32(b[offCPU:]),
+		Timestamp: hostOrder.Uint64(b[offTimestamp:]),
 		Seq:       m.Seq,
 		Ack:       m.Ack,
 		Raw:       bytes.Clone(b[offEventData:]),
@@ -254,7 +253,7 @@ func ParseProcEvent(m Message) (ProcEvent, error) {
 
 // parseProcData decodes event_data, which holds at least 24 bytes.
 func parseProcData(what uint32, d []byte) ProcData {
-	u32 := func(i int) uint32 { return binary.NativeEndian.Uint32(d[4*i:]) }
+	u32 := func(i int) uint32 { return hostOrder.Uint32(d[4*i:]) }
 	i32 := func(i int) int32 { return int32(u32(i)) }
 
 	switch what {

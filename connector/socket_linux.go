@@ -6,7 +6,6 @@ package connector
 
 import (
 	"context"
-	"encoding/binary"
 	"iter"
 	"net"
 	"os"
@@ -339,7 +338,7 @@ func (s *nlSocket) ReceiveIter() iter.Seq2[netlink.Message, error] {
 			return
 		}
 		for len(b) >= nlHeaderLen {
-			l := int(binary.NativeEndian.Uint32(b))
+			l := int(hostOrder.Uint32(b))
 			if l < nlHeaderLen || l > len(b) {
 				break
 			}
