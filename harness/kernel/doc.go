@@ -19,8 +19,8 @@
 //	SOURCE     = "debian" | "debian-src" | "src" | "path"
 //	QUALIFIER  = FLAVOUR | ARCH
 //	FLAVOUR    = a config flavour, for kernels built here: "minimal" (the
-//	             default) or "debug"; any configs/NAME.config is one, and
-//	             "coverage" is reserved for such a fragment
+//	             default), "debug" or "coverage"; any configs/NAME.config
+//	             is one
 //	ARCH       = the architecture, Debian's name for it: "amd64" (the
 //	             host's, the default); arm64, s390x and Debian's other
 //	             names are refused as not supported yet
