@@ -125,3 +125,14 @@ func Ranges(lines []int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// WriteMarkdown writes the summary as a Markdown table, with the lines
+// never run.
+func (s *Summary) WriteMarkdown(w io.Writer) {
+	fmt.Fprintln(w, "| file | lines | functions | branches | lines never run |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---|")
+	for _, f := range s.Files {
+		trim := func(c Count) string { return strings.TrimSpace(c.String()) }
+		fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", f.Name, trim(f.Lines), trim(f.Functions), trim(f.Branches), Ranges(f.NotRun))
+	}
+}

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+
+package kcov
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRanges(t *testing.T) {
+	for _, tt := range []struct {
+		in   []int
+		want string
+	}{
+		{nil, ""},
+		{[]int{7}, "7"},
+		{[]int{3, 4, 5, 9, 11, 12}, "3-5, 9, 11-12"},
+	} {
+		if got := Ranges(tt.in); got != tt.want {
+			t.Errorf("Ranges(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func file(name string, hits map[int]int64) *FileCoverage {
+	f := &FileCoverage{Name: name, Hits: hits}
+	f.Lines.Found = len(hits)
+	for _, n := range hits {
+		if n > 0 {
+			f.Lines.Hit++
+		}
+	}
+	return f
+}
+
+// Per test, the lines only the setup ran are named apart from the lines
+// that never ran.
+func TestSummarizePerTest(t *testing.T) {
+	rep := &Report{
+		Lcov:  "LCOV version 1.16",
+		HTML:  "/run/html/index.html",
+		Files: []*FileCoverage{file("drivers/connector/connector.c", map[int]int64{1: 3, 2: 1, 3: 0, 4: 2})},
+		Tests: []TestTrace{
+			{Label: "(setup)", Files: []*FileCoverage{file("drivers/connector/connector.c", map[int]int64{1: 1, 2: 1, 3: 0, 4: 0})}},
+			{Label: "TestA", Files: []*FileCoverage{file("drivers/connector/connector.c", map[int]int64{1: 2, 2: 0, 3: 0, 4: 2})}},
+		},
+	}
+	s := Summarize(rep)
+	f := s.Files[0]
+	if Ranges(f.NotRun) != "3" || Ranges(f.NoTest) != "2-3" {
+		t.Errorf("not run %v, no test %v; want [3] and [2 3]", f.NotRun, f.NoTest)
+	}
+	var b bytes.Buffer
+	s.Write(&b)
+	for _, want := range []string{"75.0% (3/4)", "connector.c: lines never run: 3\n", "no test: 2\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	s.WriteMarkdown(&b)
+	if !strings.Contains(b.String(), "| `drivers/connector/connector.c` | 75.0% (3/4) |") {
+		t.Errorf("markdown:\n%s", b.String())
+	}
+}
