@@ -64,3 +64,20 @@ func TestSummarizePerTest(t *testing.T) {
 		t.Errorf("markdown:\n%s", b.String())
 	}
 }
+
+// lcov 1.x and 2.0 name functions with FN and FNDA, 2.2 and later with
+// FNL and FNA; both read the same.
+func TestParseTracefileFormats(t *testing.T) {
+	old := "SF:/x.c\nFN:1,f\nFN:4,main\nFNDA:1,f\nFNDA:0,main\nBRDA:2,0,0,0\nBRDA:2,0,1,-\nDA:1,1\nDA:2,1\nDA:3,0\nDA:4,0\nend_of_record\n"
+	new := "TN:\nSF:/x.c\nFNL:0,1,3\nFNA:0,1,f\nFNL:1,4,4\nFNA:1,0,main\nBRDA:2,0,0,0\nBRDA:2,0,1,-\nDA:1,1\nDA:2,1\nDA:3,0\nDA:4,0\nend_of_record\n"
+	for name, text := range map[string]string{"1.x": old, "2.2": new} {
+		files, err := parseTracefile([]byte(text))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		f := files[0]
+		if f.Lines != (Count{2, 4}) || f.Functions != (Count{1, 2}) || f.Branches != (Count{0, 2}) || f.Funcs[4] != "main" {
+			t.Errorf("%s: lines %v functions %v branches %v funcs %v", name, f.Lines, f.Functions, f.Branches, f.Funcs)
+		}
+	}
+}

@@ -63,7 +63,7 @@ func (f *FileCoverage) Uncovered() []int {
 }
 
 // ReadTracefile reads an lcov tracefile. The counts are those of its DA,
-// FN/FNDA and BRDA records (the LF/LH summary lines are not trusted: a
+// FN/FNDA (lcov 1.x, 2.0, 2.1), FNL/FNA (2.2 and later) and BRDA records (the LF/LH summary lines are not trusted: a
 // merge of two tracefiles keeps them right, hand edits may not).
 func ReadTracefile(name string) ([]*FileCoverage, error) {
 	b, err := os.ReadFile(name)
@@ -78,6 +78,7 @@ func parseTracefile(b []byte) ([]*FileCoverage, error) {
 	var cur *FileCoverage
 	var fnHits map[string]int64
 	var fnNames []string
+	var fnLines map[string]int // FNL's index to line
 	s := bufio.NewScanner(bytes.NewReader(b))
 	s.Buffer(nil, 1<<20)
 	for n := 1; s.Scan(); n++ {
@@ -90,7 +91,7 @@ func parseTracefile(b []byte) ([]*FileCoverage, error) {
 		switch key {
 		case "SF":
 			cur = &FileCoverage{Path: val, Name: val, Hits: map[int]int64{}, Funcs: map[int]string{}}
-			fnHits, fnNames = map[string]int64{}, nil
+			fnHits, fnNames, fnLines = map[string]int64{}, nil, map[string]int{}
 			files = append(files, cur)
 		case "DA":
 			if len(f) < 2 {
@@ -114,6 +115,30 @@ func parseTracefile(b []byte) ([]*FileCoverage, error) {
 				fnNames = append(fnNames, name)
 				fnHits[name] = 0
 			}
+		case "FNL":
+			// FNL:INDEX,LINE[,END] (lcov 2.2 and later), named by FNA.
+			if len(f) < 2 {
+				return nil, fmt.Errorf("tracefile line %d: %q", n, line)
+			}
+			l, err := strconv.Atoi(f[1])
+			if err != nil {
+				return nil, fmt.Errorf("tracefile line %d: %q", n, line)
+			}
+			fnLines[f[0]] = l
+		case "FNA":
+			// FNA:INDEX,COUNT,NAME (lcov 2.2 and later).
+			if len(f) < 3 {
+				return nil, fmt.Errorf("tracefile line %d: %q", n, line)
+			}
+			c, _ := strconv.ParseInt(f[1], 10, 64)
+			name := f[2]
+			if l, ok := fnLines[f[0]]; ok {
+				cur.Funcs[l] = name
+			}
+			if _, ok := fnHits[name]; !ok {
+				fnNames = append(fnNames, name)
+			}
+			fnHits[name] += c
 		case "FNDA":
 			if len(f) < 2 {
 				return nil, fmt.Errorf("tracefile line %d: %q", n, line)
