@@ -190,14 +190,21 @@ func captureSet(ctx context.Context, l *lcov, work string, in Inputs, notes []st
 	var parts []string
 	if haveK {
 		info := filepath.Join(work, "kernel.info")
-		if err := l.capture(ctx, kdir, in.Kernel, filepath.Join(in.Kernel, "src"), info); err != nil {
+		// The profiled directories are those of the notes.
+		var keep []string
+		for _, n := range notes {
+			if d := filepath.Join(in.Kernel, "src", filepath.Dir(n)); !slices.Contains(keep, d) {
+				keep = append(keep, d)
+			}
+		}
+		if err := l.capture(ctx, kdir, in.Kernel, keep, info); err != nil {
 			return "", err
 		}
 		parts = append(parts, info)
 	}
 	if haveM {
 		info := filepath.Join(work, "module.info")
-		if err := l.capture(ctx, mdir, in.Module, in.Module, info); err != nil {
+		if err := l.capture(ctx, mdir, in.Module, []string{in.Module}, info); err != nil {
 			return "", err
 		}
 		parts = append(parts, info)

@@ -16,11 +16,12 @@ import (
 // flavour and the module build build them: the notes name the sources
 // relative to where they are kept (-fprofile-prefix-map).
 const (
-	kernelC = `int cn_used(int x)
+	kernelC = `#include "inl.h"
+int cn_used(int x)
 {
 	if (x > 1)
 		return 2;
-	return 1;
+	return inl(1);
 }
 
 int cn_unused(void)
@@ -58,6 +59,10 @@ func build(t *testing.T) (Inputs, []Counter) {
 		os.MkdirAll(d, 0o755)
 	}
 	os.WriteFile(filepath.Join(src, "drivers/connector/connector.c"), []byte(kernelC), 0o644)
+	// A header of the kernel's include/, which the store does not keep:
+	// its inline function's lines are left out of the report.
+	os.MkdirAll(filepath.Join(src, "include"), 0o755)
+	os.WriteFile(filepath.Join(src, "include/inl.h"), []byte("static inline int inl(int x)\n{\n\treturn x;\n}\n"), 0o644)
 	os.WriteFile(filepath.Join(mod, "cn_echo.c"), []byte(moduleC), 0o644)
 	run := func(dir string, args ...string) {
 		t.Helper()
@@ -68,7 +73,7 @@ func build(t *testing.T) (Inputs, []Counter) {
 		}
 	}
 	cov := []string{"gcc", "-c", "-fprofile-arcs", "-ftest-coverage"}
-	run(obj, append(cov, "-fprofile-prefix-map="+src+"/=src/", "-o", "drivers/connector/connector.o", filepath.Join(src, "drivers/connector/connector.c"))...)
+	run(obj, append(cov, "-I"+filepath.Join(src, "include"), "-fprofile-prefix-map="+src+"/=src/", "-o", "drivers/connector/connector.o", filepath.Join(src, "drivers/connector/connector.c"))...)
 	run(mod, append(cov, "-fprofile-prefix-map="+mod+"/=", "-o", filepath.Join(mod, "cn_echo.o"), filepath.Join(mod, "cn_echo.c"))...)
 	run(mod, "gcc", "--coverage", "-o", "prog", "cn_echo.o", filepath.Join(obj, "drivers/connector/connector.o"))
 	run(mod, "./prog")
@@ -118,8 +123,8 @@ func TestMake(t *testing.T) {
 	}
 	// The program ran once with argc 1: cn_used's return 2 and cn_unused
 	// never ran; the module's "return 1" neither.
-	if got := k.Uncovered(); !slices.Equal(got, []int{4, 8, 10}) {
-		t.Errorf("connector.c uncovered lines %v, want [4 8 10]", got)
+	if got := k.Uncovered(); !slices.Equal(got, []int{5, 9, 11}) {
+		t.Errorf("connector.c uncovered lines %v, want [5 9 11]", got)
 	}
 	if k.Functions != (Count{Hit: 1, Found: 2}) || k.Branches.Found == 0 || k.Branches.Hit == k.Branches.Found {
 		t.Errorf("connector.c functions %v branches %v, want 1/2 and some branches missed", k.Functions, k.Branches)

@@ -83,13 +83,18 @@ func (l *lcov) run(ctx context.Context, dir, tool string, args ...string) error 
 }
 
 // capture makes a tracefile of the counters in dir, whose notes name
-// their sources relative to base, keeping only the files under keep.
-func (l *lcov) capture(ctx context.Context, dir, base, keep, out string) error {
+// their sources relative to base, keeping only the files directly in the
+// directories keep: not the headers the profiled code inlines.
+func (l *lcov) capture(ctx context.Context, dir, base string, keep []string, out string) error {
 	raw := out + ".raw"
 	if err := l.run(ctx, dir, "lcov", "--capture", "--quiet", "--directory", dir, "--base-directory", base, "--output-file", raw); err != nil {
 		return err
 	}
-	return l.run(ctx, dir, "lcov", "--quiet", "--extract", raw, keep+"/*", "--output-file", out)
+	args := []string{"--quiet", "--extract", raw}
+	for _, k := range keep {
+		args = append(args, k+"/*")
+	}
+	return l.run(ctx, dir, "lcov", append(args, "--output-file", out)...)
 }
 
 // merge adds tracefiles up into out.
