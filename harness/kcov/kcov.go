@@ -204,7 +204,14 @@ func captureSet(ctx context.Context, l *lcov, work string, in Inputs, notes []st
 	}
 	if haveM {
 		info := filepath.Join(work, "module.info")
-		if err := l.capture(ctx, mdir, in.Module, []string{in.Module}, info); err != nil {
+		// The module's own sources: a module build runs in the kbuild
+		// tree, and its notes name the kernel's headers relative to it
+		// (./arch/x86/include/…), which lcov puts under base too.
+		keep, err := moduleSources(in.Module)
+		if err != nil {
+			return "", err
+		}
+		if err := l.capture(ctx, mdir, in.Module, keep, info); err != nil {
 			return "", err
 		}
 		parts = append(parts, info)
@@ -272,6 +279,21 @@ func relocate(from, to, src string, in Inputs) error {
 		lines[i] = "SF:" + dst
 	}
 	return os.WriteFile(to, []byte(strings.Join(lines, "\n")), 0o644)
+}
+
+// moduleSources lists the C files and headers of the module's directory.
+func moduleSources(dir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".c") || strings.HasSuffix(p, ".h")) && !strings.HasSuffix(p, ".mod.c") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err == nil && len(files) == 0 {
+		err = fmt.Errorf("no C sources in the module's directory %s", dir)
+	}
+	return files, err
 }
 
 var unsafeRE = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)

@@ -29,14 +29,15 @@ int cn_unused(void)
 	return 3;
 }
 `
-	moduleC = `int cn_used(int x);
+	moduleC = `#include "minl.h"
+int cn_used(int x);
 
 int main(int argc, char **argv)
 {
 	(void)argv;
 	if (argc > 5)
 		return 1;
-	return cn_used(argc) - 1;
+	return cn_used(argc) - minl(1);
 }
 `
 )
@@ -74,7 +75,12 @@ func build(t *testing.T) (Inputs, []Counter) {
 	}
 	cov := []string{"gcc", "-c", "-fprofile-arcs", "-ftest-coverage"}
 	run(obj, append(cov, "-I"+filepath.Join(src, "include"), "-fprofile-prefix-map="+src+"/=src/", "-o", "drivers/connector/connector.o", filepath.Join(src, "drivers/connector/connector.c"))...)
-	run(mod, append(cov, "-fprofile-prefix-map="+mod+"/=", "-o", filepath.Join(mod, "cn_echo.o"), filepath.Join(mod, "cn_echo.c"))...)
+	// A module builds in the kbuild tree, which the notes name its
+	// headers relative to.
+	kbuild := filepath.Join(root, "kbuild")
+	os.MkdirAll(filepath.Join(kbuild, "inc"), 0o755)
+	os.WriteFile(filepath.Join(kbuild, "inc/minl.h"), []byte("static inline int minl(int x)\n{\n\treturn x;\n}\n"), 0o644)
+	run(kbuild, append(cov, "-I./inc", "-fprofile-prefix-map="+mod+"/=", "-o", filepath.Join(mod, "cn_echo.o"), filepath.Join(mod, "cn_echo.c"))...)
 	run(mod, "gcc", "--coverage", "-o", "prog", "cn_echo.o", filepath.Join(obj, "drivers/connector/connector.o"))
 	run(mod, "./prog")
 
@@ -129,12 +135,12 @@ func TestMake(t *testing.T) {
 	if k.Functions != (Count{Hit: 1, Found: 2}) || k.Branches.Found == 0 || k.Branches.Hit == k.Branches.Found {
 		t.Errorf("connector.c functions %v branches %v, want 1/2 and some branches missed", k.Functions, k.Branches)
 	}
-	if got := m.Uncovered(); !slices.Equal(got, []int{7}) {
-		t.Errorf("cn_echo.c uncovered lines %v, want [7]", got)
+	if got := m.Uncovered(); !slices.Equal(got, []int{8}) {
+		t.Errorf("cn_echo.c uncovered lines %v, want [8]", got)
 	}
 	// Two sets of the same module counters add up.
-	if m.Hits[8] != 2 {
-		t.Errorf("cn_echo.c line 8 ran %d times in total, want 2", m.Hits[8])
+	if m.Hits[9] != 2 {
+		t.Errorf("cn_echo.c line 9 ran %d times in total, want 2", m.Hits[9])
 	}
 	if len(rep.Tests) != 2 || rep.Tests[0].Label != "(setup)" || len(rep.Tests[0].Files) != 1 {
 		t.Errorf("per-set tracefiles %+v, want (setup) with the module only, then TestA", rep.Tests)

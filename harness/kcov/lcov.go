@@ -83,8 +83,9 @@ func (l *lcov) run(ctx context.Context, dir, tool string, args ...string) error 
 }
 
 // capture makes a tracefile of the counters in dir, whose notes name
-// their sources relative to base, keeping only the files directly in the
-// directories keep: not the headers the profiled code inlines.
+// their sources relative to base, keeping only the files keep names, or
+// the files under the directories it names: not the headers the profiled
+// code inlines.
 func (l *lcov) capture(ctx context.Context, dir, base string, keep []string, out string) error {
 	raw := out + ".raw"
 	if err := l.run(ctx, dir, "lcov", "--capture", "--quiet", "--directory", dir, "--base-directory", base, "--output-file", raw); err != nil {
@@ -92,7 +93,10 @@ func (l *lcov) capture(ctx context.Context, dir, base string, keep []string, out
 	}
 	args := []string{"--quiet", "--extract", raw}
 	for _, k := range keep {
-		args = append(args, k+"/*")
+		if !strings.HasSuffix(k, ".c") && !strings.HasSuffix(k, ".h") {
+			k += "/*"
+		}
+		args = append(args, k)
 	}
 	return l.run(ctx, dir, "lcov", append(args, "--output-file", out)...)
 }
