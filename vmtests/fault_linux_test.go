@@ -3,15 +3,20 @@
 package vmtests
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/cnvmtest/cnvmtest/connector"
+	"github.com/cnvmtest/cnvmtest/initramfs/guest"
+	"golang.org/x/sys/unix"
 )
 
 // Fault injection (Documentation/fault-injection/fault-injection.rst):
@@ -229,5 +234,205 @@ func TestFaultNthIsPerThread(t *testing.T) {
 	mustReceive(t, c, 1)
 	if after := readCounters(t); after.SendErrors != before.SendErrors {
 		t.Errorf("send_errors went from %d to %d: a failure armed on another thread hit this one", before.SendErrors, after.SendErrors)
+	}
+}
+
+// T48: cn_proc's allocation of a socket's state on its first LISTEN fails
+// (cn_proc_mcast_ctl's kzalloc of sk_user_data, 6.6 and later): the
+// request is acked with err ENOMEM and the socket does not count as a
+// listener. Another listener keeps cn_proc sending acks.
+func TestFaultProcListenAllocFails(t *testing.T) {
+	requireFailslab(t, false)
+	ids := echoIDs(t)
+	b := expect(t)
+	if !b.ProcFilter {
+		t.Skip("this kernel's cn_proc keeps no state per socket (6.6 added it): nothing to allocate")
+	}
+	procCountGuard(t, ids, b)
+	listenProc(t, nil)
+	const most = 32
+	for n := 1; n <= most; n++ {
+		s := newProcSocket(t, ids, true)
+		a := uint32(0x4800 + n)
+		injected, sendErr, err := sendFailing(s.c, procOp(connector.ProcListen, a), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !injected {
+			t.Fatalf("the LISTEN made fewer than %d failable allocations, and none failed its own (send error: %v)", n, sendErr)
+		}
+		if sendErr != nil {
+			continue // sendmsg's own allocation of the request
+		}
+		ack, ok := ackOf(s.sync(t), a)
+		if !ok {
+			t.Fatalf("LISTEN with allocation %d failing: no ack", n)
+		}
+		if ackErr(ack) == 0 {
+			// The failure was harmless and the socket listens now.
+			s.request(t, connector.ProcIgnore, a+1)
+			continue
+		}
+		if got := ackErr(ack); got != uint32(unix.ENOMEM) {
+			t.Fatalf("LISTEN with allocation %d failing: ack err %d, want ENOMEM (%d)", n, got, unix.ENOMEM)
+		}
+		// Not a listener: a second LISTEN from it is its first.
+		s.request(t, connector.ProcListen, a+2)
+		if ack, ok := ackOf(s.sync(t), a+2); !ok || ackErr(ack) != 0 {
+			t.Errorf("LISTEN again after the failure: ack %+v (found %v), want err 0", ack, ok)
+		}
+		s.request(t, connector.ProcIgnore, a+3)
+		return
+	}
+	t.Fatalf("none of the first %d allocations of the LISTEN made cn_proc ack ENOMEM", most)
+}
+
+// kmsgTail reads the kernel log records written after it was made.
+type kmsgTail struct{ fd int }
+
+func newKmsgTail(t *testing.T) *kmsgTail {
+	t.Helper()
+	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatalf("opening /dev/kmsg: %v", err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if _, err := unix.Seek(fd, 0, io.SeekEnd); err != nil {
+		t.Fatalf("seeking to the end of /dev/kmsg: %v", err)
+	}
+	return &kmsgTail{fd: fd}
+}
+
+// read returns the messages of the records since the last read.
+func (k *kmsgTail) read(t *testing.T) []string {
+	t.Helper()
+	var msgs []string
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Read(k.fd, buf)
+		switch {
+		case err == unix.EAGAIN:
+			return msgs
+		case err == unix.EPIPE:
+			continue // records were overwritten; the next read goes on
+		case err != nil:
+			t.Fatalf("reading /dev/kmsg: %v", err)
+		}
+		// "PRIO,SEQ,TIME,FLAGS;MESSAGE\n" then continuation lines.
+		_, msg, _ := strings.Cut(string(buf[:n]), ";")
+		msg, _, _ = strings.Cut(msg, "\n")
+		msgs = append(msgs, msg)
+	}
+}
+
+// loadFailing loads the module from a thread of its own whose n-th
+// counted allocation fails, as sendFailing sends.
+func loadFailing(path, params string, n int) (injected bool, loadErr, err error) {
+	type result struct {
+		injected     bool
+		loadErr, err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // ends with the goroutine
+		var r result
+		defer func() { done <- r }()
+		mod, err := os.Open(path)
+		if err != nil {
+			r.err = err
+			return
+		}
+		defer mod.Close()
+		f, err := os.OpenFile(failNth, os.O_RDWR, 0)
+		if err != nil {
+			r.err = err
+			return
+		}
+		defer f.Close()
+		if _, r.err = f.WriteAt([]byte(strconv.Itoa(n)), 0); r.err != nil {
+			return
+		}
+		r.loadErr = unix.FinitModule(int(mod.Fd()), params, 0)
+		buf := make([]byte, 32)
+		k, _ := f.ReadAt(buf, 0)
+		left, err := strconv.Atoi(strings.TrimSpace(string(buf[:k])))
+		if err != nil {
+			r.err = fmt.Errorf("reading %s: %w", failNth, err)
+			return
+		}
+		r.injected = left == 0
+		_, r.err = f.WriteAt([]byte("0"), 0)
+	}()
+	r := <-done
+	return r.injected, r.loadErr, r.err
+}
+
+// T49: the module's load fails when the connector cannot allocate a
+// callback's entry (cn_queue_alloc_callback_entry's kzalloc): the
+// allocations of finit_module fail one after the other, n = 1, 2…, until
+// the connector says "Failed to create new callback queue."; that load
+// fails with ENOMEM, leaves no cn_echo id in /proc/net/connector, and the
+// module loads normally afterwards.
+func TestFaultModuleLoadAllocFails(t *testing.T) {
+	requireFailslab(t, false)
+	path, params := os.Getenv(guest.EnvModule), os.Getenv(guest.EnvModuleParams)
+	unloadModule(t)
+	kmsg := newKmsgTail(t)
+	const most = 1000
+	for n := 1; n <= most; n++ {
+		injected, loadErr, err := loadFailing(path, params, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := kmsg.read(t)
+		if loadErr == nil {
+			if !injected {
+				t.Fatalf("the load made fewer than %d failable allocations, and none was the connector's", n)
+			}
+			unloadModule(t) // a harmless failure: load again
+			continue
+		}
+		if !slices.Contains(msgs, "Failed to create new callback queue.") {
+			continue // an allocation of the module loader's own
+		}
+		if !errors.Is(loadErr, unix.ENOMEM) {
+			t.Errorf("the load failed with %v, want ENOMEM", loadErr)
+		}
+		for _, l := range procNetConnector(t) {
+			if strings.HasPrefix(l, "cn_echo") {
+				t.Errorf("after the failed load, /proc/net/connector has %q", l)
+			}
+		}
+		t.Logf("allocation %d of the load was the connector's", n)
+		reloadModule(t)
+		return
+	}
+	t.Fatalf("none of the first %d allocations of the load was the connector's", most)
+}
+
+// T50: cn_echo refuses bad parameters at load time: an idx that is odd
+// or not above CN_NETLINK_USERS, a val whose ids would overflow (EINVAL,
+// from the module's init), and a value for a read-only counter (EPERM,
+// from the parameter's setter, before init).
+func TestLoadRejectsBadParams(t *testing.T) {
+	requireGuest(t)
+	path := os.Getenv(guest.EnvModule)
+	unloadModule(t)
+	for _, tt := range []struct {
+		params string
+		want   error
+	}{
+		{"idx=13", unix.EINVAL},
+		{"idx=4", unix.EINVAL},
+		{"val=4294967295", unix.EINVAL},
+		{"received=1", unix.EPERM},
+	} {
+		err := loadModule(path, tt.params)
+		if !errors.Is(err, tt.want) {
+			t.Errorf("loading with %s: %v, want %v", tt.params, err, tt.want)
+		}
+		if _, serr := os.Stat(moduleDir); serr == nil {
+			t.Fatalf("loading with %s left cn_echo loaded", tt.params)
+		}
 	}
 }
