@@ -17,6 +17,9 @@ type Summary struct {
 	HTML  string        `json:"html"`
 	Lcov  string        `json:"lcov"`
 	Files []FileSummary `json:"files"`
+	// Problems are exclusions that matched nothing and sources that
+	// could not be read: the goals are not to be trusted then.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // FileSummary is one file's line of the summary.
@@ -31,6 +34,10 @@ type FileSummary struct {
 	// NotRun, and the lines only the boot, the module's load or its
 	// unload ran.
 	NoTest []int `json:"no_test,omitempty"`
+	// Excluded are the lines of the Exclusions, with why; Goal is how
+	// the file fares against its goal (Goals), if it has one.
+	Excluded []excluded `json:"excluded,omitempty"`
+	Goal     *GoalResult `json:"goal,omitempty"`
 }
 
 // Summarize summarizes a report.
@@ -41,7 +48,18 @@ func Summarize(rep *Report) *Summary {
 		if len(rep.Tests) > 0 {
 			fs.NoTest = noTest(f, rep.Tests)
 		}
+		excl, stale, err := applyExclusions(f, Exclusions)
+		if err != nil {
+			s.Problems = append(s.Problems, err.Error())
+		}
+		s.Problems = append(s.Problems, stale...)
+		fs.Excluded, fs.Goal = excl, goalFor(f, excl)
 		s.Files = append(s.Files, fs)
+	}
+	for _, g := range Goals {
+		if !slices.ContainsFunc(s.Files, func(f FileSummary) bool { return f.Name == g.File }) {
+			s.Problems = append(s.Problems, fmt.Sprintf("%s has a goal but no coverage data", g.File))
+		}
 	}
 	return s
 }
@@ -85,6 +103,29 @@ func (s *Summary) Write(w io.Writer) {
 	fmt.Fprintf(w, "  %-*s  %-20s  %-20s  %-20s\n", width, "file", "lines", "functions", "branches")
 	for _, f := range s.Files {
 		fmt.Fprintf(w, "  %-*s  %-20s  %-20s  %-20s\n", width, f.Name, f.Lines, f.Functions, f.Branches)
+	}
+	for _, f := range s.Files {
+		if g := f.Goal; g != nil {
+			verdict := "met"
+			if !g.Met {
+				verdict = "NOT met"
+			}
+			fmt.Fprintf(w, "  %-*s  goal %g%% of the lines that can run: %s, %s", width, f.Name, g.Percent, strings.TrimSpace(g.Counted.String()), verdict)
+			if len(g.Gap) > 0 {
+				fmt.Fprintf(w, "; gap: %s", Ranges(g.Gap))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	for _, f := range s.Files {
+		for _, x := range f.Excluded {
+			if len(x.Lines) > 0 {
+				fmt.Fprintf(w, "  %s: excluded %s: %s\n", f.Name, Ranges(x.Lines), x.Why)
+			}
+		}
+	}
+	for _, p := range s.Problems {
+		fmt.Fprintf(w, "  problem: %s\n", p)
 	}
 	for _, f := range s.Files {
 		if len(f.NotRun) > 0 {
@@ -134,5 +175,18 @@ func (s *Summary) WriteMarkdown(w io.Writer) {
 	for _, f := range s.Files {
 		trim := func(c Count) string { return strings.TrimSpace(c.String()) }
 		fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", f.Name, trim(f.Lines), trim(f.Functions), trim(f.Branches), Ranges(f.NotRun))
+	}
+	fmt.Fprintln(w)
+	for _, f := range s.Files {
+		if g := f.Goal; g != nil {
+			verdict := "met"
+			if !g.Met {
+				verdict = "**not met**, gap: " + Ranges(g.Gap)
+			}
+			fmt.Fprintf(w, "- `%s`: goal %g%% of the lines that can run: %s, %s\n", f.Name, g.Percent, strings.TrimSpace(g.Counted.String()), verdict)
+		}
+	}
+	for _, p := range s.Problems {
+		fmt.Fprintf(w, "- problem: %s\n", p)
 	}
 }
