@@ -36,7 +36,7 @@ type FileSummary struct {
 	NoTest []int `json:"no_test,omitempty"`
 	// Excluded are the lines of the Exclusions, with why; Goal is how
 	// the file fares against its goal (Goals), if it has one.
-	Excluded []excluded `json:"excluded,omitempty"`
+	Excluded []excluded  `json:"excluded,omitempty"`
 	Goal     *GoalResult `json:"goal,omitempty"`
 }
 
