@@ -21,6 +21,10 @@ func TestKernelCoverageUsage(t *testing.T) {
 	}{
 		{Options{KernelCoverage: "lines", TestsDir: ".", TestsPkg: "."}, `unknown -coverage mode "lines"`},
 		{Options{KernelCoverage: KernelCoveragePerTest, Exec: []string{prog}}, "-coverage per-test is for test runs"},
+		{Options{KernelCoverage: KernelCoverageRun, Kernel: "debian:6.1", TestsDir: ".", TestsPkg: "."},
+			"-coverage run on debian:6.1: Debian's kernels are built without CONFIG_GCOV_KERNEL; use a coverage kernel such as debian-src:6.12@coverage"},
+		{Options{KernelCoverage: KernelCoverageRun, Kernel: "debian-src:6.12@debug", TestsDir: ".", TestsPkg: "."},
+			"the debug flavour builds kernels without CONFIG_GCOV_KERNEL"},
 	} {
 		_, err := newRun(tt.o, false)
 		var u *UsageError
@@ -57,6 +61,17 @@ func TestKernelCoverageMode(t *testing.T) {
 		}
 		if !strings.Contains(got, tt.want) || (tt.want == "" && got != "") {
 			t.Errorf("mode %q on %s: got %q, want %q", tt.mode, tt.k.Config, got, tt.want)
+		}
+	}
+}
+
+// A coverage kernel, or a path: kernel whose .config is only read once
+// it is got, passes the check.
+func TestKernelCoverageAccepted(t *testing.T) {
+	for _, k := range []string{"debian-src:6.12@coverage", "src:/nonexistent/linux@coverage"} {
+		o := Options{KernelCoverage: KernelCoveragePerTest, Kernel: k, TestsDir: ".", TestsPkg: "."}
+		if _, err := newRun(o, false); err != nil && strings.Contains(err.Error(), "coverage") {
+			t.Errorf("%s: %v", k, err)
 		}
 	}
 }

@@ -81,3 +81,11 @@ func TestParseTracefileFormats(t *testing.T) {
 		}
 	}
 }
+
+func TestFindLcovMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := findLcov(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "make deps") {
+		t.Errorf("without lcov: %v, want an error saying make deps", err)
+	}
+}

@@ -42,6 +42,30 @@ const GcovProfileArg = "GCOV_PROFILE=y"
 // hasGcov reports whether a .config turns gcov on.
 func hasGcov(config []byte) bool { return kconfig.ReadConfig(config)["GCOV_KERNEL"] == "y" }
 
+// NoGcov says why a kernel of spec cannot have CONFIG_GCOV_KERNEL, before
+// it is got: Debian's kernels are built without it, and a flavour whose
+// fragment does not set it builds kernels without it. "" means it may
+// (a coverage flavour, or a path: kernel, whose .config says).
+func NoGcov(spec Spec) string {
+	spec = spec.withDefaults()
+	switch {
+	case spec.Source == SourceDebian:
+		return "Debian's kernels are built without CONFIG_GCOV_KERNEL"
+	case !spec.built():
+		return ""
+	}
+	frag, err := flavourFragment(spec.Flavour)
+	if err != nil {
+		return ""
+	}
+	for _, o := range frag.Options {
+		if o.Name == "GCOV_KERNEL" && o.Value == "y" {
+			return ""
+		}
+	}
+	return fmt.Sprintf("the %s flavour builds kernels without CONFIG_GCOV_KERNEL", spec.Flavour)
+}
+
 // HasGcov reports whether k was built with CONFIG_GCOV_KERNEL.
 func (k *Kernel) HasGcov() bool {
 	b, err := os.ReadFile(k.Config)
