@@ -10,16 +10,16 @@ VMFLAGS ?=
 GO ?= go
 OUT ?= out
 
-# Debian packages the harness needs: QEMU, the module build tools, and apt
-# tooling to fetch kernels.
+# Debian packages the harness needs: QEMU, the module build tools, apt
+# tooling to fetch kernels, and lcov for the kernel's coverage.
 DEB_PACKAGES = qemu-system-x86 make gcc libc6-dev bc flex bison libelf-dev \
 	libssl-dev dwarves cpio xz-utils zstd kmod apt dpkg-dev ca-certificates \
-	debootstrap debian-archive-keyring
+	debootstrap debian-archive-keyring lcov
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Extra apt-get options, e.g. an archives directory that CI caches.
 APT_OPTS ?=
 
-.PHONY: all deps unit vmtest vmshell selftest selftest-debug standalone test bench vet lint-workflows ci-rehearsal clean FORCE
+.PHONY: all deps unit vmtest coverage vmshell selftest selftest-debug standalone test bench vet lint-workflows ci-rehearsal clean FORCE
 
 all: test
 
@@ -61,6 +61,20 @@ $(CNCLIENT): vmtests/testdata/cnclient.c
 vmtest: deps $(CNVMTEST) $(CNCLIENT)
 	$(CNVMTEST) run -kernel $(KERNEL) -junit $(OUT)/junit.xml \
 		-file $(CNCLIENT) -env CNVMTEST_CNCLIENT=required $(VMFLAGS)
+
+# The suite's kernel coverage (README: Kernel coverage): the whole suite on a
+# kernel built with gcov for drivers/connector, the module profiled too;
+# the run directory gets coverage.info and html/index.html.
+# COVERAGE=per-test adds one tracefile per top-level test.
+COVERAGE_KERNEL ?= debian-src:6.12@coverage
+COVERAGE ?= run
+
+coverage: deps $(CNVMTEST) $(CNCLIENT)
+	@$(CNVMTEST) run -kernel $(COVERAGE_KERNEL) -coverage $(COVERAGE) -junit $(OUT)/coverage-junit.xml \
+		-file $(CNCLIENT) -env CNVMTEST_CNCLIENT=required $(VMFLAGS); status=$$?; \
+	report="$$(readlink -f $(OUT)/latest)/html/index.html"; \
+	if [ -f "$$report" ]; then echo "make coverage: report $$report"; else echo "make coverage: no report was written"; status=1; fi; \
+	exit $$status
 
 # The harness's own fault-injection tests: each case boots a guest with a
 # planted fault (WARN, oops, panic, hang, soft lockup, RCU stall, a WARN

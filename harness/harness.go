@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cnvmtest/cnvmtest/harness/kcov"
 	"github.com/cnvmtest/cnvmtest/harness/kernel"
 	"github.com/cnvmtest/cnvmtest/harness/report"
 	"github.com/cnvmtest/cnvmtest/harness/vm"
@@ -80,6 +81,11 @@ type Options struct {
 	Cover        bool
 	CoverProfile string
 	CoverPkg     string
+	// KernelCoverage is the kernel's gcov coverage (docs in kcover.go):
+	// KernelCoverageRun, KernelCoveragePerTest or KernelCoverageOff. The
+	// default is KernelCoverageRun on a kernel built with
+	// CONFIG_GCOV_KERNEL (the coverage flavour), else off.
+	KernelCoverage string
 	// TestTimeout is how long the tests may go without a test starting or
 	// ending before the guest treats them as hung; default scaled by
 	// accelerator.
@@ -138,6 +144,9 @@ type Result struct {
 	Phases         []Phase
 	// ExecStatus is the program's exit status in exec mode.
 	ExecStatus int
+	// KernelCoverage is the kernel's gcov coverage, when it was
+	// collected (see Options.KernelCoverage).
+	KernelCoverage *kcov.Report
 }
 
 // ExitCode is the process exit status for the result.

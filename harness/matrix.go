@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cnvmtest/cnvmtest/harness/kcov"
 	"github.com/cnvmtest/cnvmtest/harness/report"
 	"github.com/cnvmtest/cnvmtest/internal/lines"
 )
@@ -154,6 +155,13 @@ func WriteMarkdown(w io.Writer, results []MatrixResult) {
 		fmt.Fprintln(w, strings.Join(bad, "\n"))
 	}
 	fmt.Fprintln(w)
+	for _, m := range results {
+		if m.Result != nil && m.Result.KernelCoverage != nil {
+			fmt.Fprintf(w, "Kernel coverage on `%s`:\n\n", m.Kernel)
+			kcov.Summarize(m.Result.KernelCoverage).WriteMarkdown(w)
+			fmt.Fprintln(w)
+		}
+	}
 }
 
 func mdEscape(s string) string {

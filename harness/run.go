@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,6 +132,9 @@ func (r *run) prepare(ctx context.Context) (*bootArgs, error) {
 	t := time.Now()
 	cfg := g.cfg
 	cfg.Module = "/" + guest.Dir + "/" + filepath.Base(ko)
+	if cfg.Gcov, err = r.kernelCoverageMode(k); err != nil {
+		return nil, err
+	}
 	files := append(g.files, initramfs.File{Name: guest.Dir + "/" + filepath.Base(ko), Source: ko, Mode: 0o644})
 	cfgJSON, _ := json.MarshalIndent(cfg, "", "  ")
 	files = append(files, initramfs.File{Name: guest.ConfigPath, Data: cfgJSON})
@@ -397,6 +401,7 @@ func (r *run) run(ctx context.Context) error {
 
 	outcome, reason := r.judge(s, exit, reports)
 	attribute(rec, s, found, slices, r.explained)
+	r.kernelCoverage(ctx, s, rec)
 	switch outcome {
 	case report.BootFail, report.ModuleLoadFail, report.Infra:
 		// No test shows what went wrong: the end of the console does.
@@ -424,6 +429,9 @@ func (r *run) run(ctx context.Context) error {
 	}
 	if err := r.coverage(s); err != nil {
 		fmt.Fprintf(o.Stderr, "cnvmtest: coverage: %v\n", err)
+	}
+	if !o.JSON {
+		printKernelCoverage(o.Stdout, res.KernelCoverage)
 	}
 	fmt.Fprintf(r.progress, "cnvmtest: kernel console log: %s\n", res.ConsoleLog)
 	return nil
@@ -564,6 +572,7 @@ func (r *run) writeJUnit(rec *report.Recorder) error {
 	for _, b := range res.Summary.KnownBugs {
 		props["known-bug."+b.ID] = b.Test + ": " + b.Text
 	}
+	maps.Copy(props, kernelCoverageProps(res.KernelCoverage))
 	return report.WriteJUnit(f, "cnvmtest "+res.Kernel.Release, props, rec.Results(), res.Summary)
 }
 

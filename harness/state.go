@@ -130,6 +130,19 @@ func newRun(o Options, shell bool) (*run, error) {
 			return nil, usagef("-coverprofile: %v", err)
 		}
 	}
+	switch p.KernelCoverage {
+	case "", KernelCoverageOff, KernelCoverageRun, KernelCoveragePerTest:
+	default:
+		return nil, usagef("unknown -coverage mode %q: want %s, %s or %s", p.KernelCoverage, KernelCoverageRun, KernelCoveragePerTest, KernelCoverageOff)
+	}
+	if p.KernelCoverage != "" && p.KernelCoverage != KernelCoverageOff {
+		if shell || len(p.Exec) > 0 {
+			return nil, usagef("-coverage %s is for test runs, not for cnvmtest exec or the shell", p.KernelCoverage)
+		}
+		if why := kernel.NoGcov(spec); why != "" {
+			return nil, usagef("-coverage %s on %s: %s; use a coverage kernel such as debian-src:6.12@coverage (make coverage)", p.KernelCoverage, spec, why)
+		}
+	}
 	if p.Timeout < 0 || p.TestTimeout < 0 || p.Count < 0 || p.CPUs < 0 || p.MemoryMB < 0 {
 		return nil, usagef("negative -timeout, -test-timeout, -count, -cpus or -mem")
 	}

@@ -10,6 +10,11 @@
 #                     KVM fails instead of crawling under emulation), the
 #                     results table appended to $GITHUB_STEP_SUMMARY when
 #                     that is set, and any extra $VMFLAGS
+#   ci-vm.sh coverage make coverage the same way ($COVERAGE_KERNEL, default
+#                     debian-src:6.12@coverage), the coverage table in the
+#                     summary too, and the report copied to
+#                     out/coverage-report (coverage.info, coverage.json,
+#                     html/, src/) for upload
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,12 +41,28 @@ vmtest)
 	fi
 	make vmtest KERNEL="${KERNEL:-debian:6.1}" VMFLAGS="$flags${VMFLAGS:+ $VMFLAGS}"
 	;;
+coverage)
+	flags="-v -accel ${ACCEL:-kvm}"
+	if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+		flags="$flags -markdown $GITHUB_STEP_SUMMARY"
+	fi
+	status=0
+	make coverage ${COVERAGE_KERNEL:+COVERAGE_KERNEL="$COVERAGE_KERNEL"} VMFLAGS="$flags${VMFLAGS:+ $VMFLAGS}" || status=$?
+	rm -rf out/coverage-report
+	mkdir -p out/coverage-report
+	for f in coverage.info coverage.json html src tests; do
+		if [ -e "out/latest/$f" ]; then
+			cp -rL "out/latest/$f" out/coverage-report/
+		fi
+	done
+	exit "$status"
+	;;
 selftest | selftest-debug)
 	export CNVMTEST_ACCEL="${ACCEL:-kvm}" CNVMTEST_SELFTEST_OUT="$PWD/out/selftest"
 	make "$1" KERNEL="${KERNEL:-debian:6.1}" ${DEBUG_KERNEL:+DEBUG_KERNEL="$DEBUG_KERNEL"}
 	;;
 *)
-	echo "usage: $0 deps|vmtest|selftest|selftest-debug" >&2
+	echo "usage: $0 deps|vmtest|coverage|selftest|selftest-debug" >&2
 	exit 2
 	;;
 esac

@@ -48,6 +48,7 @@ var helpers = map[string]helperFunc{
 	"proc-unpriv":  helperProcUnpriv,
 	"proc-request": helperProcRequest,
 	"block":        helperBlock,
+	"proc-events":  helperProcEvents,
 }
 
 func TestMain(m *testing.M) {

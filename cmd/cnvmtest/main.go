@@ -102,6 +102,7 @@ func runCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	fs.BoolVar(&rf.o.Cover, "cover", false, "build the tests with Go coverage and print it, as go test -cover (the default suite covers package connector)")
 	fs.StringVar(&rf.o.CoverProfile, "coverprofile", "", "write the Go coverage profile to this file (implies -cover)")
 	fs.StringVar(&rf.o.CoverPkg, "coverpkg", "", "as go test -coverpkg (implies -cover)")
+	fs.StringVar(&rf.o.KernelCoverage, "coverage", "", "the kernel's gcov coverage of drivers/connector and the module: run, per-test (one tracefile per top-level test) or off; default run on a coverage kernel (debian-src:6.12@coverage)")
 	parallel := fs.Int("parallel", 0, "with several kernels (-kernel a,b,c): guests at once (default one per core)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {

@@ -19,8 +19,8 @@
 //	SOURCE     = "debian" | "debian-src" | "src" | "path"
 //	QUALIFIER  = FLAVOUR | ARCH
 //	FLAVOUR    = a config flavour, for kernels built here: "minimal" (the
-//	             default) or "debug"; any configs/NAME.config is one, and
-//	             "coverage" is reserved for such a fragment
+//	             default), "debug" or "coverage"; any configs/NAME.config
+//	             is one
 //	ARCH       = the architecture, Debian's name for it: "amd64" (the
 //	             host's, the default); arm64, s390x and Debian's other
 //	             names are refused as not supported yet
@@ -97,6 +97,16 @@
 //	debug    minimal plus KASAN (generic, inline), KFENCE, kmemleak (no scan
 //	         thread: tests ask for scans), lockdep (PROVE_LOCKING), atomic-sleep,
 //	         soft- and hard-lockup detection, DEBUG_LIST, UBSAN bounds
+//	coverage minimal plus gcov (GCOV_KERNEL, not GCOV_PROFILE_ALL) and fault
+//	         injection (FAILSLAB, FAIL_PAGE_ALLOC, their debugfs)
+//
+// A kernel with CONFIG_GCOV_KERNEL profiles drivers/connector and nothing
+// else: the build passes GCOV_PROFILE_<object>.o=y for its objects on
+// make's command line (no tree is edited) and fails if any other object
+// was profiled. Its notes (.gcno) and sources are kept in the entry's
+// gcov/ (Kernel.Gcov), named relative to it through gcc's
+// -fprofile-prefix-map (GCC 12 or newer), and modules built against it get
+// GCOV_PROFILE=y (Kernel.ModuleMakeArgs).
 //
 // Every option a fragment sets must hold in the final .config, or the build
 // fails with a [ConfigError] naming each option that did not take and

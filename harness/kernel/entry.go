@@ -62,7 +62,7 @@ func load(dir string, verify bool) (*Kernel, error) {
 	}
 	for _, p := range k.paths() {
 		if *p == "" {
-			continue // BzImage, Vmlinux, SystemMap and BuildLog are optional
+			continue // BzImage, Vmlinux, SystemMap, BuildLog and Gcov are optional
 		}
 		if !filepath.IsLocal(*p) {
 			return nil, fmt.Errorf("%w: path %q outside the entry", errInvalidEntry, *p)
@@ -85,7 +85,7 @@ func load(dir string, verify bool) (*Kernel, error) {
 
 // paths are the fields of k that name files in its entry.
 func (k *Kernel) paths() []*string {
-	return []*string{&k.Image, &k.BzImage, &k.Vmlinux, &k.Config, &k.SystemMap, &k.BuildDir, &k.BuildLog}
+	return []*string{&k.Image, &k.BzImage, &k.Vmlinux, &k.Config, &k.SystemMap, &k.BuildDir, &k.BuildLog, &k.Gcov}
 }
 
 // writeManifest records k, whose paths are absolute under dir, as the

@@ -12,7 +12,7 @@ import (
 )
 
 func TestFlavours(t *testing.T) {
-	if diff := cmp.Diff([]string{"debug", "minimal"}, Flavours()); diff != "" {
+	if diff := cmp.Diff([]string{"coverage", "debug", "minimal"}, Flavours()); diff != "" {
 		t.Errorf("unexpected flavours (-want +got):\n%s", diff)
 	}
 	for _, fl := range Flavours() {

@@ -97,11 +97,6 @@ var (
 // naming another gets a clear "not supported yet" rather than "unknown".
 var debianArchs = []string{"amd64", "arm64", "armel", "armhf", "i386", "loong64", "mips64el", "ppc64el", "riscv64", "s390x"}
 
-// plannedFlavours are config flavours the grammar reserves but that have
-// no fragment yet. A flavour exists once configs/NAME.config does (see
-// [Flavours]); adding configs/coverage.config is all coverage needs here.
-var plannedFlavours = []string{"coverage"}
-
 // ParseSpec parses a kernel spec; see the package documentation for the
 // grammar. Its errors are *[SpecError].
 func ParseSpec(s string) (Spec, error) {
@@ -153,8 +148,6 @@ func cutQualifiers(spec *Spec, src source, arg string) (string, error) {
 			spec.Arch = q
 		case slices.Contains(packageFlavours, q):
 			return "", fmt.Errorf("@%s: Debian's package flavours follow the version, as in its package names (debian:6.1-%s, debian:6.1.0-57-%s)", q, q, q)
-		case slices.Contains(plannedFlavours, q):
-			return "", fmt.Errorf("config flavour %s is not available yet: it has no fragment (configs/%s.config)", q, q)
 		default:
 			return "", fmt.Errorf("unknown config flavour %q: want one of %s (config flavours) or an architecture (%s)",
 				q, strings.Join(Flavours(), ", "), HostArch)

@@ -43,6 +43,9 @@ type srcBuild struct {
 	root string
 	p    *progress
 	log  *buildLog
+	// gcov holds the make variables of a kernel with CONFIG_GCOV_KERNEL
+	// (gcovMakeArgs), set once it is configured.
+	gcov []string
 }
 
 // jobs is how many jobs make runs: CNVMTEST_BUILD_JOBS, else one per CPU.
@@ -62,6 +65,11 @@ func (b *srcBuild) run(ctx context.Context, k *Kernel) error {
 	}
 	if err := b.compile(ctx, k); err != nil {
 		return err
+	}
+	if b.gcov != nil {
+		if err := b.keepGcov(k); err != nil {
+			return err
+		}
 	}
 	if err := b.collect(k); err != nil {
 		return err
@@ -98,6 +106,13 @@ func (b *srcBuild) configure(ctx context.Context, k *Kernel) error {
 	}
 	if err := b.checkConfig(k); err != nil {
 		return err
+	}
+	if config, err := os.ReadFile(filepath.Join(obj, ".config")); err != nil {
+		return err
+	} else if hasGcov(config) {
+		if b.gcov, err = gcovMakeArgs(b.src, obj); err != nil {
+			return err
+		}
 	}
 	b.p.printf("configured in %s; building with %d jobs", since(start), jobs())
 	return nil
@@ -143,7 +158,7 @@ func (b *srcBuild) make(ctx context.Context, args ...string) error {
 			targets = append(targets, a)
 		}
 	}
-	args = append([]string{"-C", b.src, "O=" + b.obj()}, args...)
+	args = append(append([]string{"-C", b.src, "O=" + b.obj()}, args...), b.gcov...)
 	if err := b.log.run(ctx, b.root, "make", args...); err != nil {
 		return fmt.Errorf("make %s: %w", strings.Join(targets, " "), err)
 	}
@@ -350,9 +365,13 @@ func (b *srcBuild) tryModule(ctx context.Context, k *Kernel) error {
 	return nil
 }
 
+// copyFile copies a file, making the directory to is in.
 func copyFile(from, to string) error {
 	b, err := os.ReadFile(from)
 	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 		return err
 	}
 	return os.WriteFile(to, b, 0o644)

@@ -64,6 +64,11 @@ type Kernel struct {
 	// BuildDir is a kbuild tree: make -C BuildDir M=DIR modules, or,
 	// when BuildRoot is set, what ModuleMake runs.
 	BuildDir string `json:"build_dir"`
+	// Gcov, for kernels built here with CONFIG_GCOV_KERNEL, holds the gcov
+	// notes (.gcno) of the profiled objects under obj/ and their sources
+	// under src/, at their paths in the object and source trees; the notes
+	// name the sources relative to Gcov.
+	Gcov string `json:"gcov,omitempty"`
 	// CC is CONFIG_CC_VERSION_TEXT, the compiler the kernel was built with.
 	CC string `json:"cc"`
 
@@ -159,6 +164,9 @@ func (s *Store) Get(ctx context.Context, spec Spec, log io.Writer) (*Kernel, err
 	k.Spec = spec.String()
 	if err := s.moduleRoute(ctx, k, p); err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec, err)
+	}
+	if k.HasGcov() {
+		k.ModuleMakeArgs = append(k.ModuleMakeArgs, GcovProfileArg)
 	}
 	if k.Dir != "" {
 		k.LastUsed = s.markUsed(filepath.Join("kernels", k.Key))

@@ -270,6 +270,15 @@ func (s *Store) Toolchains() ([]*Toolchain, error) {
 // needs unprivileged user namespaces.
 func (k *Kernel) ModuleMake(ctx context.Context, dir string, extra ...string) *exec.Cmd {
 	args := append(append([]string{"modules"}, k.ModuleMakeArgs...), extra...)
+	if slices.Contains(k.ModuleMakeArgs, GcovProfileArg) {
+		// The module's .gcno names its sources relative to its directory,
+		// which the module cache renames once built.
+		in := dir
+		if k.BuildRoot != "" {
+			in = rootModule
+		}
+		args = append(args, "KCFLAGS="+prefixMapFlag(in, ""))
+	}
 	if k.BuildRoot == "" {
 		return exec.CommandContext(ctx, "make", append([]string{"-C", k.BuildDir, "M=" + dir}, args...)...)
 	}

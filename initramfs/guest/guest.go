@@ -63,6 +63,13 @@ type Config struct {
 	// Shell runs Program on the console with the console as its terminal,
 	// for a person to type at, instead of streaming its output.
 	Shell bool `json:"shell,omitempty"`
+	// Gcov has the runner send the kernel's gcov counters (every .gcda
+	// file under GcovDir) to the host, in EvGcov records, on a kernel
+	// built with CONFIG_GCOV_KERNEL: GcovRun once, after the module's
+	// unload; GcovPerTest once per top-level test as well, running
+	// Program once per test with the counters reset before each. "" sends
+	// none.
+	Gcov string `json:"gcov,omitempty"`
 	// Unload removes the module after Program exits; a failure to unload
 	// (a leaked reference) is reported.
 	Unload bool `json:"unload,omitempty"`
@@ -74,6 +81,27 @@ type Config struct {
 	// ending before the runner treats them as hung; 0 disables it.
 	Stall time.Duration `json:"stall,omitempty"`
 }
+
+// Gcov modes (Config.Gcov).
+const (
+	GcovRun     = "run"
+	GcovPerTest = "per-test"
+)
+
+// GcovDir is where the kernel shows its gcov counters: a tree mirroring the
+// build's object paths, one .gcda file per profiled object, and a reset
+// file that zeroes them all when written (kernel/gcov/fs.c).
+const GcovDir = "/sys/kernel/debug/gcov"
+
+// Labels of EvGcov records (Record.Test) that are no test: the counters
+// before the first test (the boot and the module's load), and those the
+// module's unload adds after the last. Per-test records carry the test's
+// name; a GcovRun run's single set carries GcovAll.
+const (
+	GcovSetup  = "(setup)"
+	GcovUnload = "(unload)"
+	GcovAll    = "(all)"
+)
 
 // WorkDirStage is where the initramfs holds the working directory of an
 // exec'd program (Config.Dir) until the runner mounts it at its path:
@@ -117,7 +145,8 @@ type Record struct {
 	Test        string `json:"test,omitempty"`
 	TaintBefore uint64 `json:"taint_before,omitempty"`
 	// Name and Data are a file of the program's, with EvFile: its path
-	// in the guest and its content.
+	// in the guest and its content. With EvGcov they are a .gcda file,
+	// Name relative to GcovDir, and Test says what its counts cover.
 	Name string `json:"name,omitempty"`
 	Data []byte `json:"data,omitempty"`
 }
@@ -131,6 +160,7 @@ const (
 	EvHang   = "hang"   // program stopped as hung (Test, Error say why)
 	EvExit   = "exit"   // program exited with Status
 	EvFile   = "file"   // a coverage file of the program's (Name, Data)
+	EvGcov   = "gcov"   // a kernel gcov counter file (Name, Data, Test)
 	EvUnload = "unload" // module unloaded (Error empty) or not
 	EvDone   = "done"   // runner finished; the guest powers off next
 	EvError  = "error"  // the runner itself failed

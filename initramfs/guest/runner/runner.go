@@ -110,7 +110,13 @@ func run(out *port) error {
 	if cfg.Shell {
 		return runShell(out, cfg)
 	}
-	status, elapsed, err := runProgram(out, cfg)
+	var status int
+	var elapsed time.Duration
+	if cfg.Gcov == guest.GcovPerTest {
+		status, elapsed, err = runPerTest(out, cfg, gcovFS{guest.GcovDir})
+	} else {
+		status, elapsed, err = runProgram(out, cfg, cfg.Args, nil)
+	}
 	if err != nil {
 		return err
 	}
@@ -126,6 +132,15 @@ func run(out *port) error {
 		}
 		rec.Taint = taint()
 		out.record(rec)
+	}
+	// After the unload, whose code the module's counters then hold too:
+	// the kernel keeps an unloaded module's counters (gcov_persist,
+	// kernel/gcov/fs.c).
+	switch cfg.Gcov {
+	case guest.GcovRun:
+		sendGcov(out, gcovFS{guest.GcovDir}, guest.GcovAll)
+	case guest.GcovPerTest:
+		sendGcov(out, gcovFS{guest.GcovDir}, guest.GcovUnload)
 	}
 	if _, err := os.Stat(kmemleakFile); err == nil {
 		scanLeaks(func() error { return os.WriteFile(kmemleakFile, []byte("scan"), 0) },
@@ -255,9 +270,12 @@ func backtraceOf(obj []string) string {
 	return ""
 }
 
-func runProgram(out *port, cfg guest.Config) (int, time.Duration, error) {
-	cmd := exec.Command(cfg.Program, cfg.Args...)
-	cmd.Dir = "/" + guest.Dir
+// runProgram runs the program with args, streaming its output but the
+// lines drop rejects (nil: none), and says it started (EvStart) unless
+// cfg's mode runs it more than once (runPerTest says so itself).
+func runProgram(out *port, cfg guest.Config, args []string, drop func([]byte) bool) (int, time.Duration, error) {
+	cmd := exec.Command(cfg.Program, args...)
+	cmd.Dir = programDir
 	if cfg.Dir != "" {
 		if err := mountWorkDir(cfg.Dir); err != nil {
 			return 0, 0, err
@@ -282,12 +300,14 @@ func runProgram(out *port, cfg guest.Config) (int, time.Duration, error) {
 		pr.Close()
 		return 0, 0, fmt.Errorf("starting %s: %w", cfg.Program, err)
 	}
-	out.record(guest.Record{Event: guest.EvStart})
+	if cfg.Gcov != guest.GcovPerTest {
+		out.record(guest.Record{Event: guest.EvStart})
+	}
 	pw.Close()
 	t := &tracker{out: out, before: map[string]uint64{}, progress: time.Now()}
 	stop := make(chan struct{})
 	go t.watch(cmd.Process, cfg, stop)
-	copyLines(out, pr, t.line)
+	copyLines(out, pr, t.line, drop)
 	err = cmd.Wait()
 	close(stop)
 	elapsed := time.Since(start)
@@ -316,6 +336,10 @@ func realtime() {
 	}
 }
 
+// programDir is the program's working directory unless the
+// configuration names one; tests replace it.
+var programDir = "/" + guest.Dir
+
 // consoleTTY is the first serial port, the kernel console (console=ttyS0).
 const consoleTTY = "/dev/ttyS0"
 
@@ -331,7 +355,7 @@ func programEnv(cfg guest.Config) []string {
 func runShell(out *port, cfg guest.Config) error {
 	fmt.Printf("cnvmtest: module %s loaded; this is u-root's shell (gosh). Type exit to power off.\n", filepath.Base(cfg.Module))
 	cmd := exec.Command(cfg.Program, cfg.Args...)
-	cmd.Dir = "/" + guest.Dir
+	cmd.Dir = programDir
 	cmd.Env = programEnv(cfg)
 	// u-root's init hands uinit a pipe for output; a shell needs the
 	// console itself as its terminal.
@@ -353,8 +377,8 @@ func runShell(out *port, cfg guest.Config) error {
 }
 
 // copyLines forwards the program's output line by line until it closes,
-// showing each line to see first.
-func copyLines(out *port, r io.Reader, see func([]byte)) {
+// showing each line to see first; lines drop rejects are not forwarded.
+func copyLines(out *port, r io.Reader, see func([]byte), drop func([]byte) bool) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := br.ReadBytes('\n')
@@ -363,7 +387,9 @@ func copyLines(out *port, r io.Reader, see func([]byte)) {
 				line = append(line, '\n')
 			}
 			see(line)
-			out.write(line)
+			if drop == nil || !drop(line) {
+				out.write(line)
+			}
 		}
 		if err != nil {
 			return
