@@ -59,7 +59,7 @@ $(CNCLIENT): vmtests/testdata/cnclient.c
 	$(CC) -static -O2 -Wall -o $@ $<
 
 vmtest: deps $(CNVMTEST) $(CNCLIENT)
-	$(CNVMTEST) run -kernel $(KERNEL) -junit $(OUT)/junit.xml \
+	$(CNVMTEST) run -kernel $(KERNEL) -out $(OUT) -junit $(OUT)/junit.xml \
 		-file $(CNCLIENT) -env CNVMTEST_CNCLIENT=required $(VMFLAGS)
 
 # The suite's kernel coverage (README: Kernel coverage): the whole suite on a
@@ -70,7 +70,7 @@ COVERAGE_KERNEL ?= debian-src:6.12@coverage
 COVERAGE ?= run
 
 coverage: deps $(CNVMTEST) $(CNCLIENT)
-	@$(CNVMTEST) run -kernel $(COVERAGE_KERNEL) -coverage $(COVERAGE) -junit $(OUT)/coverage-junit.xml \
+	@$(CNVMTEST) run -kernel $(COVERAGE_KERNEL) -coverage $(COVERAGE) -out $(OUT) -junit $(OUT)/coverage-junit.xml \
 		-file $(CNCLIENT) -env CNVMTEST_CNCLIENT=required $(VMFLAGS); status=$$?; \
 	report="$$(readlink -f $(OUT)/latest)/html/index.html"; \
 	if [ -f "$$report" ]; then echo "make coverage: report $$report"; else echo "make coverage: no report was written"; status=1; fi; \
