@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,6 +118,10 @@ type apt struct {
 	dir  string // <store>/apt
 	lock string // <store>/locks/apt.lock
 	run  runner
+	// archs are the architectures of the lists (prepare sets them):
+	// HostArch first, then every other one a spec of this store has
+	// asked for. Foreign packages are named NAME:ARCH (see Package).
+	archs []string
 }
 
 func (a *apt) path(elem ...string) string {
@@ -130,9 +135,11 @@ func mirror() string {
 	return defaultMirror
 }
 
-func sourcesList() string {
+// sourcesList is the private sources.list for the architectures archs
+// besides HostArch.
+func sourcesList(archs ...string) string {
 	base := mirror()
-	opts := "arch=amd64 lang=none target=Packages"
+	opts := "arch=" + strings.Join(listArchs(archs), ",") + " lang=none target=Packages"
 	if k := archiveKeyring(); k != "" {
 		opts += " signed-by=" + k
 	}
@@ -148,9 +155,43 @@ func sourcesList() string {
 	return b.String()
 }
 
-// prepare creates the private configuration. A changed sources list (a new
-// suite, another mirror) invalidates the lists.
-func (a *apt) prepare(ctx context.Context) error {
+// listArchs is HostArch and archs, once each, HostArch first.
+func listArchs(archs []string) []string {
+	all := []string{HostArch}
+	for _, arch := range archs {
+		if !slices.Contains(all, arch) {
+			all = append(all, arch)
+		}
+	}
+	slices.Sort(all[1:])
+	return all
+}
+
+// archsRE finds the architectures in a sources.list written by sourcesList.
+var archsRE = regexp.MustCompile(`\[arch=([a-z0-9,]+) `)
+
+// archsOf returns the architectures other than HostArch that a sources.list
+// written by sourcesList fetches.
+func archsOf(list []byte) []string {
+	m := archsRE.FindSubmatch(list)
+	if m == nil {
+		return nil
+	}
+	var archs []string
+	for _, arch := range strings.Split(string(m[1]), ",") {
+		if arch != HostArch {
+			archs = append(archs, arch)
+		}
+	}
+	return archs
+}
+
+// prepare creates the private configuration for the lists of HostArch and
+// of archs. A changed sources list (a new suite, another mirror) invalidates
+// the lists. An architecture once added stays: the runs of a matrix with
+// an arm64 kernel and an amd64 one must not rewrite it in turn, and an
+// amd64 run only reads more lists than it needs.
+func (a *apt) prepare(ctx context.Context, archs ...string) error {
 	for _, d := range []string{a.path("lists", "partial"), a.path("cache", "archives", "partial"), filepath.Dir(a.lock)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
@@ -161,8 +202,12 @@ func (a *apt) prepare(ctx context.Context) error {
 		return err
 	}
 	f.Close()
-	want := sourcesList()
-	if got, err := os.ReadFile(a.path("sources.list")); err == nil && string(got) == want {
+	wanted := func(got []byte) string {
+		a.archs = listArchs(append(archsOf(got), archs...))
+		return sourcesList(a.archs...)
+	}
+	got, err := os.ReadFile(a.path("sources.list"))
+	if want := wanted(got); err == nil && string(got) == want {
 		return nil
 	}
 	unlock, err := flock.Lock(ctx, a.lock, true, nil)
@@ -170,7 +215,8 @@ func (a *apt) prepare(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	got, err := os.ReadFile(a.path("sources.list"))
+	got, err = os.ReadFile(a.path("sources.list"))
+	want := wanted(got)
 	if err == nil && string(got) == want {
 		return nil // another process wrote it
 	}
@@ -220,9 +266,12 @@ func (a *apt) options() []string {
 		// dpkg runs, which never happens here, and is as big (110 MB).
 		"Dir::Cache::pkgcache=pkgcache.bin",
 		"Dir::Cache::srcpkgcache=",
-		"APT::Architecture=amd64",
-		"APT::Architectures=amd64",
+		"APT::Architecture=" + HostArch,
 		"Acquire::Languages=none",
+	}
+	// "::=" appends to apt's list option.
+	for _, arch := range listArchs(a.archs) {
+		o = append(o, "APT::Architectures::="+arch)
 	}
 	if archiveTrust.trustedParts != "" {
 		o = append(o, "Dir::Etc::TrustedParts="+archiveTrust.trustedParts,

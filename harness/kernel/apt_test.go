@@ -112,4 +112,26 @@ func TestSourcesList(t *testing.T) {
 	if err := a.prepare(ctx); err != nil || !a.listsTime().IsZero() {
 		t.Fatalf("another mirror kept the lists fresh (%v)", err)
 	}
+
+	// A foreign architecture is added once, makes the lists stale, and
+	// stays for the runs that do not ask for it.
+	os.WriteFile(a.path("updated"), nil, 0o644)
+	if err := a.prepare(ctx, "arm64"); err != nil || !a.listsTime().IsZero() {
+		t.Fatalf("adding arm64 kept the lists fresh (%v)", err)
+	}
+	list, _ := os.ReadFile(a.path("sources.list"))
+	if !strings.Contains(string(list), "[arch=amd64,arm64 lang=none") {
+		t.Errorf("sources.list with arm64:\n%s", list)
+	}
+	os.WriteFile(a.path("updated"), nil, 0o644)
+	for _, archs := range [][]string{nil, {"arm64"}, {"amd64"}} {
+		if err := a.prepare(ctx, archs...); err != nil || a.listsTime().IsZero() {
+			t.Fatalf("prepare(%q) after arm64 made the lists stale (%v)", archs, err)
+		}
+		opts := strings.Join(a.options(), " ")
+		if !strings.Contains(opts, "APT::Architecture=amd64 ") ||
+			!strings.Contains(opts, "APT::Architectures::=amd64 -o APT::Architectures::=arm64") {
+			t.Errorf("prepare(%q): options %s", archs, opts)
+		}
+	}
 }

@@ -28,6 +28,9 @@ type Kernel struct {
 	Source  string `json:"source,omitempty"`
 	Key     string `json:"key,omitempty"` // the entry's name in the store
 	Release string `json:"release"`       // uname -r, "6.1.0-57-amd64"
+	// Arch is the kernel's architecture, Debian's name for it, when it is
+	// not HostArch: "arm64". See [Kernel.Architecture].
+	Arch string `json:"arch,omitempty"`
 	// PackageVersion is Debian's version of the image package, or, for
 	// debian-src:, of the linux-source package: "6.1.192-3".
 	PackageVersion string    `json:"package_version"`
@@ -50,7 +53,8 @@ type Kernel struct {
 
 	// Image is what QEMU's -kernel takes: Vmlinux when it has a PVH entry
 	// point (direct boot, no decompression in the guest), else BzImage,
-	// with ImageFallback saying why.
+	// with ImageFallback saying why. For arm64, the uncompressed Image:
+	// BzImage (Debian's vmlinuz) when it is one, else what it unpacks to.
 	Image         string `json:"image"`
 	ImageFallback string `json:"image_fallback,omitempty"`
 	BzImage       string `json:"bzimage,omitempty"`
@@ -117,7 +121,9 @@ func (s *Store) path(elem ...string) (string, error) {
 	return filepath.Join(append([]string{dir}, elem...)...), nil
 }
 
-func (s *Store) apt(ctx context.Context) (*apt, error) {
+// apt returns the store's apt configuration, with the lists of the
+// architectures archs besides the host's.
+func (s *Store) apt(ctx context.Context, archs ...string) (*apt, error) {
 	dir, err := s.path("apt")
 	if err != nil {
 		return nil, err
@@ -127,7 +133,7 @@ func (s *Store) apt(ctx context.Context) (*apt, error) {
 	if a.run == nil {
 		a.run = execRunner
 	}
-	if err := a.prepare(ctx); err != nil {
+	if err := a.prepare(ctx, archs...); err != nil {
 		return nil, fmt.Errorf("preparing the apt configuration in %s: %w", dir, err)
 	}
 	return a, nil
@@ -175,7 +181,7 @@ func (s *Store) Get(ctx context.Context, spec Spec, log io.Writer) (*Kernel, err
 // a way fresher lists may cure; when Debian's archive cannot help, the
 // newest stored kernel the spec matches is used.
 func (s *Store) fromArchive(ctx context.Context, spec Spec, p *progress, attempt func(*apt) (*Kernel, error)) (*Kernel, error) {
-	a, err := s.apt(ctx)
+	a, err := s.apt(ctx, spec.arch())
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +215,8 @@ func (s *Store) fromArchive(ctx context.Context, spec Spec, p *progress, attempt
 			}
 		}
 		var berr *BuildError
-		if errors.As(err, &berr) {
+		var cerr *CrossCompilerError
+		if errors.As(err, &berr) || errors.As(err, &cerr) {
 			return nil, err // a build failure is no archive's; a stored kernel would hide it
 		}
 		if k := s.newestStored(spec, false); k != nil {
@@ -255,7 +262,7 @@ func (s *Store) Resolve(ctx context.Context, spec Spec, log io.Writer) (*Resolve
 	resolve := func(ctx context.Context, a *apt, spec Spec, p *progress) (*Resolved, error) {
 		return src.resolve(ctx, s, a, spec, p)
 	}
-	a, err := s.apt(ctx)
+	a, err := s.apt(ctx, spec.arch())
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec, err)
 	}
