@@ -195,7 +195,7 @@ func overlongSegment(t *testing.T, b []byte) string {
 // parallel: VMTEST_QEMU is process-wide.
 func TestBootFailInitramfs(t *testing.T) {
 	requireSelftest(t)
-	real, err := exec.LookPath(envOr("VMTEST_QEMU", "qemu-system-x86_64"))
+	real, err := exec.LookPath(envOr("VMTEST_QEMU", defaultQEMU(t)))
 	if err != nil {
 		t.Fatalf("QEMU: %v", err)
 	}
