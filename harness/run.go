@@ -78,11 +78,14 @@ func (r *run) prepare(ctx context.Context) (*bootArgs, error) {
 		return nil, err
 	}
 	if r.spec.Source == kernel.SourceDebian {
-		// A kernel Debian's archive can no longer build modules for is
-		// refused here, before a run directory or a download (the
-		// resolution is kept, so the fetch below does not repeat it).
+		// A kernel Debian's archive can no longer build modules for, or
+		// one of another architecture built with a newer gcc than the
+		// cross compiler, is refused here, before a run directory or a
+		// download (the resolution is kept, so the fetch below does not
+		// repeat it).
 		var unbuildable *kernel.UnbuildableError
-		if _, err := store.Resolve(ctx, r.spec, r.progress); errors.As(err, &unbuildable) {
+		var cross *kernel.CrossCompilerError
+		if _, err := store.Resolve(ctx, r.spec, r.progress); errors.As(err, &unbuildable) || errors.As(err, &cross) {
 			return nil, &UsageError{Err: err}
 		}
 	}
@@ -432,6 +435,7 @@ func (r *run) run(ctx context.Context) error {
 	if err := r.coverage(s); err != nil {
 		fmt.Fprintf(o.Stderr, "cnvmtest: coverage: %v\n", err)
 	}
+	fmt.Fprintf(r.progress, "cnvmtest: %s guest, kernel %s, on %s\n", res.Arch, res.Kernel.Release, res.Emulator)
 	fmt.Fprintf(r.progress, "cnvmtest: kernel console log: %s\n", res.ConsoleLog)
 	return nil
 }

@@ -40,7 +40,8 @@ type CrossCompilerError struct {
 	Reason string
 }
 
-func (e *CrossCompilerError) Error() string { return fmt.Sprintf("kernel %s: %s", e.Kernel, e.Reason) }
+// Error is the reason alone: Get and Resolve name the kernel.
+func (e *CrossCompilerError) Error() string { return e.Reason }
 
 // crossGCC returns the cross gcc's command and its version ("12.2.0"),
 // once per architecture.

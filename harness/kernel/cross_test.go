@@ -34,7 +34,7 @@ func TestCrossCompilerFits(t *testing.T) {
 		{name: "same gcc", have: "12.2.0", compiler: "gcc-12", spec: arm},
 		{name: "older gcc", have: "12.2.0", compiler: "gcc-10", spec: arm},
 		{name: "newer gcc", have: "12.2.0", compiler: "gcc-14", spec: arm,
-			err: "kernel debian:6.12@arm64: built with gcc-14, newer than the cross compiler aarch64-linux-gnu-gcc 12.2.0, which lacks its options; cross-building modules for it is not supported yet: choose a kernel built with gcc 12 (debian:6.1@arm64, debian:6.12+deb12@arm64)"},
+			err: "built with gcc-14, newer than the cross compiler aarch64-linux-gnu-gcc 12.2.0, which lacks its options; cross-building modules for it is not supported yet: choose a kernel built with gcc 12 (debian:6.1@arm64, debian:6.12+deb12@arm64)"},
 		{name: "clang", have: "12.2.0", compiler: "clang-19", spec: arm, err: "cross builds of modules use gcc only"},
 		{name: "no cross compiler", have: "", compiler: "gcc-12", spec: arm, err: "install it with `make deps-arm64` (Debian package gcc-aarch64-linux-gnu)"},
 	} {
