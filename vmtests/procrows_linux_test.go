@@ -556,9 +556,10 @@ func slabGrowth(tb testing.TB, n int, datagrams [][]byte) int {
 // call site). On amd64 those hold 8 bytes. On arm64 before 6.5 the
 // smallest is kmalloc-128: include/linux/slab.h makes ARCH_KMALLOC_MINALIGN
 // ARCH_DMA_MINALIGN, which arch/arm64/include/asm/cache.h sets to 128, so
-// kmalloc(8) rounds up to it; from 6.5 mm/slab_common.c
-// (__kmalloc_minalign) lets arm64 have kmalloc-8 again when it may bounce
-// unaligned DMA (CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC).
+// kmalloc(8) rounds up to it; from 6.5 arch/arm64/include/asm/cache.h
+// sets ARCH_KMALLOC_MINALIGN to 8 (6.12 has it), and mm/slab_common.c
+// (__kmalloc_minalign) uses it when unaligned DMA can be bounced
+// (CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC): 6.12 on arm64 has kmalloc-8.
 func kmalloc8(tb testing.TB) int {
 	tb.Helper()
 	_, n := kmallocSmallest(tb)
