@@ -191,6 +191,13 @@ var samples = []struct {
 		},
 	},
 	{
+		// arm64 on 6.12: more abort decoding (ISS2, GCS), the Tainted:
+		// line, then die()'s header as on 6.1.
+		file: "oops-6.12-arm64.log",
+		want: []found{{Oops, "Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000",
+			"OOPS|cn_fault_oops|cn_rx_skb|netlink_unicast", 5, 52, false}},
+	},
+	{
 		// arm64's panic: dump_stack's trace names the unwinder
 		// (dump_backtrace), which is no more the bug than dump_stack.
 		file: "panic-6.1-arm64.log",
