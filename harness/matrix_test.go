@@ -10,6 +10,8 @@ import (
 
 	"github.com/cnvmtest/cnvmtest/harness/kernel"
 	"github.com/cnvmtest/cnvmtest/harness/report"
+	"github.com/cnvmtest/cnvmtest/harness/vm"
+	"github.com/cnvmtest/cnvmtest/initramfs/guest"
 )
 
 // A matrix of an amd64 and an arm64 kernel names each guest's
@@ -36,5 +38,21 @@ func TestMatrixSummaryNamesTheGuests(t *testing.T) {
 	}
 	if want := "| `debian:6.1@arm64` | 6.1.0-57-arm64 | arm64 on qemu-system-aarch64 -machine virt -cpu max,pauth-impdef=on (tcg) | PASS |"; !strings.Contains(md.String(), want) {
 		t.Errorf("the Markdown lacks %q:\n%s", want, md.String())
+	}
+}
+
+// The machine harness/vm boots and the guest runner agree on the console
+// and on which port is the result stream's.
+func TestGuestAndMachineAgree(t *testing.T) {
+	for _, arch := range vm.Arches() {
+		if got, want := guest.ConsoleFor(arch), "/dev/"+vm.Console(arch); got != want {
+			t.Errorf("%s: the runner's console is %s, the kernel's %s", arch, got, want)
+		}
+		if guest.ResultPortFor(arch) == guest.ConsoleFor(arch) {
+			t.Errorf("%s: the result port is the console", arch)
+		}
+	}
+	if guest.ResultPortFor("amd64") != guest.ResultPort {
+		t.Errorf("amd64's result port is %s, not %s", guest.ResultPortFor("amd64"), guest.ResultPort)
 	}
 }

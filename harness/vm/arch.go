@@ -66,6 +66,13 @@ var machines = map[string]machine{
 	},
 }
 
+// Console is the kernel console of guests of arch ("ttyAMA0"), the device
+// the guest runner gives a shell (initramfs/guest.ConsoleFor).
+func Console(arch string) string {
+	m, _ := machineFor(arch)
+	return m.console
+}
+
 // Arches are the architectures guests can have.
 func Arches() []string { return []string{AMD64, ARM64} }
 
