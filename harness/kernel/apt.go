@@ -115,12 +115,13 @@ const (
 
 // apt runs apt-get and apt-cache against the store's private configuration.
 type apt struct {
-	dir  string // <store>/apt
-	lock string // <store>/locks/apt.lock
+	dir  string // <store>/apt, or <store>/apt-ARCH for a foreign architecture
+	lock string // <store>/locks/apt.lock, or apt-ARCH.lock
 	run  runner
-	// archs are the architectures of the lists (prepare sets them):
-	// HostArch first, then every other one a spec of this store has
-	// asked for. Foreign packages are named NAME:ARCH (see Package).
+	// archs are the architectures of the lists besides HostArch's: none,
+	// or the foreign one whose kernels this configuration gets (as
+	// NAME:ARCH, see Package). The host's lists are always there, for
+	// the host's linux-kbuild that a cross build of modules runs.
 	archs []string
 }
 
@@ -167,31 +168,9 @@ func listArchs(archs []string) []string {
 	return all
 }
 
-// archsRE finds the architectures in a sources.list written by sourcesList.
-var archsRE = regexp.MustCompile(`\[arch=([a-z0-9,]+) `)
-
-// archsOf returns the architectures other than HostArch that a sources.list
-// written by sourcesList fetches.
-func archsOf(list []byte) []string {
-	m := archsRE.FindSubmatch(list)
-	if m == nil {
-		return nil
-	}
-	var archs []string
-	for _, arch := range strings.Split(string(m[1]), ",") {
-		if arch != HostArch {
-			archs = append(archs, arch)
-		}
-	}
-	return archs
-}
-
-// prepare creates the private configuration for the lists of HostArch and
-// of archs. A changed sources list (a new suite, another mirror) invalidates
-// the lists. An architecture once added stays: the runs of a matrix with
-// an arm64 kernel and an amd64 one must not rewrite it in turn, and an
-// amd64 run only reads more lists than it needs.
-func (a *apt) prepare(ctx context.Context, archs ...string) error {
+// prepare creates the private configuration. A changed sources list (a new
+// suite, another mirror) invalidates the lists.
+func (a *apt) prepare(ctx context.Context) error {
 	for _, d := range []string{a.path("lists", "partial"), a.path("cache", "archives", "partial"), filepath.Dir(a.lock)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
@@ -202,12 +181,8 @@ func (a *apt) prepare(ctx context.Context, archs ...string) error {
 		return err
 	}
 	f.Close()
-	wanted := func(got []byte) string {
-		a.archs = listArchs(append(archsOf(got), archs...))
-		return sourcesList(a.archs...)
-	}
-	got, err := os.ReadFile(a.path("sources.list"))
-	if want := wanted(got); err == nil && string(got) == want {
+	want := sourcesList(a.archs...)
+	if got, err := os.ReadFile(a.path("sources.list")); err == nil && string(got) == want {
 		return nil
 	}
 	unlock, err := flock.Lock(ctx, a.lock, true, nil)
@@ -215,8 +190,7 @@ func (a *apt) prepare(ctx context.Context, archs ...string) error {
 		return err
 	}
 	defer unlock()
-	got, err = os.ReadFile(a.path("sources.list"))
-	want := wanted(got)
+	got, err := os.ReadFile(a.path("sources.list"))
 	if err == nil && string(got) == want {
 		return nil // another process wrote it
 	}

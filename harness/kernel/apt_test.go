@@ -112,26 +112,41 @@ func TestSourcesList(t *testing.T) {
 	if err := a.prepare(ctx); err != nil || !a.listsTime().IsZero() {
 		t.Fatalf("another mirror kept the lists fresh (%v)", err)
 	}
+}
 
-	// A foreign architecture is added once, makes the lists stale, and
-	// stays for the runs that do not ask for it.
-	os.WriteFile(a.path("updated"), nil, 0o644)
-	if err := a.prepare(ctx, "arm64"); err != nil || !a.listsTime().IsZero() {
-		t.Fatalf("adding arm64 kept the lists fresh (%v)", err)
+// A foreign architecture's kernels come through a configuration of its
+// own, with the host's lists too (for linux-kbuild), and leave the host's
+// sources list as it was.
+func TestForeignArchApt(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	ctx := context.Background()
+	host, err := s.apt(ctx, HostArch)
+	if err != nil {
+		t.Fatal(err)
 	}
-	list, _ := os.ReadFile(a.path("sources.list"))
+	before, _ := os.ReadFile(host.path("sources.list"))
+	os.WriteFile(host.path("updated"), nil, 0o644)
+	arm, err := s.apt(ctx, "arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if arm.dir == host.dir || arm.lock == host.lock {
+		t.Fatalf("arm64 shares %s, %s with the host's configuration", arm.dir, arm.lock)
+	}
+	list, _ := os.ReadFile(arm.path("sources.list"))
 	if !strings.Contains(string(list), "[arch=amd64,arm64 lang=none") {
-		t.Errorf("sources.list with arm64:\n%s", list)
+		t.Errorf("arm64's sources.list:\n%s", list)
 	}
-	os.WriteFile(a.path("updated"), nil, 0o644)
-	for _, archs := range [][]string{nil, {"arm64"}, {"amd64"}} {
-		if err := a.prepare(ctx, archs...); err != nil || a.listsTime().IsZero() {
-			t.Fatalf("prepare(%q) after arm64 made the lists stale (%v)", archs, err)
-		}
-		opts := strings.Join(a.options(), " ")
-		if !strings.Contains(opts, "APT::Architecture=amd64 ") ||
-			!strings.Contains(opts, "APT::Architectures::=amd64 -o APT::Architectures::=arm64") {
-			t.Errorf("prepare(%q): options %s", archs, opts)
-		}
+	opts := strings.Join(arm.options(), " ")
+	if !strings.Contains(opts, "APT::Architecture=amd64 ") ||
+		!strings.Contains(opts, "APT::Architectures::=amd64 -o APT::Architectures::=arm64") {
+		t.Errorf("arm64's apt options: %s", opts)
+	}
+	after, _ := os.ReadFile(host.path("sources.list"))
+	if string(after) != string(before) || host.listsTime().IsZero() || strings.Contains(string(after), "arm64") {
+		t.Errorf("the host's configuration changed:\n%s", after)
+	}
+	if opts := strings.Join(host.options(), " "); strings.Contains(opts, "arm64") {
+		t.Errorf("the host's apt options name arm64: %s", opts)
 	}
 }

@@ -161,9 +161,10 @@
 // debian-archive-keyring package): on a host without it (Ubuntu), apt
 // verifies no suite, and Get fails at once with [ErrArchiveUnverified],
 // naming the fix. It searches bullseye, bookworm, trixie, sid and experimental with
-// their -security, -updates and -backports suites, main, for amd64 and,
-// once a spec has asked for it, arm64 (whose image and headers it gets as
-// NAME:arm64, with the host's linux-kbuild to build modules).
+// their -security, -updates and -backports suites, main and amd64 only;
+// arm64 kernels come through the same configuration with arm64 added, in
+// <store>/apt-arm64 (their image and headers got as NAME:arm64, with the
+// host's linux-kbuild to build modules).
 // Which series exist is read from the lists, so new series need no change
 // here. The lists are refreshed when older than a day, or once when a spec
 // does not resolve or a download fails, so a warm Get does no network I/O.

@@ -121,19 +121,27 @@ func (s *Store) path(elem ...string) (string, error) {
 	return filepath.Join(append([]string{dir}, elem...)...), nil
 }
 
-// apt returns the store's apt configuration, with the lists of the
-// architectures archs besides the host's.
-func (s *Store) apt(ctx context.Context, archs ...string) (*apt, error) {
-	dir, err := s.path("apt")
+// apt returns the store's apt configuration for kernels of arch: the
+// host's lists in <store>/apt, or for a foreign architecture the host's
+// and arch's in <store>/apt-ARCH. A configuration of its own keeps the
+// host's sources list as it was: runs of two architectures (a matrix, or
+// a cnvmtest of before arm64 sharing the store) never rewrite each
+// other's, which would make each refresh its lists in turn.
+func (s *Store) apt(ctx context.Context, arch string) (*apt, error) {
+	name, archs := "apt", []string(nil)
+	if arch != "" && arch != HostArch {
+		name, archs = "apt-"+arch, []string{arch}
+	}
+	dir, err := s.path(name)
 	if err != nil {
 		return nil, err
 	}
-	locks, _ := s.path("locks", "apt.lock")
-	a := &apt{dir: dir, lock: locks, run: s.run}
+	locks, _ := s.path("locks", name+".lock")
+	a := &apt{dir: dir, lock: locks, run: s.run, archs: archs}
 	if a.run == nil {
 		a.run = execRunner
 	}
-	if err := a.prepare(ctx, archs...); err != nil {
+	if err := a.prepare(ctx); err != nil {
 		return nil, fmt.Errorf("preparing the apt configuration in %s: %w", dir, err)
 	}
 	return a, nil
