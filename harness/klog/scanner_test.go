@@ -191,6 +191,14 @@ var samples = []struct {
 		},
 	},
 	{
+		// T34 on arm64: the callback returns into freed module text, an
+		// instruction abort whose pc and first frame are bare addresses
+		// (arch/arm64/mm/fault.c: die_kernel_fault, "paging request").
+		file: "oops-freed-text-6.1-arm64.log",
+		want: []found{{Oops, "Unable to handle kernel paging request at virtual address ffffd5d9cded78f0",
+			"OOPS|cn_rx_skb|netlink_unicast|netlink_sendmsg", 5, 47, false}},
+	},
+	{
 		// arm64 on 6.12: more abort decoding (ISS2, GCS), the Tainted:
 		// line, then die()'s header as on 6.1.
 		file: "oops-6.12-arm64.log",
