@@ -15,18 +15,27 @@ OUT ?= out
 DEB_PACKAGES = qemu-system-x86 make gcc libc6-dev bc flex bison libelf-dev \
 	libssl-dev dwarves cpio xz-utils zstd kmod apt dpkg-dev ca-certificates \
 	debootstrap debian-archive-keyring lcov
+# What arm64 guests need besides (make deps-arm64, or make deps with an
+# arm64 kernel in KERNEL): QEMU's arm emulators, the cross compiler the
+# module is built with, and its C library for the static C client.
+DEB_PACKAGES_ARM64 = qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+ARM64 = $(findstring @arm64,$(KERNEL))
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Extra apt-get options, e.g. an archives directory that CI caches.
 APT_OPTS ?=
 
-.PHONY: all deps unit vmtest coverage vmshell selftest selftest-debug standalone test bench vet lint-workflows ci-rehearsal clean FORCE
+.PHONY: all deps deps-arm64 unit vmtest coverage vmshell selftest selftest-debug standalone test bench vet lint-workflows ci-rehearsal clean FORCE
 
 all: test
 
-# deps installs what is missing, and nothing when all is there.
-deps:
-	@installed=" $$(dpkg-query -W -f='$${Status} $${Package}\n' $(DEB_PACKAGES) 2>/dev/null | awk '$$3 == "installed" { printf "%s ", $$4 }')"; \
-	missing=""; for p in $(DEB_PACKAGES); do \
+# deps installs what is missing, and nothing when all is there; with an
+# arm64 kernel in KERNEL (make vmtest KERNEL=debian:6.1@arm64) what deps-arm64
+# installs too.
+deps: PACKAGES = $(DEB_PACKAGES) $(if $(ARM64),$(DEB_PACKAGES_ARM64))
+deps-arm64: PACKAGES = $(DEB_PACKAGES) $(DEB_PACKAGES_ARM64)
+deps deps-arm64:
+	@installed=" $$(dpkg-query -W -f='$${Status} $${Package}\n' $(PACKAGES) 2>/dev/null | awk '$$3 == "installed" { printf "%s ", $$4 }')"; \
+	missing=""; for p in $(PACKAGES); do \
 		case "$$installed" in *" $$p "*) ;; *) missing="$$missing $$p";; esac; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -58,9 +67,16 @@ $(CNCLIENT): vmtests/testdata/cnclient.c
 	@mkdir -p $(OUT)
 	$(CC) -static -O2 -Wall -o $@ $<
 
-vmtest: deps $(CNVMTEST) $(CNCLIENT)
+# The same client for arm64 guests, which take it before the host's.
+CNCLIENT_ARM64 = $(OUT)/cnclient-arm64
+
+$(CNCLIENT_ARM64): vmtests/testdata/cnclient.c
+	@mkdir -p $(OUT)
+	aarch64-linux-gnu-gcc -static -O2 -Wall -o $@ $<
+
+vmtest: deps $(CNVMTEST) $(CNCLIENT) $(if $(ARM64),$(CNCLIENT_ARM64))
 	$(CNVMTEST) run -kernel $(KERNEL) -out $(OUT) -junit $(OUT)/junit.xml \
-		-file $(CNCLIENT) -env CNVMTEST_CNCLIENT=required $(VMFLAGS)
+		-file $(CNCLIENT) $(if $(ARM64),-file $(CNCLIENT_ARM64)) -env CNVMTEST_CNCLIENT=required $(VMFLAGS)
 
 # The suite's kernel coverage (README: Kernel coverage): the whole suite on a
 # kernel built with gcov for drivers/connector, the module profiled too;

@@ -141,6 +141,9 @@ type Result struct {
 	// CPUs and MemoryMB are the guest's size.
 	CPUs, MemoryMB int
 	Accel          vm.Accel
+	// Arch is the guest's architecture ("amd64", "arm64"), and Emulator
+	// what ran it: "qemu-system-aarch64 -machine virt -cpu … (tcg)".
+	Arch, Emulator string
 	Phases         []Phase
 	// ExecStatus is the program's exit status in exec mode.
 	ExecStatus int
@@ -188,10 +191,16 @@ func newRunDir(outDir string) (string, error) {
 
 // chooseAccel applies the user's choice, probing KVM for auto. An
 // accelerator in the QEMU command's own arguments (VMTEST_QEMU) is taken
-// as it is.
-func chooseAccel(ctx context.Context, want AccelMode, q *vm.QEMU) (vm.Accel, string, error) {
+// as it is. A guest of another architecture than the host's is emulated.
+func chooseAccel(ctx context.Context, want AccelMode, q *vm.QEMU, arch string) (vm.Accel, string, error) {
 	if a := q.Accel(); a != "" {
 		return a, "chosen by the QEMU command's arguments (VMTEST_QEMU)", nil
+	}
+	if arch != kernel.HostArch {
+		if want == AccelKVM {
+			return "", "", fmt.Errorf("KVM requested, but it runs only %s guests, and this one is %s", kernel.HostArch, arch)
+		}
+		return vm.TCG, fmt.Sprintf("TCG: an %s guest on an %s host", arch, kernel.HostArch), nil
 	}
 	switch want {
 	case AccelTCG:

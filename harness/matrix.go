@@ -99,20 +99,30 @@ func junitFor(path, kernel string) string {
 // WriteMatrixSummary prints the table of a matrix run.
 func WriteMatrixSummary(w io.Writer, results []MatrixResult, wall time.Duration) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "KERNEL\tRELEASE\tOUTCOME\tPASSED\tFAILED\tSKIPPED\tTIME")
+	fmt.Fprintln(tw, "KERNEL\tRELEASE\tARCH\tOUTCOME\tPASSED\tFAILED\tSKIPPED\tTIME")
 	var sum time.Duration
+	var emulators []string
 	for _, m := range results {
-		release, passed, failed, skipped := "-", 0, 0, 0
+		release, arch, passed, failed, skipped := "-", "-", 0, 0, 0
 		if r := m.Result; r != nil {
 			if r.Kernel != nil {
 				release = r.Kernel.Release
 			}
+			if r.Arch != "" {
+				arch = r.Arch
+				if e := r.Arch + ": " + r.Emulator; !slices.Contains(emulators, e) {
+					emulators = append(emulators, e)
+				}
+			}
 			passed, failed, skipped = r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%.1fs\n", m.Kernel, release, m.Outcome(), passed, failed, skipped, m.Elapsed.Seconds())
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%.1fs\n", m.Kernel, release, arch, m.Outcome(), passed, failed, skipped, m.Elapsed.Seconds())
 		sum += m.Elapsed
 	}
 	tw.Flush()
+	for _, e := range emulators {
+		fmt.Fprintf(w, "emulator of %s\n", e)
+	}
 	fmt.Fprintf(w, "matrix: %d kernels in %.1fs wall time (%.1fs of runs added up)\n", len(results), wall.Seconds(), sum.Seconds())
 }
 
@@ -120,17 +130,20 @@ func WriteMatrixSummary(w io.Writer, results []MatrixResult, wall time.Duration)
 // summary, such as $GITHUB_STEP_SUMMARY), then the tests that did not pass
 // with their outcome and reason.
 func WriteMarkdown(w io.Writer, results []MatrixResult) {
-	fmt.Fprintln(w, "| kernel | release | outcome | passed | failed | skipped | time |")
-	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| kernel | release | guest | outcome | passed | failed | skipped | time |")
+	fmt.Fprintln(w, "|---|---|---|---|---:|---:|---:|---:|")
 	var bad []string
 	for _, m := range results {
-		release, passed, failed, skipped, reason := "-", 0, 0, 0, ""
+		release, guest, passed, failed, skipped, reason := "-", "-", 0, 0, 0, ""
 		if m.Err != nil {
 			reason = m.Err.Error()
 		}
 		if r := m.Result; r != nil {
 			if r.Kernel != nil {
 				release = r.Kernel.Release
+			}
+			if r.Arch != "" {
+				guest = r.Arch + " on " + mdEscape(r.Emulator)
 			}
 			passed, failed, skipped = r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped
 			if reason == "" {
@@ -145,7 +158,7 @@ func WriteMarkdown(w io.Writer, results []MatrixResult) {
 				}
 			}
 		}
-		fmt.Fprintf(w, "| `%s` | %s | %s | %d | %d | %d | %.1fs |\n", m.Kernel, release, m.Outcome(), passed, failed, skipped, m.Elapsed.Seconds())
+		fmt.Fprintf(w, "| `%s` | %s | %s | %s | %d | %d | %d | %.1fs |\n", m.Kernel, release, guest, m.Outcome(), passed, failed, skipped, m.Elapsed.Seconds())
 		if m.Outcome() != report.Pass && reason != "" {
 			bad = append(bad, fmt.Sprintf("- `%s`: %s", m.Kernel, mdEscape(reason)))
 		}

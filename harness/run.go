@@ -79,11 +79,14 @@ func (r *run) prepare(ctx context.Context) (*bootArgs, error) {
 		return nil, err
 	}
 	if r.spec.Source == kernel.SourceDebian {
-		// A kernel Debian's archive can no longer build modules for is
-		// refused here, before a run directory or a download (the
-		// resolution is kept, so the fetch below does not repeat it).
+		// A kernel Debian's archive can no longer build modules for, or
+		// one of another architecture built with a newer gcc than the
+		// cross compiler, is refused here, before a run directory or a
+		// download (the resolution is kept, so the fetch below does not
+		// repeat it).
 		var unbuildable *kernel.UnbuildableError
-		if _, err := store.Resolve(ctx, r.spec, r.progress); errors.As(err, &unbuildable) {
+		var cross *kernel.CrossCompilerError
+		if _, err := store.Resolve(ctx, r.spec, r.progress); errors.As(err, &unbuildable) || errors.As(err, &cross) {
 			return nil, &UsageError{Err: err}
 		}
 	}
@@ -124,6 +127,8 @@ func (r *run) prepare(ctx context.Context) (*bootArgs, error) {
 	fmt.Fprintf(r.progress, "cnvmtest: accelerator %s: %s\n", g.accel, g.accelWhy)
 	r.testsImport = g.testsImport
 	res.Accel, res.Module, res.CPUs, res.MemoryMB = g.accel, ko, g.cpus, o.MemoryMB
+	res.Arch, res.Emulator = r.spec.Architecture(), vm.Emulator(g.qemu, r.spec.Architecture(), g.accel)
+	fmt.Fprintf(r.progress, "cnvmtest: guest %s on %s\n", res.Arch, res.Emulator)
 	if res.MemoryMB == 0 {
 		res.MemoryMB = guestMemory(k)
 	}
@@ -226,7 +231,11 @@ func (r *run) prepareGuest(ctx context.Context, runDir string, store *kernel.Sto
 	if g.err = os.MkdirAll(bin, 0o755); g.err != nil {
 		return g
 	}
+	arch := r.spec.Architecture()
 	binCache := filepath.Join(store.Dir, "bin", build.CacheKey(o.Repo, o.TestsDir, o.TestsPkg))
+	if arch != kernel.HostArch {
+		binCache = filepath.Join(store.Dir, "bin", build.CacheKey(o.Repo, o.TestsDir, o.TestsPkg, arch))
+	}
 	var srcDirs []string
 	if o.Repo != "" {
 		srcDirs = append(srcDirs, o.Repo)
@@ -238,14 +247,14 @@ func (r *run) prepareGuest(ctx context.Context, runDir string, store *kernel.Sto
 	if o.Repo != "" {
 		skip = append(skip, filepath.Join(o.Repo, "out"))
 	}
-	inputs := build.Inputs(srcDirs, skip)
+	inputs := build.Inputs(arch, srcDirs, skip)
 	runner, err := r.runnerFiles(ctx, binCache, bin, inputs)
 	if g.err = err; g.err != nil {
 		return g
 	}
 	g.cfg = guest.Config{Params: o.ModuleParams, Env: o.Env, Unload: true}
 	g.qemu = r.qemu
-	if g.accel, g.accelWhy, g.err = chooseAccel(ctx, o.Accel, r.qemu); g.err != nil {
+	if g.accel, g.accelWhy, g.err = chooseAccel(ctx, o.Accel, r.qemu, arch); g.err != nil {
 		return g
 	}
 	g.cpus = o.CPUs
@@ -262,7 +271,7 @@ func (r *run) prepareGuest(ctx context.Context, runDir string, store *kernel.Sto
 	g.cfg.Deadline = runnerDeadline(g.vmTimeout)
 
 	if r.init == InitURoot {
-		g.base, g.err = initramfs.Base(ctx, filepath.Join(store.Dir, "initramfs"), o.Repo, r.progress)
+		g.base, g.err = initramfs.Base(ctx, filepath.Join(store.Dir, "initramfs"), o.Repo, arch, r.progress)
 		if g.err != nil {
 			return g
 		}
@@ -314,7 +323,7 @@ func (r *run) prepareGuest(ctx context.Context, runDir string, store *kernel.Sto
 			g.cfg.Dirs, g.cfg.CoverDir = []string{guestCoverDir}, guestCoverDir
 		}
 		g.err = build.Stable(ctx, binCache, name, testBin, inputs, func(p string) error {
-			return build.TestBinary(ctx, o.TestsDir, o.TestsPkg, p, flags...)
+			return build.TestBinary(ctx, arch, o.TestsDir, o.TestsPkg, p, flags...)
 		})
 		if g.err != nil {
 			return g
@@ -363,6 +372,7 @@ func (r *run) run(ctx context.Context) error {
 	exit, err := vm.Run(ctx, vm.Config{
 		QEMU:      b.qemu,
 		Accel:     b.accel,
+		Arch:      res.Arch,
 		Kernel:    b.kernel.Image,
 		Initramfs: b.image,
 		Append:    append([]string{"quiet"}, o.KernelArgs...),
@@ -430,6 +440,7 @@ func (r *run) run(ctx context.Context) error {
 	if err := r.coverage(s); err != nil {
 		fmt.Fprintf(o.Stderr, "cnvmtest: coverage: %v\n", err)
 	}
+	fmt.Fprintf(r.progress, "cnvmtest: %s guest, kernel %s, on %s\n", res.Arch, res.Kernel.Release, res.Emulator)
 	if !o.JSON {
 		printKernelCoverage(o.Stdout, res.KernelCoverage)
 	}
@@ -566,6 +577,8 @@ func (r *run) writeJUnit(rec *report.Recorder) error {
 		"kernel.cc":      res.Kernel.Compiler,
 		"module.cc":      res.Kernel.ModuleCC,
 		"accel":          string(res.Accel),
+		"arch":           res.Arch,
+		"emulator":       res.Emulator,
 		"outcome":        string(res.Outcome),
 		"console.log":    res.ConsoleLog,
 	}
@@ -592,7 +605,7 @@ func Shell(ctx context.Context, o Options) error {
 	b := r.boot
 	fmt.Fprintf(r.progress, "cnvmtest: booting %s for a shell; type exit (or poweroff) to leave\n", b.kernel.Release)
 	_, err = vm.Interactive(ctx, vm.Config{
-		QEMU: b.qemu, Accel: b.accel, Kernel: b.kernel.Image, Initramfs: b.image,
+		QEMU: b.qemu, Accel: b.accel, Arch: r.res.Arch, Kernel: b.kernel.Image, Initramfs: b.image,
 		Append: append([]string{"quiet"}, r.o.KernelArgs...), MemoryMB: r.res.MemoryMB, CPUs: r.res.CPUs,
 	}, filepath.Join(r.res.RunDir, "results.out"))
 	return err

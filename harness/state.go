@@ -149,8 +149,17 @@ func newRun(o Options, shell bool) (*run, error) {
 	if err := r.checkPaths(); err != nil {
 		return nil, err
 	}
-	if err := vm.CheckEnv(); err != nil {
+	if err := vm.CheckEnv(spec.Architecture()); err != nil {
 		return nil, &UsageError{Err: err}
+	}
+	if spec.Architecture() != kernel.HostArch {
+		if p.Repo == "" {
+			// The runner is then this binary, which is the host's.
+			return nil, usagef("%s guests need a cnvmtest source tree to build the guest runner for them: run inside a cnvmtest checkout or pass -repo DIR", spec.Architecture())
+		}
+		if p.Accel == AccelKVM {
+			return nil, usagef("-accel kvm: KVM runs guests of the host's architecture (%s) only; %s guests are emulated (TCG)", kernel.HostArch, spec.Architecture())
+		}
 	}
 	return r, nil
 }
@@ -217,7 +226,7 @@ func (r *run) checkPaths() error {
 		if err := abs("program", &p.Exec[0], false); err != nil {
 			return err
 		}
-		if err := CheckStatic(p.Exec[0]); err != nil {
+		if err := checkStaticFor(p.Exec[0], r.spec.Architecture()); err != nil {
 			return &UsageError{Err: err}
 		}
 		if err := abs("working directory", &p.WorkDir, true); err != nil {
@@ -261,10 +270,14 @@ func isDir(p string) bool {
 }
 
 // openStore returns the kernel store and, before anything is fetched,
-// QEMU: a host without it learns so before a download.
+// QEMU (and for another architecture, the cross compiler): a host without
+// them learns so before a download.
 func (r *run) openStore() (*kernel.Store, error) {
-	q, err := vm.FindQEMU("")
+	q, err := vm.FindQEMUFor("", r.spec.Architecture())
 	if err != nil {
+		return nil, err
+	}
+	if err := kernel.CheckCrossCompiler(r.spec); err != nil {
 		return nil, err
 	}
 	r.qemu = q
@@ -298,7 +311,7 @@ func (r *run) runnerFiles(ctx context.Context, binCache, bin, inputs string) ([]
 	if r.o.Repo != "" {
 		runner := filepath.Join(bin, "runner")
 		err := build.Stable(ctx, binCache, "runner", runner, inputs, func(p string) error {
-			return build.Program(ctx, r.o.Repo, "./initramfs/runner", p)
+			return build.Program(ctx, r.spec.Architecture(), r.o.Repo, "./initramfs/runner", p)
 		})
 		if err != nil {
 			return nil, err

@@ -31,13 +31,14 @@ var BaseCommands = []string{
 }
 
 // Base builds the u-root base image (u-root's init plus BaseCommands, as one
-// busybox binary) into dir, or reuses the copy built earlier from the same
-// inputs. moduleDir is the root of the Go module whose go.mod pins u-root.
+// busybox binary, for linux/goarch) into dir, or reuses the copy built
+// earlier from the same inputs. moduleDir is the root of the Go module
+// whose go.mod pins u-root.
 //
 // gobusybox recompiles the standard library on every build (tens of
 // seconds), which is why the result is cached: a run only appends an overlay.
-func Base(ctx context.Context, dir, moduleDir string, log io.Writer) (string, error) {
-	key, err := baseKey(moduleDir)
+func Base(ctx context.Context, dir, moduleDir, goarch string, log io.Writer) (string, error) {
+	key, err := baseKey(moduleDir, goarch)
 	if err != nil {
 		return "", err
 	}
@@ -58,7 +59,7 @@ func Base(ctx context.Context, dir, moduleDir string, log io.Writer) (string, er
 	if _, err := os.Stat(out); err == nil {
 		return out, nil
 	}
-	fmt.Fprintf(log, "initramfs: building the u-root base image (once; about 30 s)\n")
+	fmt.Fprintf(log, "initramfs: building the u-root base image for %s (once; about 30 s)\n", goarch)
 	tmp, err := os.MkdirTemp(dir, "build-")
 	if err != nil {
 		return "", fmt.Errorf("initramfs base: %w", err)
@@ -69,7 +70,7 @@ func Base(ctx context.Context, dir, moduleDir string, log io.Writer) (string, er
 	for i, c := range BaseCommands {
 		pkgs[i] = "github.com/u-root/u-root/cmds/core/" + c
 	}
-	env := golang.Default(golang.DisableCGO(), golang.WithGOARCH("amd64"),
+	env := golang.Default(golang.DisableCGO(), golang.WithGOARCH(goarch),
 		golang.WithGOOS("linux"), golang.WithWorkingDir(moduleDir))
 	partial := filepath.Join(tmp, "base.cpio")
 	l := llog.New(slog.LevelWarn, func(format string, args ...any) {
@@ -95,8 +96,9 @@ func Base(ctx context.Context, dir, moduleDir string, log io.Writer) (string, er
 }
 
 // baseKey hashes what the base image is built from: the module's go.mod and
-// go.sum (u-root's version), the Go toolchain and the command list.
-func baseKey(moduleDir string) (string, error) {
+// go.sum (u-root's version), the Go toolchain, the command list and the
+// architecture.
+func baseKey(moduleDir, goarch string) (string, error) {
 	h := sha256.New()
 	for _, name := range []string{"go.mod", "go.sum"} {
 		b, err := os.ReadFile(filepath.Join(moduleDir, name))
@@ -106,5 +108,9 @@ func baseKey(moduleDir string) (string, error) {
 		h.Write(b)
 	}
 	fmt.Fprintf(h, "%s\n%s\n", runtime.Version(), strings.Join(BaseCommands, " "))
+	if goarch != "amd64" {
+		// amd64's key stays what it was, so its cached base is kept.
+		fmt.Fprintf(h, "GOARCH=%s\n", goarch)
+	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }

@@ -139,3 +139,14 @@ func TestWriteWithoutBaseStartsWithSkeleton(t *testing.T) {
 		t.Errorf("init mode %o, want 755", got)
 	}
 }
+
+func TestBaseKeyNamesTheArchitecture(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module x\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "go.sum"), nil, 0o644)
+	amd, err1 := baseKey(dir, "amd64")
+	arm, err2 := baseKey(dir, "arm64")
+	if err1 != nil || err2 != nil || amd == arm {
+		t.Errorf("base keys for amd64 and arm64: %q (%v), %q (%v)", amd, err1, arm, err2)
+	}
+}

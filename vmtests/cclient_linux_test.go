@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -20,8 +21,11 @@ import (
 // into the guest's /cnvm with `-file out/cnclient`:
 //
 //	gcc -static -O2 -o out/cnclient vmtests/testdata/cnclient.c
+//
+// For arm64 guests it is cross-built as out/cnclient-arm64
+// (aarch64-linux-gnu-gcc), which a run of mixed architectures ships beside
+// the host's: a guest takes the one named for its architecture first.
 const (
-	cClientPath = "/cnvm/cnclient"
 	// envCClient=required makes a missing client a failure, for runs that
 	// ship it; without it the test skips and says how to ship it.
 	envCClient = "CNVMTEST_CNCLIENT"
@@ -33,6 +37,10 @@ const (
 func TestCClientAgrees(t *testing.T) {
 	requireGuest(t)
 	ids := echoIDs(t)
+	cClientPath := "/cnvm/cnclient-" + runtime.GOARCH
+	if _, err := os.Stat(cClientPath); err != nil {
+		cClientPath = "/cnvm/cnclient"
+	}
 	if _, err := os.Stat(cClientPath); err != nil {
 		if os.Getenv(envCClient) == "required" {
 			t.Fatalf("%s=required but the C client is missing: %v", envCClient, err)

@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -517,7 +519,8 @@ func TestProcListenUnboundLeak(t *testing.T) {
 	control := slabGrowth(t, n, nil)
 	leak := slabGrowth(t, n, [][]byte{procRequestBytes(connector.ProcListen), procRequestBytes(connector.ProcIgnore)})
 	extra := leak - control
-	t.Logf("8-byte kmalloc objects: +%d after %d open/close, +%d after %d LISTEN/IGNORE/close; difference %d", control, n, leak, n, extra)
+	size, _ := kmallocSmallest(t)
+	t.Logf("8-byte kmalloc objects (kmalloc-%d caches): +%d after %d open/close, +%d after %d LISTEN/IGNORE/close; difference %d", size, control, n, leak, n, extra)
 	bugSkUserDataLeak.pin(t, b.ProcSkUserDataLeak, extra >= n/2,
 		fmt.Sprintf("%d LISTENs from sockets outside group 1 left %d more 8-byte objects than the control (about %d leak if the bug is there)", n, extra, n))
 	kmemleakReport(t)
@@ -551,32 +554,51 @@ func slabGrowth(tb testing.TB, n int, datagrams [][]byte) int {
 	return kmalloc8(tb) - before
 }
 
-// kmalloc8 sums the objects in use of the 8-byte kmalloc caches in
-// /proc/slabinfo (kmalloc-8, and kmalloc-rnd-NN-8 where the kernel
-// randomises caches per call site).
+// kmalloc8 sums the objects in use of the kmalloc caches that an 8-byte
+// kmalloc comes from: the smallest normal kmalloc caches in /proc/slabinfo
+// (kmalloc-8, and kmalloc-rnd-NN-8 where the kernel randomises caches per
+// call site). On amd64 those hold 8 bytes. On arm64 before 6.5 the
+// smallest is kmalloc-128: include/linux/slab.h makes ARCH_KMALLOC_MINALIGN
+// ARCH_DMA_MINALIGN, which arch/arm64/include/asm/cache.h sets to 128, so
+// kmalloc(8) rounds up to it; from 6.5 arch/arm64/include/asm/cache.h
+// sets ARCH_KMALLOC_MINALIGN to 8 (6.12 has it), and mm/slab_common.c
+// (__kmalloc_minalign) uses it when unaligned DMA can be bounced
+// (CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC): 6.12 on arm64 has kmalloc-8.
 func kmalloc8(tb testing.TB) int {
+	tb.Helper()
+	_, n := kmallocSmallest(tb)
+	return n
+}
+
+// kmallocSmallest returns the object size of the smallest normal kmalloc
+// caches and the objects they have in use.
+func kmallocSmallest(tb testing.TB) (size, active int) {
 	tb.Helper()
 	b, err := os.ReadFile("/proc/slabinfo")
 	if err != nil {
 		tb.Fatalf("reading /proc/slabinfo: %v", err)
 	}
-	total, found := 0, false
+	bySize := map[int]int{} // objects in use by object size
 	for _, line := range strings.Split(string(b), "\n") {
 		fs := strings.Fields(line)
-		if len(fs) < 2 || !strings.HasPrefix(fs[0], "kmalloc") || !strings.HasSuffix(fs[0], "-8") || strings.Contains(fs[0], "dma") {
+		if len(fs) < 2 || !strings.HasPrefix(fs[0], "kmalloc-") || strings.Contains(fs[0], "dma") {
 			continue
 		}
-		active, err := strconv.Atoi(fs[1])
+		size, err := strconv.Atoi(fs[0][strings.LastIndexByte(fs[0], '-')+1:])
+		if err != nil || size < 8 {
+			continue // kmalloc-1k and the like are never the smallest
+		}
+		n, err := strconv.Atoi(fs[1])
 		if err != nil {
 			tb.Fatalf("slabinfo line %q: %v", line, err)
 		}
-		total += active
-		found = true
+		bySize[size] += n
 	}
-	if !found {
-		tb.Fatalf("no 8-byte kmalloc cache in /proc/slabinfo")
+	if len(bySize) == 0 {
+		tb.Fatalf("no kmalloc cache in /proc/slabinfo")
 	}
-	return total
+	size = slices.Min(slices.Collect(maps.Keys(bySize)))
+	return size, bySize[size]
 }
 
 // kmemleakReport logs what kmemleak says about cn_proc, or that this

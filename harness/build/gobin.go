@@ -17,10 +17,11 @@ import (
 	"github.com/cnvmtest/cnvmtest/internal/fsutil"
 )
 
-// staticEnv builds for the guest: linux/amd64, no cgo, so binaries are
-// static and need no libraries in the initramfs.
-func staticEnv() []string {
-	return append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+// staticEnv builds for the guest: linux on goarch (the guest's
+// architecture: Go's names for amd64 and arm64 are Debian's), no cgo, so
+// binaries are static and need no libraries in the initramfs.
+func staticEnv(goarch string) []string {
+	return append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
 }
 
 // stripFlags leave out the symbol table and DWARF: a third less to copy
@@ -29,21 +30,22 @@ func staticEnv() []string {
 const stripFlags = "-ldflags=-s -w"
 
 // TestBinary compiles the test package pkg (as `go test -c`) in dir to
-// out, with more go test flags (-cover, -coverpkg) when given.
-func TestBinary(ctx context.Context, dir, pkg, out string, flags ...string) error {
+// out for linux/goarch, with more go test flags (-cover, -coverpkg) when
+// given.
+func TestBinary(ctx context.Context, goarch, dir, pkg, out string, flags ...string) error {
 	args := append([]string{"test", "-c", stripFlags, "-o", out}, flags...)
-	return goBuild(ctx, dir, "test binary "+pkg, append(args, pkg)...)
+	return goBuild(ctx, goarch, dir, "test binary "+pkg, append(args, pkg)...)
 }
 
-// Program compiles the main package pkg in dir to out.
-func Program(ctx context.Context, dir, pkg, out string) error {
-	return goBuild(ctx, dir, "program "+pkg, "build", stripFlags, "-o", out, pkg)
+// Program compiles the main package pkg in dir to out for linux/goarch.
+func Program(ctx context.Context, goarch, dir, pkg, out string) error {
+	return goBuild(ctx, goarch, dir, "program "+pkg, "build", stripFlags, "-o", out, pkg)
 }
 
-func goBuild(ctx context.Context, dir, what string, args ...string) error {
+func goBuild(ctx context.Context, goarch, dir, what string, args ...string) error {
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
-	cmd.Env = staticEnv()
+	cmd.Env = staticEnv(goarch)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -145,14 +147,15 @@ func writeStamp(name, content string) {
 // tree, say) costs more to walk than the go command does to check.
 const maxInputFiles = 20000
 
-// Inputs fingerprints what a Go build of a package in dirs reads: the name,
-// size and modification time of every file under dirs (but .git and the
-// skip directories, such as the run output; fsutil.Fingerprint), the GO*
-// and CGO* environment, and the go command itself. A source edit, a go.mod
+// Inputs fingerprints what a Go build for linux/goarch of a package in dirs
+// reads: the name, size and modification time of every file under dirs
+// (but .git and the skip directories, such as the run output;
+// fsutil.Fingerprint), the GO* and CGO* environment, and the go command
+// itself. A source edit, a go.mod
 // change, another Go toolchain or other build flags change the
 // fingerprint. It returns "" for a tree of more than maxInputFiles files
 // or one it cannot read, and the caller then always builds.
-func Inputs(dirs []string, skip []string) string {
+func Inputs(goarch string, dirs []string, skip []string) string {
 	h := sha256.New()
 	n := 0
 	for _, dir := range dirs {
@@ -163,7 +166,7 @@ func Inputs(dirs []string, skip []string) string {
 		}
 		n += read
 	}
-	for _, kv := range staticEnv() {
+	for _, kv := range staticEnv(goarch) {
 		if strings.HasPrefix(kv, "GO") || strings.HasPrefix(kv, "CGO") {
 			fmt.Fprintf(h, "%s\n", kv)
 		}

@@ -49,7 +49,7 @@ func TestStableSkipsTheBuildForTheSameInputs(t *testing.T) {
 	}
 	run := func(step string, want int) {
 		t.Helper()
-		in := Inputs([]string{src}, skip)
+		in := Inputs("amd64", []string{src}, skip)
 		if in == "" {
 			t.Fatalf("%s: no fingerprint for a small tree", step)
 		}
@@ -94,5 +94,14 @@ func TestMemoCallsOncePerInputs(t *testing.T) {
 	}
 	if _, err := Memo(cache, "importpath", "c", fn); err != nil || calls != 4 {
 		t.Errorf("a failed call was remembered (calls %d, err %v)", calls, err)
+	}
+}
+
+func TestInputsNameTheArchitecture(t *testing.T) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module x\n"), 0o644)
+	amd, arm := Inputs("amd64", []string{src}, nil), Inputs("arm64", []string{src}, nil)
+	if amd == "" || arm == "" || amd == arm {
+		t.Errorf("the fingerprints of an amd64 and an arm64 build are %q and %q", amd, arm)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -114,9 +115,14 @@ const (
 
 // apt runs apt-get and apt-cache against the store's private configuration.
 type apt struct {
-	dir  string // <store>/apt
-	lock string // <store>/locks/apt.lock
+	dir  string // <store>/apt, or <store>/apt-ARCH for a foreign architecture
+	lock string // <store>/locks/apt.lock, or apt-ARCH.lock
 	run  runner
+	// archs are the architectures of the lists besides HostArch's: none,
+	// or the foreign one whose kernels this configuration gets (as
+	// NAME:ARCH, see Package). The host's lists are always there, for
+	// the host's linux-kbuild that a cross build of modules runs.
+	archs []string
 }
 
 func (a *apt) path(elem ...string) string {
@@ -130,9 +136,11 @@ func mirror() string {
 	return defaultMirror
 }
 
-func sourcesList() string {
+// sourcesList is the private sources.list for the architectures archs
+// besides HostArch.
+func sourcesList(archs ...string) string {
 	base := mirror()
-	opts := "arch=amd64 lang=none target=Packages"
+	opts := "arch=" + strings.Join(listArchs(archs), ",") + " lang=none target=Packages"
 	if k := archiveKeyring(); k != "" {
 		opts += " signed-by=" + k
 	}
@@ -148,6 +156,18 @@ func sourcesList() string {
 	return b.String()
 }
 
+// listArchs is HostArch and archs, once each, HostArch first.
+func listArchs(archs []string) []string {
+	all := []string{HostArch}
+	for _, arch := range archs {
+		if !slices.Contains(all, arch) {
+			all = append(all, arch)
+		}
+	}
+	slices.Sort(all[1:])
+	return all
+}
+
 // prepare creates the private configuration. A changed sources list (a new
 // suite, another mirror) invalidates the lists.
 func (a *apt) prepare(ctx context.Context) error {
@@ -161,7 +181,7 @@ func (a *apt) prepare(ctx context.Context) error {
 		return err
 	}
 	f.Close()
-	want := sourcesList()
+	want := sourcesList(a.archs...)
 	if got, err := os.ReadFile(a.path("sources.list")); err == nil && string(got) == want {
 		return nil
 	}
@@ -220,9 +240,12 @@ func (a *apt) options() []string {
 		// dpkg runs, which never happens here, and is as big (110 MB).
 		"Dir::Cache::pkgcache=pkgcache.bin",
 		"Dir::Cache::srcpkgcache=",
-		"APT::Architecture=amd64",
-		"APT::Architectures=amd64",
+		"APT::Architecture=" + HostArch,
 		"Acquire::Languages=none",
+	}
+	// "::=" appends to apt's list option.
+	for _, arch := range listArchs(a.archs) {
+		o = append(o, "APT::Architectures::="+arch)
 	}
 	if archiveTrust.trustedParts != "" {
 		o = append(o, "Dir::Etc::TrustedParts="+archiveTrust.trustedParts,

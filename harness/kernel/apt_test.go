@@ -113,3 +113,40 @@ func TestSourcesList(t *testing.T) {
 		t.Fatalf("another mirror kept the lists fresh (%v)", err)
 	}
 }
+
+// A foreign architecture's kernels come through a configuration of its
+// own, with the host's lists too (for linux-kbuild), and leave the host's
+// sources list as it was.
+func TestForeignArchApt(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	ctx := context.Background()
+	host, err := s.apt(ctx, HostArch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(host.path("sources.list"))
+	os.WriteFile(host.path("updated"), nil, 0o644)
+	arm, err := s.apt(ctx, "arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if arm.dir == host.dir || arm.lock == host.lock {
+		t.Fatalf("arm64 shares %s, %s with the host's configuration", arm.dir, arm.lock)
+	}
+	list, _ := os.ReadFile(arm.path("sources.list"))
+	if !strings.Contains(string(list), "[arch=amd64,arm64 lang=none") {
+		t.Errorf("arm64's sources.list:\n%s", list)
+	}
+	opts := strings.Join(arm.options(), " ")
+	if !strings.Contains(opts, "APT::Architecture=amd64 ") ||
+		!strings.Contains(opts, "APT::Architectures::=amd64 -o APT::Architectures::=arm64") {
+		t.Errorf("arm64's apt options: %s", opts)
+	}
+	after, _ := os.ReadFile(host.path("sources.list"))
+	if string(after) != string(before) || host.listsTime().IsZero() || strings.Contains(string(after), "arm64") {
+		t.Errorf("the host's configuration changed:\n%s", after)
+	}
+	if opts := strings.Join(host.options(), " "); strings.Contains(opts, "arm64") {
+		t.Errorf("the host's apt options name arm64: %s", opts)
+	}
+}

@@ -22,8 +22,9 @@
 //	             default), "debug" or "coverage"; any configs/NAME.config
 //	             is one
 //	ARCH       = the architecture, Debian's name for it: "amd64" (the
-//	             host's, the default); arm64, s390x and Debian's other
-//	             names are refused as not supported yet
+//	             host's, the default) or, for debian: only, "arm64";
+//	             s390x and Debian's other names are refused as not
+//	             supported yet
 //
 // Each source reads its own ARGUMENT (one file each, source_NAME.go):
 //
@@ -48,6 +49,12 @@
 //	debian:6.1.0-57-rt     one ABI of it, as in its package name
 //	debian:6.12+deb13-cloud  the cloud flavour of trixie's 6.12
 //	debian:6.1@amd64       the same as debian:6.1: the host's architecture
+//	debian:6.1@arm64       Debian's arm64 6.1 (linux-image-*-arm64-unsigned):
+//	                       modules cross-built with aarch64-linux-gnu-gcc
+//	                       (see cross.go), the guest emulated
+//	debian:6.12+deb12@arm64  bookworm's arm64 6.12, built with gcc 12;
+//	                       kernels built with a newer gcc than the cross
+//	                       compiler (6.12+deb13's gcc-14) are refused
 //
 //	debian-src:6.12        Debian's linux-source-6.12 (the newest in any suite),
 //	                       built here with the minimal config flavour
@@ -164,7 +171,10 @@
 // debian-archive-keyring package): on a host without it (Ubuntu), apt
 // verifies no suite, and Get fails at once with [ErrArchiveUnverified],
 // naming the fix. It searches bullseye, bookworm, trixie, sid and experimental with
-// their -security, -updates and -backports suites, main and amd64 only.
+// their -security, -updates and -backports suites, main and amd64 only;
+// arm64 kernels come through the same configuration with arm64 added, in
+// <store>/apt-arm64 (their image and headers got as NAME:arm64, with the
+// host's linux-kbuild to build modules).
 // Which series exist is read from the lists, so new series need no change
 // here. The lists are refreshed when older than a day, or once when a spec
 // does not resolve or a download fails, so a warm Get does no network I/O.

@@ -78,8 +78,7 @@ func load(dir string, verify bool) (*Kernel, error) {
 		}
 	}
 	k.Dir = dir
-	host, hostErr := hostGCC()
-	k.CompilerMismatch = compilerMismatch(k.CC, host, hostErr)
+	k.CompilerMismatch = loadMismatch(k)
 	return k, nil
 }
 
@@ -281,6 +280,14 @@ func (s *Store) build(ctx context.Context, a *apt, r *Resolved, root string, p *
 	p.printf("unpacked in %s", since(start))
 
 	start = time.Now()
+	if k.Arch != "" {
+		from, err := extractForeignImage(ctx, k, root)
+		if err != nil {
+			return nil, err
+		}
+		p.printf("the %s image is the vmlinuz's %s (%s)", k.Arch, from, since(start))
+		return k, nil
+	}
 	if err := extractImage(ctx, k, filepath.Join(root, "vmlinux")); err != nil {
 		return nil, err
 	}
@@ -308,6 +315,7 @@ func locate(root string, r *Resolved) (*Kernel, error) {
 	k := &Kernel{
 		Source:         SourceDebian,
 		Release:        rel,
+		Arch:           r.Arch,
 		PackageVersion: r.PackageVersion,
 		Packages:       r.Packages,
 		Suites:         r.Suites,
@@ -345,6 +353,31 @@ func placeholderMap(name string) bool {
 	}
 	b, err := os.ReadFile(name)
 	return err == nil && len(b) < 4096 && bytes.Contains(b, []byte("The real System.map is in"))
+}
+
+// extractForeignImage chooses the image to boot of a kernel for another
+// architecture (arm64, the only one so far): the vmlinuz when it is an
+// arm64 Image, else the Image it holds, written to root/Image.
+func extractForeignImage(ctx context.Context, k *Kernel, root string) (from string, err error) {
+	if k.Arch != Arm64 {
+		return "", fmt.Errorf("booting %s kernels is not supported", k.Arch)
+	}
+	z, err := os.ReadFile(k.BzImage)
+	if err != nil {
+		return "", err
+	}
+	img, from, err := vmlinux.Arm64Image(ctx, z)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", k.BzImage, err)
+	}
+	k.Image = k.BzImage
+	if len(img) != len(z) {
+		k.Image = filepath.Join(root, "Image")
+		if err := os.WriteFile(k.Image, img, 0o644); err != nil {
+			return "", err
+		}
+	}
+	return from, nil
 }
 
 // extractImage writes BzImage's vmlinux to dst and chooses the image to boot.

@@ -239,7 +239,7 @@ func TestGetRefreshes(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(s.Dir, "apt"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		a, _ := s.apt(ctx)
+		a, _ := s.apt(ctx, HostArch)
 		a.update(ctx, newProgress(nil, spec), "test", time.Time{})
 		// Fresh, but older than minRetryAge.
 		old := time.Now().Add(-time.Hour)

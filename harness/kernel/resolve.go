@@ -22,11 +22,61 @@ var ErrNotFound = errors.New("no matching kernel package")
 type Package struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
-	Size    int64  `json:"size,omitempty"` // bytes to download
+	// Arch is the architecture of a foreign package (an arm64 kernel's
+	// image and headers): "" for the host's and for Architecture: all.
+	Arch string `json:"arch,omitempty"`
+	Size int64  `json:"size,omitempty"` // bytes to download
 }
 
-// String returns name=version, as apt-get takes it.
-func (p Package) String() string { return p.Name + "=" + p.Version }
+// String returns name=version, or name:arch=version for a foreign
+// package, as apt-get takes it.
+func (p Package) String() string { return p.aptName() + "=" + p.Version }
+
+// aptName is the name apt knows the package by in the store's
+// multi-architecture lists: NAME, or NAME:ARCH for a foreign package.
+func (p Package) aptName() string {
+	if p.Arch == "" {
+		return p.Name
+	}
+	return p.Name + ":" + p.Arch
+}
+
+// packageArch is the Arch of a package named in apt's output: "" for the
+// host's architecture and for "all".
+func packageArch(arch string) string {
+	if arch == HostArch || arch == "all" {
+		return ""
+	}
+	return arch
+}
+
+// splitArch splits apt's NAME:ARCH into a Package's name and Arch.
+func splitArch(name string) (string, string) {
+	n, arch, _ := strings.Cut(name, ":")
+	return n, packageArch(arch)
+}
+
+// stanzaPackage is the package an apt-cache show stanza describes.
+func stanzaPackage(st map[string]string) Package {
+	return Package{Name: st["Package"], Version: st["Version"], Arch: packageArch(st["Architecture"])}
+}
+
+// dependencyArch is the architecture a kernel package's dependency d is
+// got for when the image is for arch. Modules are built on this host, so
+// linux-kbuild-* (fixdep, modpost, genksyms: programs that run during the
+// build) is the host's, as Debian's linux-headers-*-arm64 Makefile allows
+// (its .kernelvariables set CROSS_COMPILE when the build and host
+// architectures differ); linux-headers-*-common is Architecture: all; the
+// rest (linux-binary-*, linux-base-* of 7.x) is the image's.
+func dependencyArch(d, arch string) string {
+	switch {
+	case strings.HasPrefix(d, "linux-kbuild-"):
+		return ""
+	case strings.HasPrefix(d, "linux-headers-") && (strings.HasSuffix(d, "-common") || strings.HasSuffix(d, "-common-rt")):
+		return ""
+	}
+	return arch
+}
 
 // Resolved is a spec resolved to exact packages, before any download.
 type Resolved struct {
@@ -39,6 +89,8 @@ type Resolved struct {
 	// "gcc-12"; modules must be built with it.
 	Compiler string
 	Packages []Package // image, headers and kbuild: what Get downloads
+	// Arch is the kernel's architecture when it is not the host's.
+	Arch string `json:",omitempty"`
 }
 
 // key names the kernel's cache entry.
@@ -126,7 +178,7 @@ func resolve(ctx context.Context, a *apt, spec Spec, hostGCC int) (*Resolved, er
 	sizes := map[Package]int64{}
 	for _, st := range debpkg.ParseStanzas(out) {
 		size, _ := strconv.ParseInt(st["Size"], 10, 64)
-		sizes[Package{Name: st["Package"], Version: st["Version"]}] = size
+		sizes[stanzaPackage(st)] = size
 	}
 	r := &Resolved{
 		Spec:           spec.String(),
@@ -135,6 +187,7 @@ func resolve(ctx context.Context, a *apt, spec Spec, hostGCC int) (*Resolved, er
 		PackageVersion: c.version,
 		Suites:         c.suites,
 		Compiler:       c.compiler,
+		Arch:           packageArch(spec.arch()),
 	}
 	for _, p := range c.packages {
 		p.Size = sizes[p]
@@ -153,6 +206,7 @@ func seriesCandidates(ctx context.Context, a *apt, spec Spec) ([]*candidate, err
 	}
 	var names []string
 	allSeries := map[string]bool{}
+	arch := packageArch(spec.arch())
 	for _, name := range strings.Fields(string(out)) {
 		abi, _, ok := imageABI(name, debFlavour(spec))
 		if !ok {
@@ -160,7 +214,8 @@ func seriesCandidates(ctx context.Context, a *apt, spec Spec) ([]*candidate, err
 		}
 		allSeries[seriesOf(abi)] = true
 		if seriesOf(abi) == series {
-			names = append(names, name, "linux-headers-"+abi+"-"+debFlavour(spec))
+			names = append(names, Package{Name: name, Arch: arch}.aptName(),
+				Package{Name: "linux-headers-" + abi + "-" + debFlavour(spec), Arch: arch}.aptName())
 		}
 	}
 	if len(names) == 0 {
@@ -194,8 +249,8 @@ func seriesCandidates(ctx context.Context, a *apt, spec Spec) ([]*candidate, err
 	var more []string
 	for _, c := range cands {
 		for _, p := range c.packages {
-			if !have[p] && !slices.Contains(more, p.Name) {
-				more = append(more, p.Name)
+			if !have[p] && !slices.Contains(more, p.aptName()) {
+				more = append(more, p.aptName())
 			}
 		}
 	}
@@ -250,7 +305,7 @@ func (e *UnbuildableError) Error() string {
 func candidates(flavour string, found []available, stanzas []map[string]string) []*candidate {
 	byPkg := map[Package]map[string]string{}
 	for _, st := range stanzas {
-		byPkg[Package{Name: st["Package"], Version: st["Version"]}] = st
+		byPkg[stanzaPackage(st)] = st
 	}
 	suitesOf := map[Package][]string{}
 	for _, f := range found {
@@ -259,14 +314,15 @@ func candidates(flavour string, found []available, stanzas []map[string]string) 
 	best := map[string]*candidate{} // by abi and version
 	for key, suites := range suitesOf {
 		abi, unsigned, ok := imageABI(key.Name, flavour)
-		image, headers := byPkg[key], byPkg[Package{Name: "linux-headers-" + abi + "-" + flavour, Version: key.Version}]
+		headersPkg := Package{Name: "linux-headers-" + abi + "-" + flavour, Version: key.Version, Arch: key.Arch}
+		image, headers := byPkg[key], byPkg[headersPkg]
 		if !ok || image == nil || headers == nil || slices.ContainsFunc(debpkg.Depends(image["Depends"]), isImage) {
 			continue
 		}
 		c := &candidate{abi: abi, image: key.Name, version: key.Version, unsigned: unsigned, suites: suites}
 		slices.Sort(c.suites)
 		c.suites = slices.Compact(c.suites)
-		c.packages = []Package{{Name: key.Name, Version: key.Version}}
+		c.packages = []Package{key}
 		// The 7.x packages split the image: linux-image-X depends on
 		// linux-binary-X (vmlinuz) and linux-base-X (config, System.map);
 		// linux-modules-X is not needed to boot from an initramfs.
@@ -276,10 +332,10 @@ func candidates(flavour string, found []available, stanzas []map[string]string) 
 				c.compilerMajor, _ = strconv.Atoi(m[2])
 			}
 			if kernelPkgRE.MatchString(d) {
-				c.packages = append(c.packages, Package{Name: d, Version: key.Version})
+				c.packages = append(c.packages, Package{Name: d, Version: key.Version, Arch: dependencyArch(d, key.Arch)})
 			}
 		}
-		c.packages = append(c.packages, Package{Name: "linux-headers-" + abi + "-" + flavour, Version: key.Version})
+		c.packages = append(c.packages, headersPkg)
 		slices.SortFunc(c.packages, func(a, b Package) int { return strings.Compare(a.Name, b.Name) })
 		c.packages = slices.Compact(c.packages)
 		id := abi + "=" + key.Version
@@ -368,7 +424,8 @@ type available struct {
 func parseMadison(out []byte) []available {
 	var found []available
 	for _, a := range debpkg.ParseMadison(out) {
-		found = append(found, available{pkg: Package{Name: a.Name, Version: a.Version}, suite: a.Suite})
+		name, arch := splitArch(a.Name)
+		found = append(found, available{pkg: Package{Name: name, Arch: arch, Version: a.Version}, suite: a.Suite})
 	}
 	return found
 }

@@ -76,6 +76,13 @@ var fakeArchive = []archivePkg{
 	{"linux-binary-7.3-amd64", "7.3~rc7-1~exp1", "experimental", "linux-base-7.3-amd64 (= 7.3~rc7-1~exp1)"},
 	{"linux-headers-7.3-common", "7.3~rc7-1~exp1", "experimental", ""},
 	{"linux-kbuild-7.3", "7.3~rc7-1~exp1", "experimental", ""},
+	// arm64's 6.1, named NAME:arm64 as apt names foreign packages in the
+	// store's lists. linux-kbuild-6.1:arm64 holds arm64 programs: the
+	// host's must be taken.
+	{"linux-image-6.1.0-57-arm64-unsigned:arm64", "6.1.192-3", "bookworm-security", "kmod, linux-base (>= 4.3~)"},
+	{"linux-image-6.1.0-57-arm64:arm64", "6.1.192-3", "bookworm-security", "kmod, linux-base (>= 4.3~)"},
+	{"linux-headers-6.1.0-57-arm64:arm64", "6.1.192-3", "bookworm-security", "linux-headers-6.1.0-57-common (= 6.1.192-3), linux-kbuild-6.1 (>= 6.1.192-3), gcc-12"},
+	{"linux-kbuild-6.1:arm64", "6.1.192-3", "bookworm-security", ""},
 	// Sources, for debian-src:.
 	{"linux-source-6.12", "6.12.118-1", "trixie-security", ""},
 	{"linux-source-6.12", "6.12.117-1~deb12u1", "bookworm-security", ""},
@@ -108,8 +115,8 @@ func (f *fakeApt) run(ctx context.Context, dir, name string, args ...string) ([]
 	case "apt-cache pkgnames":
 		var names []string
 		for _, p := range fakeArchive {
-			if strings.HasPrefix(p.name, operands[0]) {
-				names = append(names, p.name)
+			if name, _, _ := strings.Cut(p.name, ":"); strings.HasPrefix(name, operands[0]) {
+				names = append(names, name)
 			}
 		}
 		slices.Sort(names)
@@ -117,7 +124,7 @@ func (f *fakeApt) run(ctx context.Context, dir, name string, args ...string) ([]
 	case "apt-cache madison":
 		for _, p := range fakeArchive {
 			if slices.Contains(operands, p.name) {
-				fmt.Fprintf(&out, "%s | %s | http://deb.debian.org/debian %s/main amd64 Packages\n", p.name, p.version, p.suite)
+				fmt.Fprintf(&out, "%s | %s | http://deb.debian.org/debian %s/main %s Packages\n", p.name, p.version, p.suite, fakeArch(p.name))
 			}
 		}
 	case "apt-cache show":
@@ -125,7 +132,9 @@ func (f *fakeApt) run(ctx context.Context, dir, name string, args ...string) ([]
 		for _, p := range fakeArchive {
 			if id := p.name + "=" + p.version; slices.Contains(operands, id) && !shown[id] {
 				shown[id] = true
-				fmt.Fprintf(&out, "Package: %s\nVersion: %s\nDepends: %s\nSize: %d\nDescription: Linux\n continued\n\n", p.name, p.version, p.depends, 1000+len(p.name))
+				name, _, _ := strings.Cut(p.name, ":")
+				fmt.Fprintf(&out, "Package: %s\nArchitecture: %s\nVersion: %s\nDepends: %s\nSize: %d\nDescription: Linux\n continued\n\n",
+					name, fakeArch(p.name), p.version, p.depends, 1000+len(p.name))
 			}
 		}
 		if len(shown) == 0 {
@@ -142,6 +151,17 @@ func (f *fakeApt) run(ctx context.Context, dir, name string, args ...string) ([]
 		return nil, nil, fmt.Errorf("fakeApt: unexpected %s %v", name, args[0])
 	}
 	return []byte(out.String()), nil, nil
+}
+
+// fakeArch is the architecture of a package of fakeArchive.
+func fakeArch(name string) string {
+	switch _, arch, _ := strings.Cut(name, ":"); {
+	case arch != "":
+		return arch
+	case strings.Contains(name, "-common") || strings.HasPrefix(name, "linux-source-"):
+		return "all"
+	}
+	return "amd64"
 }
 
 func (f *fakeApt) ran() []string {
@@ -194,6 +214,11 @@ func TestResolve(t *testing.T) {
 		{spec: "debian:6.1.0-58", hostGCC: 12, err: "no kernel 6.1.0-58; newest of the series:\n\tlinux-image-6.1.0-57-amd64-unsigned 6.1.192-3 (bookworm-security, gcc-12)"},
 		{spec: "debian:6.12+deb11", hostGCC: 12, err: "no 6.12 kernel built for Debian 11"},
 		{spec: "debian:9.9", hostGCC: 12, err: "no linux-image-9.9* package for amd64 in Debian's archive (searched bullseye…experimental); series there: 6.1, 6.12, 7.3"},
+		// arm64: the image and its headers are arm64's, the common
+		// headers are all, and linux-kbuild is the host's.
+		{spec: "debian:6.1@arm64", hostGCC: 12, release: "6.1.0-57-arm64", version: "6.1.192-3", suites: []string{"bookworm-security"}, compiler: "gcc-12",
+			packages: pkgs("linux-headers-6.1.0-57-arm64:arm64", "linux-headers-6.1.0-57-common", "linux-image-6.1.0-57-arm64-unsigned:arm64", "linux-kbuild-6.1")},
+		{spec: "debian:6.12@arm64", hostGCC: 12, err: "no linux-image-6.12* package for arm64 in Debian's archive (searched bullseye…experimental); series there: 6.1"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s with gcc %d", tt.spec, tt.hostGCC), func(t *testing.T) {
@@ -218,7 +243,7 @@ func TestResolve(t *testing.T) {
 				if p.Version != tt.version || p.Size == 0 {
 					t.Errorf("package %s has version %q and size %d, want version %q and a size", p.Name, p.Version, p.Size, tt.version)
 				}
-				names = append(names, p.Name)
+				names = append(names, p.aptName())
 			}
 			got := []any{r.Release, r.PackageVersion, r.Suites, r.Compiler, names}
 			want := []any{tt.release, tt.version, tt.suites, tt.compiler, tt.packages}

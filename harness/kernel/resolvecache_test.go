@@ -21,7 +21,7 @@ func resolveStore(t *testing.T) (*Store, *fakeApt) {
 	t.Helper()
 	f := &fakeApt{}
 	s := &Store{Dir: t.TempDir(), run: f.run}
-	a, err := s.apt(context.Background())
+	a, err := s.apt(context.Background(), HostArch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestResolveCacheInvalidation(t *testing.T) {
 			os.Remove(filepath.Join(lists(s), list))
 		}},
 		{"the lists updated", func(t *testing.T, s *Store) {
-			a, _ := s.apt(context.Background())
+			a, _ := s.apt(context.Background(), HostArch)
 			if err := a.update(context.Background(), newProgress(nil, Spec{}), "test", a.listsTime()); err != nil {
 				t.Fatal(err)
 			}

@@ -102,6 +102,9 @@ func (debianSource) resolve(ctx context.Context, s *Store, a *apt, spec Spec, p 
 	}
 	p.printf("resolved to %s %s (%s; %s) in %s%s", r.ImagePackage, r.PackageVersion,
 		strings.Join(r.Suites, ", "), orNone(r.Compiler), since(start), cachedNote(cached))
+	if err := crossCompilerFits(spec, r.Compiler); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -126,11 +129,20 @@ func (debianSource) describe(k *Kernel) (summary, version string) {
 	return fmt.Sprintf("%s (Debian %s)", k.Release, k.PackageVersion), k.PackageVersion
 }
 
-// releaseSpec splits a Debian kernel's release (6.1.0-57-rt-amd64) into
-// the spec naming its ABI exactly.
+// releaseSpec splits a Debian kernel's release (6.1.0-57-rt-amd64,
+// 6.1.0-57-arm64) into the spec naming its ABI exactly.
 func releaseSpec(release string) (Spec, bool) {
 	spec := Spec{Source: SourceDebian}
-	rest, ok := strings.CutSuffix(release, "-"+HostArch)
+	var rest string
+	ok := false
+	for _, arch := range supportedArchs {
+		if rest, ok = strings.CutSuffix(release, "-"+arch); ok {
+			if arch != HostArch {
+				spec.Arch = arch
+			}
+			break
+		}
+	}
 	if !ok {
 		return spec, false
 	}

@@ -28,8 +28,16 @@ const (
 const DefaultFlavour = "minimal"
 
 // HostArch is the architecture kernels are got for unless a spec names
-// one (Debian's name for it); it is the only one supported so far.
+// one (Debian's name for it).
 const HostArch = "amd64"
+
+// Arm64 is the one foreign architecture supported so far, for debian:
+// kernels only: Debian's arm64 packages, the module cross-built with
+// gcc-aarch64-linux-gnu, the guest emulated by qemu-system-aarch64.
+const Arm64 = "arm64"
+
+// supportedArchs are the architectures a spec may name.
+var supportedArchs = []string{HostArch, Arm64}
 
 // Spec names a kernel: where it comes from (Source and its argument:
 // Series, Dist and Exact, or Dir, or Image and KDir), Debian's package
@@ -83,7 +91,7 @@ func (e *SpecError) Error() string { return fmt.Sprintf("kernel spec %q: %s", e.
 const specGrammar = "a spec is SOURCE:ARGUMENT[@QUALIFIER…]: debian:SERIES[+debNN][-rt|-cloud] (debian:6.1, debian:6.12+deb13, debian:6.1-rt), " +
 	"debian:ABI or debian:PACKAGE_VERSION (debian:6.1.0-57, debian:6.1.0-57-rt, debian:6.1.170-1), " +
 	"debian-src:SERIES|VERSION[@FLAVOUR] (debian-src:6.12@debug), src:DIR[@FLAVOUR] or path:IMAGE,KDIR; " +
-	"a qualifier is a config flavour (minimal, debug) or an architecture (amd64)"
+	"a qualifier is a config flavour (minimal, debug) or an architecture (amd64; arm64 for debian:)"
 
 var (
 	seriesRE = regexp.MustCompile(`^([0-9]+\.[0-9]+)(?:\+deb([0-9]+))?$`)
@@ -93,7 +101,7 @@ var (
 	qualifierRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 )
 
-// debianArchs are Debian's architecture names. Only HostArch is supported;
+// debianArchs are Debian's architecture names. Only supportedArchs work;
 // naming another gets a clear "not supported yet" rather than "unknown".
 var debianArchs = []string{"amd64", "arm64", "armel", "armhf", "i386", "loong64", "mips64el", "ppc64el", "riscv64", "s390x"}
 
@@ -142,15 +150,19 @@ func cutQualifiers(spec *Spec, src source, arg string) (string, error) {
 			if spec.Arch != "" {
 				return "", fmt.Errorf("two architectures, %s and %s", q, spec.Arch)
 			}
-			if q != HostArch {
-				return "", fmt.Errorf("architecture %s is not supported yet (only %s)", q, HostArch)
+			if !slices.Contains(supportedArchs, q) {
+				return "", fmt.Errorf("architecture %s is not supported yet (only %s)", q, strings.Join(supportedArchs, ", "))
+			}
+			if q != HostArch && spec.Source != SourceDebian {
+				return "", fmt.Errorf("%s: architecture %s is supported for Debian's packaged kernels only so far (debian:6.1@%s); kernels built here are %s",
+					spec.Source, q, q, HostArch)
 			}
 			spec.Arch = q
 		case slices.Contains(packageFlavours, q):
 			return "", fmt.Errorf("@%s: Debian's package flavours follow the version, as in its package names (debian:6.1-%s, debian:6.1.0-57-%s)", q, q, q)
 		default:
 			return "", fmt.Errorf("unknown config flavour %q: want one of %s (config flavours) or an architecture (%s)",
-				q, strings.Join(Flavours(), ", "), HostArch)
+				q, strings.Join(Flavours(), ", "), strings.Join(supportedArchs, ", "))
 		}
 		arg = arg[:i]
 	}
@@ -223,6 +235,10 @@ func (s Spec) built() bool {
 	src := sources[s.Source]
 	return src != nil && src.built()
 }
+
+// Architecture is the spec's architecture, Debian's name for it: Arch, or
+// HostArch when the spec names none.
+func (s Spec) Architecture() string { return s.arch() }
 
 // arch is the spec's architecture.
 func (s Spec) arch() string {

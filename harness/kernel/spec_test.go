@@ -35,7 +35,11 @@ func TestParseSpec(t *testing.T) {
 		{name: "trunk abi is no flavour", in: "debian:6.19.0-trunk", want: Spec{Source: "debian", Exact: "6.19.0-trunk"}},
 		{name: "host architecture", in: "debian:6.1@amd64", want: Spec{Source: "debian", Series: "6.1", Arch: "amd64"}},
 		{name: "rt on the host architecture", in: "debian:6.1.0-57-rt@amd64", want: Spec{Source: "debian", Exact: "6.1.0-57", Package: "rt", Arch: "amd64"}},
-		{name: "other architecture", in: "debian:6.1@arm64", err: "architecture arm64 is not supported yet (only amd64)"},
+		{name: "arm64", in: "debian:6.1@arm64", want: Spec{Source: "debian", Series: "6.1", Arch: "arm64"}},
+		{name: "arm64 rt exact", in: "debian:6.1.0-57-rt@arm64", want: Spec{Source: "debian", Exact: "6.1.0-57", Package: "rt", Arch: "arm64"}},
+		{name: "arm64 built here", in: "debian-src:6.12@arm64", err: "debian-src: architecture arm64 is supported for Debian's packaged kernels only"},
+		{name: "arm64 path", in: "path:/a,/b@arm64", err: "path: architecture arm64 is supported for Debian's packaged kernels only"},
+		{name: "other architecture", in: "debian:6.1@riscv64", err: "architecture riscv64 is not supported yet (only amd64, arm64)"},
 		{name: "s390x", in: "debian-src:6.12@debug@s390x", err: "architecture s390x is not supported yet"},
 		{name: "two architectures", in: "debian:6.1@amd64@amd64", err: "two architectures"},
 		{name: "debian takes no config flavour", in: "debian:6.1@debug", err: "take no config flavour (@debug)"},
@@ -122,6 +126,7 @@ func TestSpecDefaults(t *testing.T) {
 		"path:/a,/b":          "path:/a,/b",
 		"debian-src:6.1.2-3":  "debian-src:6.1.2-3@minimal",
 		"debian:6.1-rt@amd64": "debian:6.1-rt", // the host's architecture is the default
+		"debian:6.1-rt@arm64": "debian:6.1-rt@arm64",
 		"src:/x@amd64":        "src:/x@minimal",
 	} {
 		if got := mustSpec(t, in).withDefaults().String(); got != want {

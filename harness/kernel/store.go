@@ -28,6 +28,9 @@ type Kernel struct {
 	Source  string `json:"source,omitempty"`
 	Key     string `json:"key,omitempty"` // the entry's name in the store
 	Release string `json:"release"`       // uname -r, "6.1.0-57-amd64"
+	// Arch is the kernel's architecture, Debian's name for it, when it is
+	// not HostArch: "arm64". See [Kernel.Architecture].
+	Arch string `json:"arch,omitempty"`
 	// PackageVersion is Debian's version of the image package, or, for
 	// debian-src:, of the linux-source package: "6.1.192-3".
 	PackageVersion string    `json:"package_version"`
@@ -50,7 +53,8 @@ type Kernel struct {
 
 	// Image is what QEMU's -kernel takes: Vmlinux when it has a PVH entry
 	// point (direct boot, no decompression in the guest), else BzImage,
-	// with ImageFallback saying why.
+	// with ImageFallback saying why. For arm64, the uncompressed Image:
+	// BzImage (Debian's vmlinuz) when it is one, else what it unpacks to.
 	Image         string `json:"image"`
 	ImageFallback string `json:"image_fallback,omitempty"`
 	BzImage       string `json:"bzimage,omitempty"`
@@ -122,13 +126,23 @@ func (s *Store) path(elem ...string) (string, error) {
 	return filepath.Join(append([]string{dir}, elem...)...), nil
 }
 
-func (s *Store) apt(ctx context.Context) (*apt, error) {
-	dir, err := s.path("apt")
+// apt returns the store's apt configuration for kernels of arch: the
+// host's lists in <store>/apt, or for a foreign architecture the host's
+// and arch's in <store>/apt-ARCH. A configuration of its own keeps the
+// host's sources list as it was: runs of two architectures (a matrix, or
+// a cnvmtest of before arm64 sharing the store) never rewrite each
+// other's, which would make each refresh its lists in turn.
+func (s *Store) apt(ctx context.Context, arch string) (*apt, error) {
+	name, archs := "apt", []string(nil)
+	if arch != "" && arch != HostArch {
+		name, archs = "apt-"+arch, []string{arch}
+	}
+	dir, err := s.path(name)
 	if err != nil {
 		return nil, err
 	}
-	locks, _ := s.path("locks", "apt.lock")
-	a := &apt{dir: dir, lock: locks, run: s.run}
+	locks, _ := s.path("locks", name+".lock")
+	a := &apt{dir: dir, lock: locks, run: s.run, archs: archs}
 	if a.run == nil {
 		a.run = execRunner
 	}
@@ -183,7 +197,7 @@ func (s *Store) Get(ctx context.Context, spec Spec, log io.Writer) (*Kernel, err
 // a way fresher lists may cure; when Debian's archive cannot help, the
 // newest stored kernel the spec matches is used.
 func (s *Store) fromArchive(ctx context.Context, spec Spec, p *progress, attempt func(*apt) (*Kernel, error)) (*Kernel, error) {
-	a, err := s.apt(ctx)
+	a, err := s.apt(ctx, spec.arch())
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +231,8 @@ func (s *Store) fromArchive(ctx context.Context, spec Spec, p *progress, attempt
 			}
 		}
 		var berr *BuildError
-		if errors.As(err, &berr) {
+		var cerr *CrossCompilerError
+		if errors.As(err, &berr) || errors.As(err, &cerr) {
 			return nil, err // a build failure is no archive's; a stored kernel would hide it
 		}
 		if k := s.newestStored(spec, false); k != nil {
@@ -263,7 +278,7 @@ func (s *Store) Resolve(ctx context.Context, spec Spec, log io.Writer) (*Resolve
 	resolve := func(ctx context.Context, a *apt, spec Spec, p *progress) (*Resolved, error) {
 		return src.resolve(ctx, s, a, spec, p)
 	}
-	a, err := s.apt(ctx)
+	a, err := s.apt(ctx, spec.arch())
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec, err)
 	}

@@ -77,6 +77,9 @@ func toolchainSuite(suites []string) string {
 // (Debian's headers call gcc-N by name; Debian's 5.10 builds modules with
 // gcc 12 this way), or in a build root with the kernel's newer gcc.
 func (s *Store) moduleRoute(ctx context.Context, k *Kernel, p *progress) error {
+	if k.Arch != "" {
+		return crossRoute(k)
+	}
 	host, hostErr := hostGCC()
 	full, _ := hostCompiler()
 	k.ModuleCC = "gcc " + full

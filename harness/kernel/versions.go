@@ -27,7 +27,7 @@ func (s *Store) Versions(ctx context.Context, spec Spec, log io.Writer) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.apt(ctx)
+	a, err := s.apt(ctx, spec.arch())
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec, err)
 	}

@@ -126,6 +126,24 @@ var genericFrames = map[string]bool{
 	"show_state_filter": true,
 	// allocators (kmemleak's backtraces start with them)
 	"slab_post_alloc_hook": true, "create_object": true,
+	// arm64 (6.1, 6.12): the unwinder, which names itself in traces that
+	// dump_stack prints (arch/arm64/kernel/stacktrace.c: dump_backtrace),
+	// the context switch that starts a sleeping task's trace
+	// (arch/arm64/kernel/process.c: __switch_to), the system call and
+	// exception entry (arch/arm64/kernel/entry-common.c, syscall.c), the
+	// kernel's faults and BRK-based BUG/WARN (arch/arm64/mm/fault.c,
+	// arch/arm64/kernel/traps.c, debug-monitors.c) and the interrupt path
+	// a timer-driven report comes through (irq-gic.c, arm_arch_timer.c).
+	"dump_backtrace": true, "__switch_to": true,
+	"invoke_syscall": true, "el0_svc_common": true, "do_el0_svc": true, "el0_svc": true,
+	"el0t_64_sync_handler": true, "el0t_64_sync": true,
+	"el1h_64_sync_handler": true, "el1h_64_sync": true, "el1_abort": true, "el1_dbg": true,
+	"el1_interrupt": true, "el1h_64_irq_handler": true, "el1h_64_irq": true,
+	"do_mem_abort": true, "do_translation_fault": true, "__do_kernel_fault": true, "die_kernel_fault": true,
+	"arm64_notify_die": true, "bug_handler": true, "call_break_hook": true, "brk_handler": true,
+	"do_debug_exception": true, "gic_handle_irq": true, "call_on_irq_stack": true,
+	"do_interrupt_handler": true, "arch_timer_handler_virt": true, "handle_percpu_devid_irq": true,
+	"generic_handle_domain_irq": true,
 }
 
 // genericPrefixes extend genericFrames to families of functions.

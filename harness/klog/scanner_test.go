@@ -175,6 +175,62 @@ var samples = []struct {
 		},
 	},
 	{
+		// arm64 (6.1): __warn's banner with pc/lr and x registers
+		// (arch/arm64/kernel/process.c: __show_regs) and a "Call trace:"
+		// (arch/arm64/kernel/stacktrace.c: dump_backtrace); the NULL
+		// dereference as arch/arm64/mm/fault.c: die_kernel_fault prints
+		// it ("Unable to handle kernel NULL pointer dereference"), its
+		// "Mem abort info", then die()'s "Internal error: Oops: ... [#1]"
+		// (arch/arm64/kernel/traps.c). The same fingerprints as amd64's.
+		file: "warn-oops-6.1-arm64.log",
+		want: []found{
+			{Warning, "WARNING: at /root/.cache/cnvmtest/modules/6340aec96bb2f05631b4.build/cn_fault.c:149 cn_fault_warn+0x3c/0x110 [cn_fault]",
+				"WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast", 5, 38, false},
+			{Oops, "Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000",
+				"OOPS|cn_fault_oops|cn_rx_skb|netlink_unicast", 42, 87, false},
+		},
+	},
+	{
+		// T34 on arm64: the callback returns into freed module text, an
+		// instruction abort whose pc and first frame are bare addresses
+		// (arch/arm64/mm/fault.c: die_kernel_fault, "paging request").
+		file: "oops-freed-text-6.1-arm64.log",
+		want: []found{{Oops, "Unable to handle kernel paging request at virtual address ffffd5d9cded78f0",
+			"OOPS|cn_rx_skb|netlink_unicast|netlink_sendmsg", 5, 47, false}},
+	},
+	{
+		// arm64 on 6.12: more abort decoding (ISS2, GCS), the Tainted:
+		// line, then die()'s header as on 6.1.
+		file: "oops-6.12-arm64.log",
+		want: []found{{Oops, "Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000",
+			"OOPS|cn_fault_oops|cn_rx_skb|netlink_unicast", 5, 52, false}},
+	},
+	{
+		// arm64's panic: dump_stack's trace names the unwinder
+		// (dump_backtrace), which is no more the bug than dump_stack.
+		file: "panic-6.1-arm64.log",
+		want: []found{{Panic, "Kernel panic - not syncing: cn_fault: requested panic",
+			"PANIC|cn_fault_panic|cn_rx_skb|netlink_unicast", 5, 30, false}},
+	},
+	{
+		// arm64's hung task: the trace starts at __switch_to.
+		file: "hung-task-6.1-arm64.log",
+		want: []found{{HungTask, "INFO: task tests.test:82 blocked for more than 10 seconds.",
+			"HUNG_TASK|cn_fault_hang|cn_rx_skb|netlink_unicast", 5, 28, false}},
+	},
+	{
+		// arm64's soft lockup and RCU stall: the interrupted context's
+		// registers (pc, lr, x0-x29) and its trace.
+		file: "soft-lockup-6.1-arm64.log",
+		want: []found{{SoftLockup, "watchdog: BUG: soft lockup - CPU#0 stuck for 3s! [tests.test:82]",
+			"SOFT_LOCKUP|cn_fault_spin|cn_fault_softlockup|cn_rx_skb", 5, 37, false}},
+	},
+	{
+		file: "rcu-stall-6.1-arm64.log",
+		want: []found{{RCUStall, "rcu: INFO: rcu_sched self-detected stall on CPU",
+			"RCU_STALL|cn_fault_spin|cn_fault_rcu_stall|cn_rx_skb", 6, 39, false}},
+	},
+	{
 		// __warn's banner on 7.2: "WARNING: file:line at func, CPU#n: comm/pid".
 		file: "warn-oops-7.2.log",
 		want: []found{
@@ -624,7 +680,7 @@ func TestWarnBanners(t *testing.T) {
 // (7.2): real consoles of the fault module's TestWarn.
 func TestWarnFingerprintAcrossKernels(t *testing.T) {
 	const want = "WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast"
-	for _, file := range []string{"warn-oops-5.10.log", "warn-6.1.log", "warn-oops-6.12.log", "warn-oops-7.2.log"} {
+	for _, file := range []string{"warn-oops-5.10.log", "warn-6.1.log", "warn-oops-6.12.log", "warn-oops-7.2.log", "warn-oops-6.1-arm64.log"} {
 		rs := Parse(readSample(t, file))
 		if len(rs) == 0 {
 			t.Errorf("%s: no report", file)

@@ -26,6 +26,7 @@ import (
 	"github.com/cnvmtest/cnvmtest/harness/kernel"
 	"github.com/cnvmtest/cnvmtest/harness/klog"
 	"github.com/cnvmtest/cnvmtest/harness/report"
+	"github.com/cnvmtest/cnvmtest/harness/vm"
 )
 
 const (
@@ -557,6 +558,24 @@ func indent(s string) string {
 // kernels are the kernels the fault cases run on: CNVMTEST_KERNEL, a
 // comma-separated list (make selftest KERNEL=debian:6.1,debian:7.2), by
 // default the harness's default kernel.
+// archOf is the architecture a kernel spec names ("" when it does not parse).
+func archOf(spec string) string {
+	s, err := kernel.ParseSpec(spec)
+	if err != nil {
+		return ""
+	}
+	return s.Architecture()
+}
+
+// defaultQEMU is the QEMU binary of the first kernel's architecture.
+func defaultQEMU(t *testing.T) string {
+	spec, err := kernel.ParseSpec(kernels()[0])
+	if err != nil {
+		t.Fatalf("CNVMTEST_KERNEL: %v", err)
+	}
+	return vm.DefaultQEMUFor(spec.Architecture())
+}
+
 func kernels() []string {
 	var ks []string
 	for k := range strings.SplitSeq(os.Getenv("CNVMTEST_KERNEL"), ",") {
@@ -576,6 +595,9 @@ type wantReport struct {
 	kind klog.Kind
 	// title are parts of the report's first line.
 	title []string
+	// arm64Title, when set, replaces title on arm64 kernels, whose
+	// architecture code words the report itself.
+	arm64Title []string
 	// frames are the first functions of the fingerprint, in order.
 	frames []string
 }
@@ -739,8 +761,10 @@ var faultCases = []faultCase{
 		// process: an oops; the kernel lives.
 		name: "Oops", guest: "TestOops",
 		outcome: report.KernelSplat, testResult: report.KernelSplat, selfPass: true,
-		report: &wantReport{kind: klog.Oops, title: []string{"BUG: kernel NULL pointer dereference"}, frames: []string{"cn_fault_oops", "cn_rx_skb"}},
-		text:   []string{"Oops"},
+		// arm64 says it as arch/arm64/mm/fault.c: die_kernel_fault does.
+		report: &wantReport{kind: klog.Oops, title: []string{"BUG: kernel NULL pointer dereference"},
+			arm64Title: []string{"Unable to handle kernel NULL pointer dereference"}, frames: []string{"cn_fault_oops", "cn_rx_skb"}},
+		text: []string{"Oops"},
 	},
 	{
 		// panic() during TestPanic: KERNEL_PANIC, blamed on TestPanic.
@@ -956,7 +980,11 @@ func (fc faultCase) run(t *testing.T, kernel string) {
 	}
 	c := o.wantTest(t, fc.guest, fc.testResult)
 	if fc.report != nil {
-		wantReports(t, c, *fc.report)
+		want := *fc.report
+		if archOf(kernel) == "arm64" && want.arm64Title != nil {
+			want.title = want.arm64Title
+		}
+		wantReports(t, c, want)
 		if before, ok := o.junitCase("TestBefore"); ok && !fc.alone && len(before.reports()) > 0 {
 			t.Errorf("TestBefore carries kernel reports too: %+v", before.reports())
 		}
@@ -1022,7 +1050,7 @@ func (o *outcome) phase(name string) time.Duration {
 // Not parallel: VMTEST_QEMU is process-wide.
 func TestQEMUKilled(t *testing.T) {
 	requireSelftest(t)
-	real, err := exec.LookPath(envOr("VMTEST_QEMU", "qemu-system-x86_64"))
+	real, err := exec.LookPath(envOr("VMTEST_QEMU", defaultQEMU(t)))
 	if err != nil {
 		t.Fatalf("QEMU: %v", err)
 	}
@@ -1122,12 +1150,13 @@ func TestRunCancelled(t *testing.T) {
 // VMTEST_QEMU is process-wide.
 func TestQEMUMissing(t *testing.T) {
 	requireSelftest(t)
-	t.Setenv("VMTEST_QEMU", "/nonexistent/qemu-system-x86_64")
+	missing := "/nonexistent/" + defaultQEMU(t)
+	t.Setenv("VMTEST_QEMU", missing)
 	o := boot(t, t.Context(), config{run: "^TestBefore$"})
 	if o.err == nil {
 		t.Fatalf("harness.Run succeeded without QEMU: outcome %s", o.res.Outcome)
 	}
-	wantContains(t, "the error", o.err.Error(), "/nonexistent/qemu-system-x86_64", "make deps")
+	wantContains(t, "the error", o.err.Error(), missing, "make deps")
 	if o.wall > 60*time.Second {
 		t.Errorf("took %s to find that QEMU is missing", o.wall.Round(time.Second))
 	}

@@ -83,10 +83,19 @@ var reserved = []string{
 	"-nographic", "-display", "-nodefaults",
 }
 
-// FindQEMU returns the QEMU command: name when given, else VMTEST_QEMU,
-// else DefaultQEMU. It fails with advice when the binary is missing or the
-// arguments take over what cnvmtest must set.
-func FindQEMU(name string) (*QEMU, error) {
+// FindQEMU returns the QEMU command of amd64 guests: name when given, else
+// VMTEST_QEMU, else DefaultQEMU. It fails with advice when the binary is
+// missing or the arguments take over what cnvmtest must set.
+func FindQEMU(name string) (*QEMU, error) { return FindQEMUFor(name, AMD64) }
+
+// FindQEMUFor is FindQEMU for guests of arch (AMD64 or ARM64): its
+// default is DefaultQEMUFor(arch), and a binary named for another
+// architecture (qemu-system-x86_64 for arm64) is refused.
+func FindQEMUFor(name, arch string) (*QEMU, error) {
+	m, err := machineFor(arch)
+	if err != nil {
+		return nil, err
+	}
 	fields := strings.Fields(name)
 	from := "QEMU"
 	if len(fields) == 0 {
@@ -94,15 +103,18 @@ func FindQEMU(name string) (*QEMU, error) {
 		from = "VMTEST_QEMU"
 	}
 	if len(fields) == 0 {
-		fields = []string{DefaultQEMU}
+		fields = []string{m.qemu}
 	}
 	q := &QEMU{Path: fields[0], Args: fields[1:]}
 	if a := reservedArg(q.Args); a != "" {
 		return nil, fmt.Errorf("%s=%q: cnvmtest sets %s itself (kernel, initramfs, serial ports and how the guest ends); remove it", from, q.String(), a)
 	}
+	if err := checkArch(q, from, m, arch); err != nil {
+		return nil, err
+	}
 	p, err := exec.LookPath(q.Path)
 	if err != nil {
-		return nil, fmt.Errorf("QEMU %q not found: install it with `make deps` (Debian package qemu-system-x86) or set VMTEST_QEMU to a QEMU binary and its first arguments: %w", q.Path, err)
+		return nil, fmt.Errorf("QEMU %q not found: install it with `make %s` (Debian package %s) or set VMTEST_QEMU to a QEMU binary and its first arguments: %w", q.Path, m.deps, m.pkg, err)
 	}
 	q.Path = p
 	return q, nil
@@ -121,8 +133,9 @@ func QEMUPath(name string) (string, error) {
 // would silently replace what cnvmtest chose. The others are honoured as
 // vmtest documents them: VMTEST_QEMU (FindQEMU), VMTEST_QEMU_APPEND and
 // VMTEST_KERNEL_APPEND (added to QEMU's and the kernel's arguments),
-// VMTEST_TIMEOUT (the default of -timeout), VMTEST_ARCH (amd64 only).
-func CheckEnv() error {
+// VMTEST_TIMEOUT (the default of -timeout), VMTEST_ARCH (which must be the
+// kernel's architecture, arch: the kernel spec chooses it).
+func CheckEnv(arch string) error {
 	for _, v := range []struct{ name, use string }{
 		{"VMTEST_KERNEL", "-kernel path:IMAGE,KDIR (or another kernel spec)"},
 		{"VMTEST_INITRAMFS", "-file and -env to add to the guest (cnvmtest builds the initramfs)"},
@@ -132,13 +145,16 @@ func CheckEnv() error {
 			return fmt.Errorf("%s is set, but cnvmtest chooses the kernel and the initramfs itself: unset it and use %s", v.name, v.use)
 		}
 	}
-	if a := os.Getenv("VMTEST_ARCH"); a != "" && a != "amd64" && a != "x86_64" {
-		return fmt.Errorf("VMTEST_ARCH=%q: cnvmtest guests are amd64; unset it", a)
+	if arch == "" {
+		arch = AMD64
+	}
+	if a := os.Getenv("VMTEST_ARCH"); a != "" && a != arch && !(a == "x86_64" && arch == AMD64) && !(a == "aarch64" && arch == ARM64) {
+		return fmt.Errorf("VMTEST_ARCH=%q, but the kernel is %s: the kernel spec chooses the guest's architecture (@arm64); unset it", a, arch)
 	}
 	if a := reservedArg(strings.Fields(os.Getenv("VMTEST_QEMU_APPEND"))); a != "" {
 		return fmt.Errorf("VMTEST_QEMU_APPEND=%q: cnvmtest sets %s itself (kernel, initramfs, serial ports and how the guest ends); remove it", os.Getenv("VMTEST_QEMU_APPEND"), a)
 	}
-	if _, err := FindQEMU(""); err != nil && os.Getenv("VMTEST_QEMU") != "" {
+	if _, err := FindQEMUFor("", arch); err != nil && os.Getenv("VMTEST_QEMU") != "" {
 		return err
 	}
 	return nil

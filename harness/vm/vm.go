@@ -3,7 +3,8 @@
 // Package vm boots a guest in QEMU through github.com/hugelgupf/vmtest/qemu:
 // the kernel console on the first serial port, the result stream on the
 // second, -no-reboot and panic=-1 so that a guest that powers off, reboots
-// or panics ends QEMU, and a timeout after which QEMU is killed.
+// or panics ends QEMU, and a timeout after which QEMU is killed. Guests
+// are amd64 (QEMU's pc) or arm64 (QEMU's virt board; see arch.go).
 package vm
 
 import (
@@ -20,16 +21,18 @@ import (
 	"github.com/hugelgupf/vmtest/qemu"
 )
 
-// DefaultQEMU is the QEMU binary used when neither Config.QEMU nor
-// VMTEST_QEMU names one.
+// DefaultQEMU is the QEMU binary used for amd64 guests when neither
+// Config.QEMU nor VMTEST_QEMU names one; see DefaultQEMUFor.
 const DefaultQEMU = "qemu-system-x86_64"
 
 // Config describes one boot.
 type Config struct {
-	// QEMU is the QEMU command; nil means FindQEMU("").
+	// QEMU is the QEMU command; nil means FindQEMUFor("", Arch).
 	QEMU  *QEMU
 	Accel Accel
-	// Kernel is a PVH-capable vmlinux or a bzImage.
+	// Arch is the guest's architecture, AMD64 ("" too) or ARM64.
+	Arch string
+	// Kernel is a PVH-capable vmlinux or a bzImage; for arm64, an Image.
 	Kernel    string
 	Initramfs string
 	// Append is added to the kernel command line.
@@ -68,6 +71,10 @@ func Run(ctx context.Context, cfg Config) (*Exit, error) {
 	if err != nil {
 		return nil, err
 	}
+	m, err := machineFor(cfg.Arch)
+	if err != nil {
+		return nil, err
+	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("result port: %w", err)
@@ -82,12 +89,12 @@ func Run(ctx context.Context, cfg Config) (*Exit, error) {
 		qemu.WithQEMUCommand(q.String()),
 		qemu.WithKernel(cfg.Kernel),
 		qemu.WithInitramfs(cfg.Initramfs),
-		qemu.WithAppendKernel(append(kernelArgs(), cfg.Append...)...),
+		qemu.WithAppendKernel(append(kernelArgs(m), cfg.Append...)...),
 		qemu.WithSerialOutput(nopCloser{console}),
 		qemu.WithVMTimeout(cfg.Timeout),
 		machineArgs(cfg, q, pw),
 	}
-	opts, err := qemu.OptionsFor(qemu.ArchAMD64, fns...)
+	opts, err := qemu.OptionsFor(m.arch, fns...)
 	if err != nil {
 		return nil, fmt.Errorf("QEMU options: %w", err)
 	}
@@ -98,7 +105,7 @@ func Run(ctx context.Context, cfg Config) (*Exit, error) {
 	start := time.Now()
 	vmctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m, err := opts.Start(vmctx)
+	guest, err := opts.Start(vmctx)
 	pw.Close() // QEMU holds its own copy; EOF on pr means QEMU is gone.
 	if err != nil {
 		return nil, fmt.Errorf("starting QEMU: %w", err)
@@ -108,9 +115,9 @@ func Run(ctx context.Context, cfg Config) (*Exit, error) {
 		defer close(done)
 		readLines(pr, cfg.Results)
 	}()
-	werr := m.Wait()
+	werr := guest.Wait()
 	<-done
-	exit := &Exit{Err: werr, Cmdline: m.Cmdline(), Elapsed: time.Since(start)}
+	exit := &Exit{Err: werr, Cmdline: guest.Cmdline(), Elapsed: time.Since(start)}
 	if cfg.Timeout > 0 && exit.Elapsed >= cfg.Timeout && ctx.Err() == nil {
 		exit.TimedOut = true
 	}
@@ -122,20 +129,18 @@ func Run(ctx context.Context, cfg Config) (*Exit, error) {
 }
 
 // kernelArgs are the kernel command line every guest gets: the console on
-// the first serial port, a panic ends QEMU at once (with -no-reboot),
-// no_timer_check because the boot-time IO-APIC timer check misses its
-// interrupt on a loaded host and panics ("IO-APIC + timer doesn't work!",
-// seen under make bench), and no crypto self-tests, which cost boot time
-// and test nothing of ours.
-func kernelArgs() []string {
-	return []string{"console=ttyS0", "panic=-1", "no_timer_check", "cryptomgr.notests"}
+// the machine's first serial port, a panic ends QEMU at once (with
+// -no-reboot), no crypto self-tests, which cost boot time and test nothing
+// of ours, and the machine's own (see machines).
+func kernelArgs(m machine) []string {
+	return append([]string{"console=" + m.console, "panic=-1", "cryptomgr.notests"}, m.kernel...)
 }
 
 func (cfg Config) qemu() (*QEMU, error) {
 	if cfg.QEMU != nil {
 		return cfg.QEMU, nil
 	}
-	return FindQEMU("")
+	return FindQEMUFor("", cfg.Arch)
 }
 
 // machineArgs adds cnvmtest's machine: the serial ports, no reboot, no
@@ -144,6 +149,10 @@ func (cfg Config) qemu() (*QEMU, error) {
 // insist (Config.SizeSet): vmtest's users put -m and -enable-kvm there.
 func machineArgs(cfg Config, q *QEMU, results *os.File) qemu.Fn {
 	return func(_ *qemu.IDAllocator, o *qemu.Options) error {
+		m, err := machineFor(cfg.Arch)
+		if err != nil {
+			return err
+		}
 		mem, cpus := cfg.MemoryMB, cfg.CPUs
 		if mem == 0 {
 			mem = 1024
@@ -157,6 +166,9 @@ func machineArgs(cfg Config, q *QEMU, results *os.File) qemu.Fn {
 		}
 		fd := o.AddFile(results)
 		o.AppendQEMU("-nodefaults", "-display", "none", "-no-reboot")
+		if !q.has("-machine", "-M") {
+			o.AppendQEMU(m.board...)
+		}
 		if q.Accel() == "" && !q.has("-machine", "-M") {
 			o.AppendQEMU("-accel", string(accel))
 		}
@@ -166,9 +178,14 @@ func machineArgs(cfg Config, q *QEMU, results *os.File) qemu.Fn {
 		if cfg.SizeSet || !q.has("-smp") {
 			o.AppendQEMU("-smp", strconv.Itoa(cpus))
 		}
-		o.AppendQEMU("-serial", "stdio", "-serial", fmt.Sprintf("file:/dev/fd/%d", fd))
-		if accel == KVM && !q.has("-cpu") {
+		o.AppendQEMU("-serial", "stdio")
+		o.AppendQEMU(m.resultFn(fd)...)
+		switch {
+		case q.has("-cpu"):
+		case accel == KVM:
 			o.AppendQEMU("-cpu", "host")
+		case m.cpu != "":
+			o.AppendQEMU("-cpu", m.cpu)
 		}
 		o.AppendQEMU(cfg.Extra...)
 		return nil
@@ -222,16 +239,20 @@ func Interactive(ctx context.Context, cfg Config, resultFile string) (*Exit, err
 	if err != nil {
 		return nil, err
 	}
+	m, err := machineFor(cfg.Arch)
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.Create(resultFile)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	opts, err := qemu.OptionsFor(qemu.ArchAMD64,
+	opts, err := qemu.OptionsFor(m.arch,
 		qemu.WithQEMUCommand(q.String()),
 		qemu.WithKernel(cfg.Kernel),
 		qemu.WithInitramfs(cfg.Initramfs),
-		qemu.WithAppendKernel(append(kernelArgs(), cfg.Append...)...),
+		qemu.WithAppendKernel(append(kernelArgs(m), cfg.Append...)...),
 		machineArgs(cfg, q, f),
 	)
 	if err != nil {

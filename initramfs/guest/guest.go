@@ -16,10 +16,30 @@ import (
 const (
 	ConfigPath = "cnvm/run.json"
 	Dir        = "cnvm"
-	// ResultPort is the second serial port. The kernel console stays on
-	// the first, so kernel messages never mix with results.
+	// ResultPort is the second serial port of an amd64 guest. The kernel
+	// console stays on the first, so kernel messages never mix with
+	// results. See ResultPortFor.
 	ResultPort = "/dev/ttyS1"
 )
+
+// ResultPortFor is the result port of a guest of the Go architecture
+// goarch: on arm64 (QEMU's virt board, whose only UART, ttyAMA0, is the
+// console) the PCI 16550 that harness/vm adds, the guest's only 8250 port.
+func ResultPortFor(goarch string) string {
+	if goarch == "arm64" {
+		return "/dev/ttyS0"
+	}
+	return ResultPort
+}
+
+// ConsoleFor is the kernel console of a guest of the Go architecture
+// goarch (console= on the kernel command line that harness/vm writes).
+func ConsoleFor(goarch string) string {
+	if goarch == "arm64" {
+		return "/dev/ttyAMA0"
+	}
+	return "/dev/ttyS0"
+}
 
 // KmsgBegin and KmsgEnd start the kernel log lines the runner writes around
 // each test ("cnvmtest: begin TestX"), so that the host can tell which test

@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,7 +45,7 @@ func Main() {
 		initErr = setupInit()
 	}
 	realtime()
-	f, err := openPort(guest.ResultPort)
+	f, err := openPort(guest.ResultPortFor(runtime.GOARCH))
 	if err != nil {
 		// Without a result port the host can only see the console.
 		fmt.Fprintf(os.Stderr, "cnvmtest runner: %v\n", err)
@@ -340,8 +341,8 @@ func realtime() {
 // configuration names one; tests replace it.
 var programDir = "/" + guest.Dir
 
-// consoleTTY is the first serial port, the kernel console (console=ttyS0).
-const consoleTTY = "/dev/ttyS0"
+// consoleTTY is the kernel console (console=ttyS0, ttyAMA0 on arm64).
+var consoleTTY = guest.ConsoleFor(runtime.GOARCH)
 
 // programEnv tells the program it runs in a cnvmtest guest and which
 // module the runner loaded.

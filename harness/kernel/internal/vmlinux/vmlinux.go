@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 
 // Package vmlinux gets the uncompressed kernel out of an x86 bzImage, and
-// reads the ELF note that says QEMU can boot it directly (PVH).
+// reads the ELF note that says QEMU can boot it directly (PVH); for arm64,
+// the Image out of a vmlinuz (arm64.go).
 package vmlinux
 
 import (
