@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"github.com/cnvmtest/cnvmtest/connector"
 	"golang.org/x/sys/unix"
@@ -44,8 +45,17 @@ func helperProcEvents(_ context.Context, args json.RawMessage) (any, error) {
 	if _, err := unix.Setsid(); err != nil {
 		return nil, fmt.Errorf("setsid: %w", err)
 	}
-	if err := os.WriteFile("/proc/self/comm", []byte(comm), 0); err != nil {
+	// prctl(PR_SET_NAME), not a write to /proc/self/comm: every kernel of
+	// the matrix sends COMM from prctl (kernel/sys.c), but a write to
+	// /proc/PID/comm only from 6.1 on (v6.1 fs/proc/base.c comm_write
+	// calls proc_comm_connector; v5.10's does not). The name is the
+	// calling thread's, whose TGID is this process.
+	name, err := unix.BytePtrFromString(comm)
+	if err != nil {
 		return nil, err
+	}
+	if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(name)), 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("prctl(PR_SET_NAME): %w", err)
 	}
 	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
 		return nil, err
@@ -229,8 +239,10 @@ func TestProcSessionCommPtraceCoredump(t *testing.T) {
 // child's COMM and nothing else of it: not its FORK, EXEC, SID, PTRACE,
 // COREDUMP or EXIT (cn_filter in drivers/connector/cn_proc.c). The
 // sentinel is a rename of this process's thread after the child is
-// reaped: the child's events are all queued by then (its EXIT goes out
-// before its parent can reap it), so the sentinel's COMM must come next.
+// reaped: the child sent its COMM while it ran, long before, so the
+// sentinel's COMM must come next. (Its EXIT is no sentinel: do_exit sends
+// it after exit_notify has let the parent reap the child, see
+// awaitChildrenOn; the filter drops it here anyway.)
 func TestProcFilterCommOnly(t *testing.T) {
 	requireGuest(t)
 	ids := echoIDs(t)
