@@ -32,8 +32,10 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 Sections: suite (the whole suite as make vmtest runs it, against the floors),
 run (one-test runs against the floors: the harness's overhead), guest (echo
 benchmarks in the guest), host (encoder benchmarks), matrix (the whole suite
-on four kernels), cold (only with -cold), maketest (make test once, only
-with -maketest). Flags:
+on four kernels), cold (only with -cold), arch (the whole suite and a bare
+boot per guest architecture, -arch-kernels, and the harness's overhead per
+run against amd64's; only with -arch or -only arch), maketest (make test
+once, only with -maketest). Flags:
 `)
 		fs.PrintDefaults()
 	}
@@ -47,6 +49,8 @@ with -maketest). Flags:
 	skip := fs.String("skip", "", "skip these sections (comma-separated)")
 	cold := fs.Bool("cold", false, "also measure a cold start from empty caches (downloads a kernel, builds u-root; minutes)")
 	makeTest := fs.Bool("maketest", false, "also time make test once (minutes)")
+	arch := fs.Bool("arch", false, "also measure the whole suite per guest architecture (-arch-kernels; minutes under TCG)")
+	archKernels := fs.String("arch-kernels", strings.Join(bench.DefaultArchKernels, ","), "kernels of the arch section, one per architecture; the first amd64 one is the baseline")
 	fs.StringVar(&cfg.GuestBenchTime, "benchtime", "1s", "-benchtime of the guest benchmarks")
 	fs.StringVar(&cfg.HostBenchTime, "host-benchtime", "", "-benchtime of the host benchmarks (default go test's)")
 	fs.IntVar(&cfg.CPUs, "cpus", 0, "guest CPUs, as cnvmtest run -cpus (default: as cnvmtest run)")
@@ -79,7 +83,7 @@ with -maketest). Flags:
 			return 2
 		}
 	}
-	sections, err := pickSections(*only, *skip, *cold, *makeTest)
+	sections, err := pickSections(*only, *skip, map[string]bool{bench.SectionCold: *cold, bench.SectionArch: *arch, bench.SectionMakeTest: *makeTest})
 	if err != nil {
 		fmt.Fprintf(stderr, "cnvmtest bench: %v\n", err)
 		return 2
@@ -87,6 +91,7 @@ with -maketest). Flags:
 	cfg.Sections = sections
 	cfg.Kernels = splitList(*kernels)
 	cfg.Matrix = splitList(*matrix)
+	cfg.ArchKernels = splitList(*archKernels)
 	if cfg.Repo, err = findRepo(*repo); err != nil {
 		fmt.Fprintf(stderr, "cnvmtest bench: %v\n", err)
 		return 2
@@ -152,10 +157,11 @@ func compareReports(oldPath, newPath string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// pickSections applies -only, -skip, -cold and -maketest to the sections.
-func pickSections(only, skip string, cold, makeTest bool) ([]string, error) {
+// pickSections applies -only, -skip and the opt-in sections' flags
+// (asked: -cold, -arch, -maketest) to the sections.
+func pickSections(only, skip string, asked map[string]bool) ([]string, error) {
 	sections := slices.DeleteFunc(slices.Clone(bench.AllSections), func(s string) bool {
-		return s == bench.SectionCold && !cold || s == bench.SectionMakeTest && !makeTest
+		return bench.OptIn(s) && !asked[s]
 	})
 	if only != "" {
 		sections = splitList(only)

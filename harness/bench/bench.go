@@ -30,12 +30,19 @@ const (
 	SectionHost     = "host"     // encoder benchmarks on the host
 	SectionMatrix   = "matrix"   // kernels in parallel and one after another
 	SectionCold     = "cold"     // a run from empty caches
+	SectionArch     = "arch"     // the whole suite per guest architecture, against bare boots
 	SectionMemory   = "memory"   // peak resident sets
 )
 
-// AllSections lists the sections, the headline first; the cold start and
-// make test only run when asked.
-var AllSections = []string{SectionSuite, SectionRun, SectionGuest, SectionHost, SectionMatrix, SectionCold, SectionMakeTest}
+// AllSections lists the sections, the headline first; the cold start, the
+// architectures and make test only run when asked.
+var AllSections = []string{SectionSuite, SectionRun, SectionGuest, SectionHost, SectionMatrix, SectionCold, SectionArch, SectionMakeTest}
+
+// OptIn reports whether section runs only when asked for: each takes
+// minutes, which make bench should not grow by.
+func OptIn(section string) bool {
+	return section == SectionCold || section == SectionArch || section == SectionMakeTest
+}
 
 // Defaults.
 const (
@@ -73,7 +80,10 @@ type Config struct {
 	// warm-up run are measured.
 	Matrix     []string
 	MatrixSize int
-	// Sections to run; nil means all but the cold start.
+	// ArchKernels are the kernels of the arch section, one per guest
+	// architecture; the first amd64 one is the baseline.
+	ArchKernels []string
+	// Sections to run; nil means all but the opt-in ones (OptIn).
 	Sections []string
 	// GuestBenchTime is -benchtime for the guest benchmarks (default 1s);
 	// HostBenchTime for the host ones (default go test's).
@@ -112,8 +122,11 @@ func (c *Config) setDefaults() error {
 	if c.MatrixSize <= 0 {
 		c.MatrixSize = DefaultMatrixN
 	}
+	if len(c.ArchKernels) == 0 {
+		c.ArchKernels = DefaultArchKernels
+	}
 	if c.Sections == nil {
-		c.Sections = slices.DeleteFunc(slices.Clone(AllSections), func(s string) bool { return s == SectionCold || s == SectionMakeTest })
+		c.Sections = slices.DeleteFunc(slices.Clone(AllSections), OptIn)
 	}
 	if c.GuestBenchTime == "" {
 		c.GuestBenchTime = "1s"
@@ -143,9 +156,9 @@ type session struct {
 	failed bool   // a run failed: keep the run directories
 	log    io.Writer
 
-	qemuHWM   uint64 // KiB, over every run
-	accel     vm.Accel
-	floorProg []byte // the floor init, built once
+	qemuHWM    uint64 // KiB, over every run
+	accel      vm.Accel
+	floorProgs map[string][]byte // the floor init per GOARCH, built once
 }
 
 // Run measures what cfg asks for and returns the report. Errors in one
@@ -179,6 +192,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{SectionHost, s.hostBench},
 		{SectionMatrix, s.matrix},
 		{SectionCold, s.cold},
+		{SectionArch, s.archSuite},
 		{SectionMakeTest, s.makeTest},
 	}
 	for _, st := range steps {

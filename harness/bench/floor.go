@@ -32,29 +32,54 @@ const FloorEchoes = 10000
 // floorTimeout bounds one floor boot; under TCG it takes seconds.
 const floorTimeout = 3 * time.Minute
 
-// floorProgram builds harness/bench/floorinit, once per session.
-func (s *session) floorProgram(ctx context.Context) ([]byte, error) {
-	bin := filepath.Join(s.runs, "floorinit")
-	if _, err := goCmd(ctx, s.cfg.Repo, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"},
+// floorProgram builds harness/bench/floorinit for guests of goarch
+// (Debian's and Go's names agree: amd64, arm64), once per session and
+// architecture.
+func (s *session) floorProgram(ctx context.Context, goarch string) ([]byte, error) {
+	if goarch == "" {
+		goarch = vm.AMD64
+	}
+	if prog, ok := s.floorProgs[goarch]; ok {
+		return prog, nil
+	}
+	bin := filepath.Join(s.runs, "floorinit-"+goarch)
+	if _, err := goCmd(ctx, s.cfg.Repo, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + goarch},
 		"build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./harness/bench/floorinit"); err != nil {
+		return nil, fmt.Errorf("building the floor init for %s: %w", goarch, err)
+	}
+	prog, err := os.ReadFile(bin)
+	if err != nil {
 		return nil, err
 	}
-	return os.ReadFile(bin)
+	if s.floorProgs == nil {
+		s.floorProgs = map[string][]byte{}
+	}
+	s.floorProgs[goarch] = prog
+	return prog, nil
 }
 
 // floorImages returns the bare-boot image and the echo-floor image for
-// kernel k's module ko, building the floor init once per session.
+// kernel k's module ko (an amd64 kernel), building the floor init once
+// per session.
 func (s *session) floorImages(ctx context.Context, k, ko string) (bare, echo string, err error) {
-	if s.floorProg == nil {
-		if s.floorProg, err = s.floorProgram(ctx); err != nil {
-			return "", "", fmt.Errorf("building the floor init: %w", err)
-		}
-	}
-	if bare, err = s.floorImage("floor-bare", s.floorProg, ""); err != nil {
+	prog, err := s.floorProgram(ctx, vm.AMD64)
+	if err != nil {
 		return "", "", err
 	}
-	echo, err = s.floorImage("floor-echo-"+specName(k), s.floorProg, ko)
+	if bare, err = s.floorImage("floor-bare", prog, ""); err != nil {
+		return "", "", err
+	}
+	echo, err = s.floorImage("floor-echo-"+specName(k), prog, ko)
 	return bare, echo, err
+}
+
+// bareImage returns the bare-boot image for guests of arch.
+func (s *session) bareImage(ctx context.Context, arch string) (string, error) {
+	prog, err := s.floorProgram(ctx, arch)
+	if err != nil {
+		return "", err
+	}
+	return s.floorImage("floor-bare-"+arch, prog, "")
 }
 
 // floorImage writes an initramfs holding only prog as /init,
@@ -108,10 +133,10 @@ type floorSample struct {
 }
 
 // floorOnce boots the kernel of a warm run with a floor initramfs and
-// the same vm.Config as harness.Run gives QEMU: same image, guest size,
-// accelerator, kernel command line (plus env, floorinit's environment).
+// the same vm.Config as harness.Run gives QEMU: same architecture and
+// QEMU binary, image, guest size, accelerator, kernel command line (plus env, floorinit's environment).
 func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img string, env []string) floorSample {
-	q, err := vm.FindQEMU("")
+	q, err := vm.FindQEMUFor("", warm.Arch)
 	if err != nil {
 		return floorSample{err: err}
 	}
@@ -136,6 +161,7 @@ func (s *session) floorOnce(ctx context.Context, warm *harness.Result, img strin
 	exit, err := vm.Run(ctx, vm.Config{
 		QEMU:      q,
 		Accel:     warm.Accel,
+		Arch:      warm.Arch,
 		Kernel:    warm.Kernel.Image,
 		Initramfs: img,
 		Append:    append([]string{"quiet"}, env...),

@@ -3,8 +3,11 @@
 package bench
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cnvmtest/cnvmtest/harness/vm"
 )
 
 // targets sets the project's performance goals against the report.
@@ -61,6 +64,16 @@ func targets(r *Report, cfg Config) []Target {
 	add("make test, warm <= 100 s", keyFor(SectionMakeTest, "make test wall time"), 100, "s", false, "measured once; cnvmtest bench -only maketest")
 	add("connector round trip <= 1.2x raw syscalls", keyFor(SectionGuest, "RoundTripMixed conn/raw"), 1.2, "x", false,
 		"64-byte echo, context without deadline, interleaved with raw in one benchmark; see also RoundTrip/conn/64B / raw")
+	for _, ak := range cfg.ArchKernels {
+		if a := archOf(ak); a == vm.AMD64 || a == "" {
+			continue
+		}
+		note := "the whole suite, warm, interleaved with " + archBaseline(cfg.ArchKernels) + "; total - boot - tests phases"
+		if !slices.Contains(cfg.Sections, SectionArch) {
+			note = "not asked for: cnvmtest bench -arch"
+		}
+		add("harness overhead per run on "+archOf(ak)+" ("+ak+") within 20% of amd64's", archOverheadKey(ak), ArchOverheadLimit, "x", false, note)
+	}
 	add("cold start <= 4 min", keyFor(SectionCold, cfg.Kernels[0]+" total"), 240, "s", false, "")
 	return ts
 }
