@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +207,93 @@ func TestTargets(t *testing.T) {
 	}
 	if tg := byGoal["cold start <= 4 min"]; tg.Metric != "" {
 		t.Errorf("cold target measured without a cold start: %+v", tg)
+	}
+}
+
+func TestArchBaseline(t *testing.T) {
+	tests := []struct {
+		kernels []string
+		want    string
+	}{
+		{[]string{"debian:6.1@arm64", "debian:6.12", "debian:6.1"}, "debian:6.12"},
+		{[]string{"debian:6.1", "debian:6.1@arm64"}, "debian:6.1"},
+		{[]string{"debian:6.1@arm64"}, ""},
+		{[]string{"not a spec", "debian:6.1@amd64"}, "debian:6.1@amd64"},
+	}
+	for _, tt := range tests {
+		if got := archBaseline(tt.kernels); got != tt.want {
+			t.Errorf("archBaseline(%q) = %q, want %q", tt.kernels, got, tt.want)
+		}
+	}
+}
+
+func TestOutsideBootAndTests(t *testing.T) {
+	got := outsideBootAndTests([]float64{10, 12, math.NaN(), 9}, []float64{2, 3, 2, math.NaN()}, []float64{6, 7, 5})
+	if len(got) != 3 || got[0] != 2 || got[1] != 2 || !math.IsNaN(got[2]) {
+		t.Fatalf("outsideBootAndTests = %v, want [2 2 NaN]", got)
+	}
+	// The ratio of two architectures' overheads, iteration by iteration.
+	r := ratios(got, []float64{1, 2, 1})
+	if r[0] != 2 || r[1] != 1 || !math.IsNaN(r[2]) {
+		t.Fatalf("ratios of the overheads = %v, want [2 1 NaN]", r)
+	}
+}
+
+func TestArchTarget(t *testing.T) {
+	const goal = "harness overhead per run on arm64 (debian:6.1@arm64) within 20% of amd64's"
+	cfg := Config{Kernels: []string{"debian:6.1"}, ArchKernels: DefaultArchKernels, Sections: []string{SectionArch}}
+	find := func(r *Report, cfg Config) (Target, bool) {
+		for _, tg := range targets(r, cfg) {
+			if tg.Goal == goal {
+				return tg, true
+			}
+			if strings.Contains(tg.Goal, "debian:6.1)") {
+				t.Errorf("a target for the amd64 baseline: %+v", tg)
+			}
+		}
+		return Target{}, false
+	}
+	for _, tt := range []struct {
+		samples []float64
+		met     bool
+		value   float64
+	}{
+		{[]float64{1.1, 1.15, 1.3}, true, 1.15},
+		{[]float64{1.1, 1.25, 1.3}, false, 1.25},
+	} {
+		r := &Report{}
+		r.add(SectionArch, "debian:6.1@arm64 outside boot and tests / amd64's", "x", tt.samples)
+		tg, ok := find(r, cfg)
+		if !ok {
+			t.Fatalf("no target %q", goal)
+		}
+		if tg.Met != tt.met || tg.Value != tt.value || tg.Limit != ArchOverheadLimit || tg.Metric != archOverheadKey("debian:6.1@arm64") {
+			t.Errorf("samples %v: target %+v, want met %v at %v", tt.samples, tg, tt.met, tt.value)
+		}
+	}
+	// Not asked for: reported unmeasured, with how to ask.
+	cfg.Sections = []string{SectionSuite}
+	tg, ok := find(&Report{}, cfg)
+	if !ok || tg.Metric != "" || tg.Met || !strings.Contains(tg.Note, "-arch") {
+		t.Errorf("target without the section: %+v (found %v)", tg, ok)
+	}
+}
+
+func TestOptIn(t *testing.T) {
+	var c Config
+	c.Repo = "/nonexistent"
+	if err := c.setDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{SectionCold, SectionArch, SectionMakeTest} {
+		if c.has(s) {
+			t.Errorf("section %s runs by default", s)
+		}
+	}
+	if !c.has(SectionSuite) || !slices.Contains(AllSections, SectionArch) {
+		t.Errorf("default sections %v, all %v", c.Sections, AllSections)
+	}
+	if !slices.Equal(c.ArchKernels, []string{"debian:6.1", "debian:6.1@arm64"}) {
+		t.Errorf("default arch kernels %v", c.ArchKernels)
 	}
 }

@@ -69,8 +69,11 @@ func targets(r *Report, cfg Config) []Target {
 			continue
 		}
 		note := "the whole suite, warm, interleaved with " + archBaseline(cfg.ArchKernels) + "; total - boot - tests phases"
-		if !slices.Contains(cfg.Sections, SectionArch) {
+		switch {
+		case !slices.Contains(cfg.Sections, SectionArch):
 			note = "not asked for: cnvmtest bench -arch"
+		case archBaseline(cfg.ArchKernels) == "":
+			note = "no amd64 kernel in -arch-kernels to compare with"
 		}
 		add("harness overhead per run on "+archOf(ak)+" ("+ak+") within 20% of amd64's", archOverheadKey(ak), ArchOverheadLimit, "x", false, note)
 	}
