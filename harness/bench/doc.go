@@ -4,7 +4,9 @@
 // kernel and per phase, against the floor of booting the same kernel with
 // the same QEMU flags and an init that only powers off; how long from
 // QEMU's start to the first test event; a kernel matrix in parallel and
-// one kernel after another; a cold start from empty caches; the echo round
+// one kernel after another; a cold start from empty caches; the whole
+// suite per guest architecture (amd64, arm64) against a bare boot on the
+// same emulator, and the harness's overhead per run on each; the echo round
 // trip inside the guest through package connector and through raw system
 // calls; the connector encoders on the host; and the peak memory of QEMU
 // and of the harness.
