@@ -130,6 +130,7 @@ func (s *session) archSuite(ctx context.Context) error {
 				s.rep.note(SectionArch, "%s: %v", k, f.err)
 			}
 		}
+		s.noteSameFlags(SectionArch, k, kn.runs, kn.bare, kn.img)
 		total := col(func(r runSample) float64 { return r.total.Seconds() })
 		bareQ := floorColumn(kn.bare, func(f floorSample) float64 { return f.qemu.Seconds() })
 		boot := col(func(r runSample) float64 { return r.phase("boot") })
@@ -199,4 +200,24 @@ func archGCC(arch string) string {
 		return "aarch64-linux-gnu-gcc"
 	}
 	return arch + "-linux-gnu-gcc"
+}
+
+// noteSameFlags notes in section whether the first bare boot that worked
+// had the QEMU flags of the run beside it, the initramfs aside.
+func (s *session) noteSameFlags(section, k string, runs []runSample, bare []floorSample, img string) {
+	for i, f := range bare {
+		if f.err != nil || i >= len(runs) {
+			continue
+		}
+		same, runLine, floorLine, err := sameFlags(runs[i], img, f.cmdline)
+		switch {
+		case err != nil:
+			s.rep.note(section, "%s: cannot compare QEMU flags: %v", k, err)
+		case same:
+			s.rep.note(section, "%s: QEMU flags identical to the run's but for the initramfs: %s", k, floorLine)
+		default:
+			s.rep.note(section, "%s: QEMU flags DIFFER: run %s; floor %s", k, runLine, floorLine)
+		}
+		return
+	}
 }

@@ -72,21 +72,7 @@ func (s *session) runAndFloor(ctx context.Context) error {
 				s.rep.note(sectionFloor, "%s: %v", k, f.err)
 			}
 		}
-		for i, f := range bare {
-			if f.err != nil {
-				continue
-			}
-			same, runLine, floorLine, err := sameFlags(runs[i], bareImg, f.cmdline)
-			switch {
-			case err != nil:
-				s.rep.note(sectionFloor, "%s: cannot compare QEMU flags: %v", k, err)
-			case same:
-				s.rep.note(sectionFloor, "%s: QEMU flags identical to the run's but for the initramfs: %s", k, floorLine)
-			default:
-				s.rep.note(sectionFloor, "%s: QEMU flags DIFFER: run %s; floor %s", k, runLine, floorLine)
-			}
-			break
-		}
+		s.noteSameFlags(sectionFloor, k, runs, bare, bareImg)
 	}
 	return nil
 }
