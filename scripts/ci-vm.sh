@@ -7,7 +7,8 @@
 #                     a directory the workflow caches
 #   ci-vm.sh vmtest   make vmtest on $KERNEL (default debian:6.1) with -v,
 #                     -accel $ACCEL (default kvm: a runner without working
-#                     KVM fails instead of crawling under emulation), the
+#                     KVM fails instead of crawling under emulation; tcg
+#                     for an @arm64 kernel, which KVM cannot run here), the
 #                     results table appended to $GITHUB_STEP_SUMMARY when
 #                     that is set, and any extra $VMFLAGS
 #   ci-vm.sh coverage make coverage the same way ($COVERAGE_KERNEL, default
@@ -35,7 +36,12 @@ deps)
 	fi
 	;;
 vmtest)
-	flags="-v -accel ${ACCEL:-kvm}"
+	# KVM runs only the host's architecture: an arm64 guest is emulated.
+	case "${KERNEL:-}" in
+	*@arm64*) accel="${ACCEL:-tcg}" ;;
+	*) accel="${ACCEL:-kvm}" ;;
+	esac
+	flags="-v -accel $accel"
 	if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
 		flags="$flags -markdown $GITHUB_STEP_SUMMARY"
 	fi
