@@ -48,6 +48,13 @@ func requireFailslab(t *testing.T, atomicOnly bool) {
 		t.Skipf("the kernel has no fault injection (%s: %v): it needs CONFIG_FAULT_INJECTION, as debian-src:6.12@coverage has", failNth, err)
 	}
 	if _, err := os.Stat(failslabDir); err != nil {
+		// With fault injection built in, a missing failslab is the
+		// kernel's only if debugfs is there to hold it; without debugfs
+		// the guest is not set up, which must not pass as a skip.
+		var fs unix.Statfs_t
+		if serr := unix.Statfs("/sys/kernel/debug", &fs); serr != nil || fs.Type != unix.DEBUGFS_MAGIC {
+			t.Fatalf("%s is missing and debugfs is not mounted at /sys/kernel/debug (statfs: %v, type %#x): the guest is not set up for fault injection", failslabDir, serr, fs.Type)
+		}
 		t.Skipf("the kernel has no failslab (%v): it needs CONFIG_FAILSLAB and CONFIG_FAULT_INJECTION_DEBUG_FS, as debian-src:6.12@coverage has", err)
 	}
 	ignoreWait := "N"
