@@ -20,20 +20,25 @@ DEB_PACKAGES = qemu-system-x86 make gcc libc6-dev bc flex bison libelf-dev \
 # module is built with, and its C library for the static C client.
 DEB_PACKAGES_ARM64 = qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 ARM64 = $(findstring @arm64,$(KERNEL))
+# The same for s390x guests (make deps-s390x): QEMU's other emulators,
+# qemu-system-s390x among them, and the s390x cross compiler.
+DEB_PACKAGES_S390X = qemu-system-misc gcc-s390x-linux-gnu libc6-dev-s390x-cross
+S390X = $(findstring @s390x,$(KERNEL))
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Extra apt-get options, e.g. an archives directory that CI caches.
 APT_OPTS ?=
 
-.PHONY: all deps deps-arm64 unit vmtest coverage vmshell selftest selftest-debug standalone test bench vet lint-workflows ci-rehearsal clean FORCE
+.PHONY: all deps deps-arm64 deps-s390x unit vmtest coverage vmshell selftest selftest-debug standalone test bench vet lint-workflows ci-rehearsal clean FORCE
 
 all: test
 
 # deps installs what is missing, and nothing when all is there; with an
 # arm64 kernel in KERNEL (make vmtest KERNEL=debian:6.1@arm64) what deps-arm64
-# installs too.
-deps: PACKAGES = $(DEB_PACKAGES) $(if $(ARM64),$(DEB_PACKAGES_ARM64))
+# installs too, and with an s390x kernel what deps-s390x installs.
+deps: PACKAGES = $(DEB_PACKAGES) $(if $(ARM64),$(DEB_PACKAGES_ARM64)) $(if $(S390X),$(DEB_PACKAGES_S390X))
 deps-arm64: PACKAGES = $(DEB_PACKAGES) $(DEB_PACKAGES_ARM64)
-deps deps-arm64:
+deps-s390x: PACKAGES = $(DEB_PACKAGES) $(DEB_PACKAGES_S390X)
+deps deps-arm64 deps-s390x:
 	@installed=" $$(dpkg-query -W -f='$${Status} $${Package}\n' $(PACKAGES) 2>/dev/null | awk '$$3 == "installed" { printf "%s ", $$4 }')"; \
 	missing=""; for p in $(PACKAGES); do \
 		case "$$installed" in *" $$p "*) ;; *) missing="$$missing $$p";; esac; \
@@ -74,9 +79,17 @@ $(CNCLIENT_ARM64): vmtests/testdata/cnclient.c
 	@mkdir -p $(OUT)
 	aarch64-linux-gnu-gcc -static -O2 -Wall -o $@ $<
 
-vmtest: deps $(CNVMTEST) $(CNCLIENT) $(if $(ARM64),$(CNCLIENT_ARM64))
+# And for s390x guests.
+CNCLIENT_S390X = $(OUT)/cnclient-s390x
+
+$(CNCLIENT_S390X): vmtests/testdata/cnclient.c
+	@mkdir -p $(OUT)
+	s390x-linux-gnu-gcc -static -O2 -Wall -o $@ $<
+
+vmtest: deps $(CNVMTEST) $(CNCLIENT) $(if $(ARM64),$(CNCLIENT_ARM64)) $(if $(S390X),$(CNCLIENT_S390X))
 	$(CNVMTEST) run -kernel $(KERNEL) -out $(OUT) -junit $(OUT)/junit.xml \
-		-file $(CNCLIENT) $(if $(ARM64),-file $(CNCLIENT_ARM64)) -env CNVMTEST_CNCLIENT=required $(VMFLAGS)
+		-file $(CNCLIENT) $(if $(ARM64),-file $(CNCLIENT_ARM64)) $(if $(S390X),-file $(CNCLIENT_S390X)) \
+		-env CNVMTEST_CNCLIENT=required $(VMFLAGS)
 
 # The suite's kernel coverage (README: Kernel coverage): the whole suite on a
 # kernel built with gcov for drivers/connector, the module profiled too;

@@ -141,6 +141,10 @@ func (r *run) prepare(ctx context.Context) (*bootArgs, error) {
 		return nil, err
 	}
 	files := append(g.files, initramfs.File{Name: guest.Dir + "/" + filepath.Base(ko), Source: ko, Mode: 0o644})
+	for i, m := range k.PortModules {
+		// Numbered: the runner loads them in the order of their names.
+		files = append(files, initramfs.File{Name: fmt.Sprintf("%s/%02d-%s", guest.PortModulesDir, i, filepath.Base(m)), Source: m, Mode: 0o644})
+	}
 	cfgJSON, _ := json.MarshalIndent(cfg, "", "  ")
 	files = append(files, initramfs.File{Name: guest.ConfigPath, Data: cfgJSON})
 	image := filepath.Join(runDir, "initramfs.cpio")

@@ -12,7 +12,7 @@ import (
 func CheckStatic(path string) error { return checkStaticFor(path, "amd64") }
 
 // guestMachines are the ELF machines of the guests' architectures.
-var guestMachines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
+var guestMachines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "s390x": elf.EM_S390}
 
 // checkStaticFor is CheckStatic for a guest of arch (Debian's and Go's name).
 func checkStaticFor(path, arch string) error {

@@ -25,10 +25,12 @@ import (
 // its commands.
 type crossTarget struct {
 	arch, prefix, pkg string
+	karch             string // the kernel's ARCH= (arch/s390 for s390x)
 }
 
 var crossTargets = map[string]crossTarget{
-	Arm64: {arch: Arm64, prefix: "aarch64-linux-gnu-", pkg: "gcc-aarch64-linux-gnu"},
+	Arm64: {arch: Arm64, karch: "arm64", prefix: "aarch64-linux-gnu-", pkg: "gcc-aarch64-linux-gnu"},
+	S390x: {arch: S390x, karch: "s390", prefix: "s390x-linux-gnu-", pkg: "gcc-s390x-linux-gnu"},
 }
 
 // CrossCompilerError is a kernel of another architecture whose modules
@@ -130,7 +132,7 @@ func crossRoute(k *Kernel) error {
 	}
 	t := crossTargets[k.Arch]
 	k.ModuleCC = cmd + " " + version
-	k.ModuleMakeArgs = []string{"ARCH=" + k.Arch, "CROSS_COMPILE=" + t.prefix}
+	k.ModuleMakeArgs = []string{"ARCH=" + t.karch, "CROSS_COMPILE=" + t.prefix}
 	k.CompilerMismatch = crossMismatch(k, version)
 	if k.CompilerMismatch != "" {
 		return &CrossCompilerError{Kernel: k.Release, Reason: k.CompilerMismatch}

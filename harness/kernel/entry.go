@@ -72,6 +72,13 @@ func load(dir string, verify bool) (*Kernel, error) {
 			return nil, fmt.Errorf("%w: %v", errInvalidEntry, err)
 		}
 	}
+	if len(k.PortModules) == 0 && len(portModules[k.Arch]) > 0 {
+		// Stored before the store kept the result port's modules: such
+		// an entry lacks them, unless the kernel builds them in.
+		if err := findPortModules(context.Background(), k, dir); err != nil {
+			return nil, fmt.Errorf("%w: %v", errInvalidEntry, err)
+		}
+	}
 	if verify {
 		if err := verifyImage(dir, k.Image, m.ImageSHA256); err != nil {
 			return nil, err
@@ -84,7 +91,11 @@ func load(dir string, verify bool) (*Kernel, error) {
 
 // paths are the fields of k that name files in its entry.
 func (k *Kernel) paths() []*string {
-	return []*string{&k.Image, &k.BzImage, &k.Vmlinux, &k.Config, &k.SystemMap, &k.BuildDir, &k.BuildLog, &k.Gcov}
+	ps := []*string{&k.Image, &k.BzImage, &k.Vmlinux, &k.Config, &k.SystemMap, &k.BuildDir, &k.BuildLog, &k.Gcov}
+	for i := range k.PortModules {
+		ps = append(ps, &k.PortModules[i])
+	}
+	return ps
 }
 
 // writeManifest records k, whose paths are absolute under dir, as the
@@ -263,11 +274,14 @@ func (s *Store) build(ctx context.Context, a *apt, r *Resolved, root string, p *
 	p.printf("downloaded in %s", since(start))
 
 	start = time.Now()
-	if err := unpackAll(ctx, root, files); err != nil {
+	if err := unpackAll(ctx, root, files, keptModules(r.Arch)); err != nil {
 		return nil, err
 	}
 	k, err := locate(root, r)
 	if err != nil {
+		return nil, err
+	}
+	if err := findPortModules(ctx, k, root); err != nil {
 		return nil, err
 	}
 	rel, _ := filepath.Rel(root, k.BuildDir)
@@ -285,7 +299,11 @@ func (s *Store) build(ctx context.Context, a *apt, r *Resolved, root string, p *
 		if err != nil {
 			return nil, err
 		}
-		p.printf("the %s image is the vmlinuz's %s (%s)", k.Arch, from, since(start))
+		if from == "" {
+			p.printf("the %s image is the vmlinuz as it is", k.Arch)
+		} else {
+			p.printf("the %s image is the vmlinuz's %s (%s)", k.Arch, from, since(start))
+		}
 		return k, nil
 	}
 	if err := extractImage(ctx, k, filepath.Join(root, "vmlinux")); err != nil {
@@ -359,7 +377,14 @@ func placeholderMap(name string) bool {
 // architecture (arm64, the only one so far): the vmlinuz when it is an
 // arm64 Image, else the Image it holds, written to root/Image.
 func extractForeignImage(ctx context.Context, k *Kernel, root string) (from string, err error) {
-	if k.Arch != Arm64 {
+	switch k.Arch {
+	case S390x:
+		// QEMU's s390-ccw-virtio loads Debian's vmlinuz as it is (the
+		// kernel's own compressed boot image, arch/s390/boot).
+		k.Image = k.BzImage
+		return "", nil
+	case Arm64:
+	default:
 		return "", fmt.Errorf("booting %s kernels is not supported", k.Arch)
 	}
 	z, err := os.ReadFile(k.BzImage)

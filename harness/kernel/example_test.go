@@ -56,7 +56,7 @@ func ExampleParseSpec() {
 	// debian:6.12+deb13: debian series "6.12", Debian 13, exact "", package "", flavour "", arch ""
 	// debian:6.1.0-57-rt: debian series "", Debian 0, exact "6.1.0-57", package "rt", flavour "", arch ""
 	// debian-src:6.12@debug@amd64: debian-src series "6.12", Debian 0, exact "", package "", flavour "debug", arch "amd64"
-	// kernel spec "debian:latest": bad argument "latest": want a series (6.1), a series for a Debian release (6.12+deb13), an ABI (6.1.0-57) or a package version (6.1.170-1); a spec is SOURCE:ARGUMENT[@QUALIFIER…]: debian:SERIES[+debNN][-rt|-cloud] (debian:6.1, debian:6.12+deb13, debian:6.1-rt), debian:ABI or debian:PACKAGE_VERSION (debian:6.1.0-57, debian:6.1.0-57-rt, debian:6.1.170-1), debian-src:SERIES|VERSION[@FLAVOUR] (debian-src:6.12@debug), src:DIR[@FLAVOUR] or path:IMAGE,KDIR; a qualifier is a config flavour (minimal, debug) or an architecture (amd64; arm64 for debian:)
+	// kernel spec "debian:latest": bad argument "latest": want a series (6.1), a series for a Debian release (6.12+deb13), an ABI (6.1.0-57) or a package version (6.1.170-1); a spec is SOURCE:ARGUMENT[@QUALIFIER…]: debian:SERIES[+debNN][-rt|-cloud] (debian:6.1, debian:6.12+deb13, debian:6.1-rt), debian:ABI or debian:PACKAGE_VERSION (debian:6.1.0-57, debian:6.1.0-57-rt, debian:6.1.170-1), debian-src:SERIES|VERSION[@FLAVOUR] (debian-src:6.12@debug), src:DIR[@FLAVOUR] or path:IMAGE,KDIR; a qualifier is a config flavour (minimal, debug) or an architecture (amd64; arm64 and s390x for debian:)
 	// debian:6.1@arm64: debian series "6.1", Debian 0, exact "", package "", flavour "", arch "arm64"
-	// kernel spec "debian:6.1@s390x": architecture s390x is not supported yet (only amd64, arm64)
+	// debian:6.1@s390x: debian series "6.1", Debian 0, exact "", package "", flavour "", arch "s390x"
 }

@@ -220,7 +220,7 @@ func (s *Store) fetchSource(ctx context.Context, a *apt, r *Resolved, key, dst s
 	if err := os.MkdirAll(unpacked, 0o755); err != nil {
 		return err
 	}
-	if err := unpackDeb(ctx, debs[0], unpacked, "usr/src/"); err != nil {
+	if err := unpackDeb(ctx, debs[0], unpacked, "usr/src/", nil); err != nil {
 		return fmt.Errorf("unpacking %s: %w", filepath.Base(debs[0]), err)
 	}
 	tarballs, _ := filepath.Glob(filepath.Join(unpacked, "usr/src/linux-source-*.tar.*"))

@@ -31,13 +31,19 @@ const DefaultFlavour = "minimal"
 // one (Debian's name for it).
 const HostArch = "amd64"
 
-// Arm64 is the one foreign architecture supported so far, for debian:
-// kernels only: Debian's arm64 packages, the module cross-built with
-// gcc-aarch64-linux-gnu, the guest emulated by qemu-system-aarch64.
-const Arm64 = "arm64"
+// Foreign architectures, for debian: kernels only: Debian's packages of
+// that architecture, the module cross-built with Debian's cross gcc
+// (gcc-aarch64-linux-gnu, gcc-s390x-linux-gnu), the guest emulated by
+// qemu-system-aarch64 or qemu-system-s390x. s390x is big-endian: the
+// guest suite there is the proof that every header of the wire format is
+// written in host byte order.
+const (
+	Arm64 = "arm64"
+	S390x = "s390x"
+)
 
 // supportedArchs are the architectures a spec may name.
-var supportedArchs = []string{HostArch, Arm64}
+var supportedArchs = []string{HostArch, Arm64, S390x}
 
 // Spec names a kernel: where it comes from (Source and its argument:
 // Series, Dist and Exact, or Dir, or Image and KDir), Debian's package
@@ -91,7 +97,7 @@ func (e *SpecError) Error() string { return fmt.Sprintf("kernel spec %q: %s", e.
 const specGrammar = "a spec is SOURCE:ARGUMENT[@QUALIFIER…]: debian:SERIES[+debNN][-rt|-cloud] (debian:6.1, debian:6.12+deb13, debian:6.1-rt), " +
 	"debian:ABI or debian:PACKAGE_VERSION (debian:6.1.0-57, debian:6.1.0-57-rt, debian:6.1.170-1), " +
 	"debian-src:SERIES|VERSION[@FLAVOUR] (debian-src:6.12@debug), src:DIR[@FLAVOUR] or path:IMAGE,KDIR; " +
-	"a qualifier is a config flavour (minimal, debug) or an architecture (amd64; arm64 for debian:)"
+	"a qualifier is a config flavour (minimal, debug) or an architecture (amd64; arm64 and s390x for debian:)"
 
 var (
 	seriesRE = regexp.MustCompile(`^([0-9]+\.[0-9]+)(?:\+deb([0-9]+))?$`)

@@ -68,6 +68,11 @@ type Kernel struct {
 	// BuildDir is a kbuild tree: make -C BuildDir M=DIR modules, or,
 	// when BuildRoot is set, what ModuleMake runs.
 	BuildDir string `json:"build_dir"`
+	// PortModules are modules of the kernel's own package, uncompressed,
+	// that the guest runner loads, in this order, before it opens the
+	// result port, because the port's driver is not built in: s390x's
+	// virtio_console (see guestModules). Empty for every other kernel.
+	PortModules []string `json:"port_modules,omitempty"`
 	// Gcov, for kernels built here with CONFIG_GCOV_KERNEL, holds the gcov
 	// notes (.gcno) of the profiled objects under obj/ and their sources
 	// under src/, at their paths in the object and source trees; the notes

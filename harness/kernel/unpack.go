@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,19 +24,21 @@ import (
 // from an initramfs never loads.
 var skipRE = regexp.MustCompile(`^(?:usr/share/|(?:usr/)?lib/modules/[^/]+/kernel/)`)
 
-// unpackAll unpacks Debian packages into root at the same time.
-func unpackAll(ctx context.Context, root string, debs []string) error {
+// unpackAll unpacks Debian packages into root at the same time. keep
+// names modules (paths under lib/modules/RELEASE/kernel/, without a
+// compression suffix) to unpack although skipRE skips modules.
+func unpackAll(ctx context.Context, root string, debs []string, keep []string) error {
 	errs := make([]error, len(debs))
 	var wg sync.WaitGroup
 	for i, deb := range debs {
 		only := ""
-		if strings.HasPrefix(filepath.Base(deb), "linux-image-") {
+		if strings.HasPrefix(filepath.Base(deb), "linux-image-") && len(keep) == 0 {
 			// A 6.x image package is /boot followed by the modules, nine
 			// tenths of it; reading on would only decompress them.
 			only = "boot/"
 		}
 		wg.Go(func() {
-			if err := unpackDeb(ctx, deb, root, only); err != nil {
+			if err := unpackDeb(ctx, deb, root, only, keep); err != nil {
 				errs[i] = fmt.Errorf("unpacking %s: %w", filepath.Base(deb), err)
 			}
 		})
@@ -52,7 +55,7 @@ var errDone = errors.New("done")
 // absolute symlinks (lib/modules/*/build -> /usr/src/linux-headers-*) into
 // relative ones so they resolve inside root. If only is set, just that
 // directory is extracted, and dpkg-deb is stopped after it.
-func unpackDeb(ctx context.Context, deb, root, only string) error {
+func unpackDeb(ctx context.Context, deb, root, only string, keep []string) error {
 	r, err := os.OpenRoot(root)
 	if err != nil {
 		return err
@@ -77,7 +80,7 @@ func unpackDeb(ctx context.Context, deb, root, only string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	err = extractTar(tar.NewReader(out), r, only)
+	err = extractTar(tar.NewReader(out), r, only, keep)
 	if err != nil {
 		cancel()
 		out.Close()
@@ -94,7 +97,7 @@ func unpackDeb(ctx context.Context, deb, root, only string) error {
 	return nil
 }
 
-func extractTar(tr *tar.Reader, root *os.Root, only string) error {
+func extractTar(tr *tar.Reader, root *os.Root, only string, keep []string) error {
 	x := &extractor{root: root}
 	defer x.close()
 	inside := false
@@ -107,7 +110,7 @@ func extractTar(tr *tar.Reader, root *os.Root, only string) error {
 			return err
 		}
 		name := path.Clean(strings.TrimPrefix(h.Name, "./"))
-		if name == "." || skipRE.MatchString(name+"/") {
+		if name == "." || skipRE.MatchString(name+"/") && !kept(name, keep) {
 			continue
 		}
 		if only != "" {
@@ -126,6 +129,19 @@ func extractTar(tr *tar.Reader, root *os.Root, only string) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
+}
+
+// modulesRE splits a module's path in a package into the part under
+// lib/modules/RELEASE/kernel/ and its compression suffix.
+var modulesRE = regexp.MustCompile(`^(?:usr/)?lib/modules/[^/]+/kernel/(.+\.ko)(\.xz|\.zst|\.gz)?$`)
+
+// kept reports whether name is one of the modules keep lists.
+func kept(name string, keep []string) bool {
+	if len(keep) == 0 {
+		return false
+	}
+	m := modulesRE.FindStringSubmatch(name)
+	return m != nil && slices.Contains(keep, m[1])
 }
 
 // extractor writes tar entries under root. A tar lists a directory's

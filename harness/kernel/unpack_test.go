@@ -57,7 +57,7 @@ func TestExtractTar(t *testing.T) {
 		&tar.Header{Name: "./lib/modules/x/build", Typeflag: tar.TypeSymlink, Linkname: "/usr/src/linux-headers-x"},
 		&tar.Header{Name: "./usr/src/linux-kbuild-6.1", Typeflag: tar.TypeSymlink, Linkname: "../lib/linux-kbuild-6.1"},
 		&tar.Header{Name: "./boot/vmlinuz-link", Typeflag: tar.TypeLink, Linkname: "./boot/vmlinuz-x"},
-	), root, "")
+	), root, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestExtractTar(t *testing.T) {
 		{Name: "./usr/../../escape", Typeflag: tar.TypeReg},
 		{Name: "./hard", Typeflag: tar.TypeLink, Linkname: "../../etc/passwd"},
 	} {
-		err := extractTar(tarOf(t, h), root, "")
+		err := extractTar(tarOf(t, h), root, "", nil)
 		if err == nil || !strings.Contains(err.Error(), "outside the package root") {
 			t.Errorf("extracting %q -> %q: %v, want a refusal", h.Name, h.Linkname, err)
 		}
@@ -96,7 +96,7 @@ func TestExtractTar(t *testing.T) {
 	err = extractTar(tarOf(t,
 		&tar.Header{Name: "./evil", Typeflag: tar.TypeSymlink, Linkname: "/tmp"},
 		&tar.Header{Name: "./evil/cnvmtest-escaped", Typeflag: tar.TypeReg, Mode: 0o644},
-	), root, "")
+	), root, "", nil)
 	if err == nil {
 		t.Error("wrote through a symlink leaving the root")
 	}
@@ -113,7 +113,7 @@ func TestExtractTarOnly(t *testing.T) {
 		&tar.Header{Name: "./boot/vmlinuz-x", Typeflag: tar.TypeReg, Mode: 0o644},
 		&tar.Header{Name: "./boot/config-x", Typeflag: tar.TypeReg, Mode: 0o644},
 		&tar.Header{Name: "./lib/modules/x/modules.builtin", Typeflag: tar.TypeReg, Mode: 0o644},
-	), root, "boot/")
+	), root, "boot/", nil)
 	if !errors.Is(err, errDone) {
 		t.Fatalf("extractTar = %v, want errDone after boot/", err)
 	}

@@ -14,6 +14,7 @@ import (
 const (
 	AMD64 = "amd64"
 	ARM64 = "arm64"
+	S390X = "s390x"
 )
 
 // machine is how guests of one architecture boot: the QEMU binary and its
@@ -21,11 +22,11 @@ const (
 // which must be a second channel beside the console so that results never
 // mix with kernel messages.
 type machine struct {
-	arch     qemu.Arch
-	qemu     string // default binary
-	pkg      string // the Debian package that has it
-	deps     string // the make target that installs what the architecture needs
-	console  string // the kernel console (console=)
+	arch     qemu.Arch // "" where vmtest's qemu package has none (see options)
+	qemu     string    // default binary
+	pkg      string    // the Debian package that has it
+	deps     string    // the make target that installs what the architecture needs
+	console  string    // the kernel console (console=)
 	board    []string
 	cpu      string   // -cpu under TCG
 	kernel   []string // more kernel arguments
@@ -64,6 +65,31 @@ var machines = map[string]machine{
 			return []string{"-chardev", fmt.Sprintf("file,id=cnvmtest-results,path=/dev/fd/%d", fd), "-device", "pci-serial,chardev=cnvmtest-results"}
 		},
 	},
+	// QEMU's s390-ccw-virtio machine gives the first -serial to the SCLP's
+	// VT220 console (ttysclp0; hw/s390x/s390-virtio-ccw.c), which the
+	// kernel always makes a console under KVM and TCG
+	// (arch/s390/kernel/setup.c, conmode_default): it is the console. The
+	// result port is a virtio serial port on the virtio-ccw transport,
+	// built in (CONFIG_S390_GUEST), whose driver, virtio_console, Debian
+	// builds as a module: the store keeps it (harness/kernel's
+	// PortModules) and the runner loads it before it opens the port,
+	// /dev/vport0p1, a character device with no line discipline. The
+	// SCLP's line-mode console is no second channel: it expands tabs and
+	// breaks lines at 320 columns (drivers/s390/char/sclp_tty.c).
+	// hugelgupf/vmtest's qemu package has no s390x (OptionsFor returns
+	// ErrUnsupportedArch), so these guests get their qemu.Options from
+	// options below.
+	S390X: {
+		qemu: "qemu-system-s390x", pkg: "qemu-system-misc", deps: "deps-s390x",
+		console: "ttysclp0", board: []string{"-machine", "s390-ccw-virtio"},
+		resultFn: func(fd int) []string {
+			return []string{
+				"-device", "virtio-serial-ccw,id=cnvmtest-vser",
+				"-chardev", fmt.Sprintf("file,id=cnvmtest-results,path=/dev/fd/%d", fd),
+				"-device", "virtserialport,bus=cnvmtest-vser.0,chardev=cnvmtest-results,name=cnvmtest.results",
+			}
+		},
+	},
 }
 
 // Console is the kernel console of guests of arch ("ttyAMA0"), the device
@@ -74,7 +100,7 @@ func Console(arch string) string {
 }
 
 // Arches are the architectures guests can have.
-func Arches() []string { return []string{AMD64, ARM64} }
+func Arches() []string { return []string{AMD64, ARM64, S390X} }
 
 // machineFor returns the machine of arch ("" is AMD64).
 func machineFor(arch string) (machine, error) {

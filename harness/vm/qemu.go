@@ -148,7 +148,7 @@ func CheckEnv(arch string) error {
 	if arch == "" {
 		arch = AMD64
 	}
-	if a := os.Getenv("VMTEST_ARCH"); a != "" && a != arch && !(a == "x86_64" && arch == AMD64) && !(a == "aarch64" && arch == ARM64) {
+	if a := os.Getenv("VMTEST_ARCH"); a != "" && a != arch && !(a == "x86_64" && arch == AMD64) && !(a == "aarch64" && arch == ARM64) && !(a == "s390x" && arch == S390X) {
 		return fmt.Errorf("VMTEST_ARCH=%q, but the kernel is %s: the kernel spec chooses the guest's architecture (@arm64); unset it", a, arch)
 	}
 	if a := reservedArg(strings.Fields(os.Getenv("VMTEST_QEMU_APPEND"))); a != "" {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hugelgupf/vmtest/qemu"
@@ -94,7 +95,7 @@ func Run(ctx context.Context, cfg Config) (*Exit, error) {
 		qemu.WithVMTimeout(cfg.Timeout),
 		machineArgs(cfg, q, pw),
 	}
-	opts, err := qemu.OptionsFor(m.arch, fns...)
+	opts, err := options(m, fns...)
 	if err != nil {
 		return nil, fmt.Errorf("QEMU options: %w", err)
 	}
@@ -126,6 +127,35 @@ func Run(ctx context.Context, cfg Config) (*Exit, error) {
 		exit.Err = fmt.Errorf("%w (%v)", ctx.Err(), exit.Err)
 	}
 	return exit, nil
+}
+
+// options is qemu.OptionsFor for m's architecture. For one that vmtest's
+// qemu package does not know (s390x) it makes the same Options itself:
+// the package uses the architecture only to choose devices, which
+// cnvmtest adds itself, and starts any Options alike (Options.Start).
+// The environment is honoured as OptionsFor honours it.
+func options(m machine, fns ...qemu.Fn) (*qemu.Options, error) {
+	if m.arch != "" {
+		return qemu.OptionsFor(m.arch, fns...)
+	}
+	o := &qemu.Options{
+		KernelArgs: os.Getenv("VMTEST_KERNEL_APPEND"),
+		QEMUArgs:   strings.Fields(os.Getenv("VMTEST_QEMU_APPEND")),
+	}
+	if d := os.Getenv("VMTEST_TIMEOUT"); d != "" {
+		t, err := time.ParseDuration(d)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", qemu.ErrInvalidTimeout, err)
+		}
+		o.VMTimeout = t
+	}
+	ids := qemu.NewIDAllocator()
+	for _, f := range fns {
+		if err := f(ids, o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
 }
 
 // kernelArgs are the kernel command line every guest gets: the console on
@@ -248,7 +278,7 @@ func Interactive(ctx context.Context, cfg Config, resultFile string) (*Exit, err
 		return nil, err
 	}
 	defer f.Close()
-	opts, err := qemu.OptionsFor(m.arch,
+	opts, err := options(m,
 		qemu.WithQEMUCommand(q.String()),
 		qemu.WithKernel(cfg.Kernel),
 		qemu.WithInitramfs(cfg.Initramfs),

@@ -24,10 +24,15 @@ const (
 
 // ResultPortFor is the result port of a guest of the Go architecture
 // goarch: on arm64 (QEMU's virt board, whose only UART, ttyAMA0, is the
-// console) the PCI 16550 that harness/vm adds, the guest's only 8250 port.
+// console) the PCI 16550 that harness/vm adds, the guest's only 8250 port;
+// on s390x the first port of the virtio serial device that harness/vm
+// adds, once the modules in PortModulesDir are loaded.
 func ResultPortFor(goarch string) string {
-	if goarch == "arm64" {
+	switch goarch {
+	case "arm64":
 		return "/dev/ttyS0"
+	case "s390x":
+		return "/dev/vport0p1"
 	}
 	return ResultPort
 }
@@ -35,11 +40,20 @@ func ResultPortFor(goarch string) string {
 // ConsoleFor is the kernel console of a guest of the Go architecture
 // goarch (console= on the kernel command line that harness/vm writes).
 func ConsoleFor(goarch string) string {
-	if goarch == "arm64" {
+	switch goarch {
+	case "arm64":
 		return "/dev/ttyAMA0"
+	case "s390x":
+		return "/dev/ttysclp0"
 	}
 	return "/dev/ttyS0"
 }
+
+// PortModulesDir holds the modules that drive the result port when the
+// kernel does not build its driver in (s390x's virtio_console): the
+// runner loads every .ko there, in the order of their names, before it
+// opens the port.
+const PortModulesDir = "cnvm/port"
 
 // KmsgBegin and KmsgEnd start the kernel log lines the runner writes around
 // each test ("cnvmtest: begin TestX"), so that the host can tell which test

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,7 +46,7 @@ func Main() {
 		initErr = setupInit()
 	}
 	realtime()
-	f, err := openPort(guest.ResultPortFor(runtime.GOARCH))
+	f, err := openPort(guest.ResultPortFor(runtime.GOARCH), "/"+guest.PortModulesDir)
 	if err != nil {
 		// Without a result port the host can only see the console.
 		fmt.Fprintf(os.Stderr, "cnvmtest runner: %v\n", err)
@@ -552,6 +553,24 @@ func exitStatus(err error) int {
 	return 127
 }
 
+// loadPortModules loads the result port's modules in dir (see
+// guest.PortModulesDir); a missing dir means there are none.
+func loadPortModules(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if err := loadModule(filepath.Join(dir, e.Name()), ""); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("result port: %w", err)
+		}
+	}
+	return nil
+}
+
 func loadModule(path, params string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -604,12 +623,24 @@ func writeKmsg(s string) {
 
 // openPort opens the result port in raw mode: no newline translation, no
 // echo, so the program's bytes reach the host unchanged.
-func openPort(name string) (*os.File, error) {
+func openPort(name, modules string) (*os.File, error) {
+	if err := loadPortModules(modules); err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(name, os.O_RDWR|unix.O_NOCTTY, 0)
+	for wait := 10 * time.Millisecond; errors.Is(err, fs.ErrNotExist) && wait < 10*time.Second; wait *= 2 {
+		// A virtio serial port appears when the host's control message
+		// adding it arrives, after the driver's probe.
+		time.Sleep(wait)
+		f, err = os.OpenFile(name, os.O_RDWR|unix.O_NOCTTY, 0)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening result port: %w", err)
 	}
 	t, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	if errors.Is(err, unix.ENOTTY) {
+		return f, nil // a virtio port: no line discipline to make raw
+	}
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("result port %s: %w", name, err)
