@@ -8,7 +8,8 @@
 #   ci-vm.sh vmtest   make vmtest on $KERNEL (default debian:6.1) with -v,
 #                     -accel $ACCEL (default kvm: a runner without working
 #                     KVM fails instead of crawling under emulation; tcg
-#                     for an @arm64 kernel, which KVM cannot run here), the
+#                     for an @arm64 or @s390x kernel, which KVM cannot run
+#                     here), the
 #                     results table appended to $GITHUB_STEP_SUMMARY when
 #                     that is set, and any extra $VMFLAGS
 #   ci-vm.sh coverage make coverage the same way ($COVERAGE_KERNEL, default
@@ -24,6 +25,15 @@ if [ "$(id -u)" != 0 ]; then
 	sudo=sudo
 fi
 
+# accel is $ACCEL, else kvm for the host's architecture; KVM runs only
+# the host's architecture, so arm64 and s390x guests are emulated.
+accel() {
+	case "${KERNEL:-}" in
+	*@arm64* | *@s390x*) echo "${ACCEL:-tcg}" ;;
+	*) echo "${ACCEL:-kvm}" ;;
+	esac
+}
+
 case "${1:-}" in
 deps)
 	if [ -n "${APT_ARCHIVES:-}" ]; then
@@ -36,12 +46,7 @@ deps)
 	fi
 	;;
 vmtest)
-	# KVM runs only the host's architecture: an arm64 guest is emulated.
-	case "${KERNEL:-}" in
-	*@arm64*) accel="${ACCEL:-tcg}" ;;
-	*) accel="${ACCEL:-kvm}" ;;
-	esac
-	flags="-v -accel $accel"
+	flags="-v -accel $(accel)"
 	if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
 		flags="$flags -markdown $GITHUB_STEP_SUMMARY"
 	fi
@@ -64,7 +69,8 @@ coverage)
 	exit "$status"
 	;;
 selftest | selftest-debug)
-	export CNVMTEST_ACCEL="${ACCEL:-kvm}" CNVMTEST_SELFTEST_OUT="$PWD/out/selftest"
+	CNVMTEST_ACCEL="$(accel)"
+	export CNVMTEST_ACCEL CNVMTEST_SELFTEST_OUT="$PWD/out/selftest"
 	make "$1" KERNEL="${KERNEL:-debian:6.1}" ${DEBUG_KERNEL:+DEBUG_KERNEL="$DEBUG_KERNEL"}
 	;;
 *)

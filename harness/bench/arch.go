@@ -16,7 +16,7 @@ import (
 
 // DefaultArchKernels are the kernels the arch section compares: the same
 // Debian series on each architecture cnvmtest boots.
-var DefaultArchKernels = []string{"debian:6.1", "debian:6.1@arm64"}
+var DefaultArchKernels = []string{"debian:6.1", "debian:6.1@arm64", "debian:6.1@s390x"}
 
 // ArchOverheadLimit is the goal of issue 14: the harness's overhead per
 // run on another architecture within 20 % of amd64's.
@@ -72,7 +72,7 @@ func (s *session) archSuite(ctx context.Context) error {
 			"and a bare boot (floorinit built for the guest's GOARCH) of the same kernel with the run's QEMU flags; " +
 			"outside boot and tests = total - boot phase - tests phase (the harness's overhead per run)",
 		Command: "make vmtest KERNEL=K for K in " + strs(ks...) +
-			" (in-process harness.Run with -file out/cnclient[-arm64] -env CNVMTEST_CNCLIENT=required, " + s.guestSize() +
+			" (in-process harness.Run with -file out/cnclient[-ARCH] -env CNVMTEST_CNCLIENT=required, " + s.guestSize() +
 			"); qemu-system-ARCH <the run's qemu.cmdline> with -initrd (dev/console + /init=floorinit)",
 	})
 	type kern struct {
@@ -165,8 +165,8 @@ func (s *session) archSuite(ctx context.Context) error {
 
 // archSuiteOptions are make vmtest's for kernel k: the whole suite with
 // the C client built for k's architecture shipped and required, as the
-// Makefile builds it (cc, or aarch64-linux-gnu-gcc as out/cnclient-arm64,
-// which an arm64 guest takes before out/cnclient). Without the cross
+// Makefile builds it (cc, or the cross gcc as out/cnclient-ARCH, which a
+// guest of ARCH takes before out/cnclient). Without the cross
 // compiler the suite runs without requiring the client, as a note says.
 func (s *session) archSuiteOptions(ctx context.Context, k string) (harness.Options, error) {
 	arch := archOf(k)

@@ -293,7 +293,7 @@ func TestOptIn(t *testing.T) {
 	if !c.has(SectionSuite) || !slices.Contains(AllSections, SectionArch) {
 		t.Errorf("default sections %v, all %v", c.Sections, AllSections)
 	}
-	if !slices.Equal(c.ArchKernels, []string{"debian:6.1", "debian:6.1@arm64"}) {
+	if !slices.Equal(c.ArchKernels, []string{"debian:6.1", "debian:6.1@arm64", "debian:6.1@s390x"}) {
 		t.Errorf("default arch kernels %v", c.ArchKernels)
 	}
 }
