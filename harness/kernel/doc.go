@@ -22,8 +22,8 @@
 //	             default), "debug" or "coverage"; any configs/NAME.config
 //	             is one
 //	ARCH       = the architecture, Debian's name for it: "amd64" (the
-//	             host's, the default) or, for debian: only, "arm64";
-//	             s390x and Debian's other names are refused as not
+//	             host's, the default) or, for debian: only, "arm64" or
+//	             "s390x"; Debian's other names are refused as not
 //	             supported yet
 //
 // Each source reads its own ARGUMENT (one file each, source_NAME.go):
@@ -55,6 +55,11 @@
 //	debian:6.12+deb12@arm64  bookworm's arm64 6.12, built with gcc 12;
 //	                       kernels built with a newer gcc than the cross
 //	                       compiler (6.12+deb13's gcc-14) are refused
+//	debian:6.1@s390x       Debian's s390x 6.1 (linux-image-*-s390x: no -unsigned
+//	                       package), big-endian: modules cross-built with
+//	                       s390x-linux-gnu-gcc (ARCH=s390); the store also
+//	                       keeps the image's virtio_console module, which
+//	                       the guest's result port needs (portmods.go)
 //
 //	debian-src:6.12        Debian's linux-source-6.12 (the newest in any suite),
 //	                       built here with the minimal config flavour
@@ -172,9 +177,9 @@
 // verifies no suite, and Get fails at once with [ErrArchiveUnverified],
 // naming the fix. It searches bullseye, bookworm, trixie, sid and experimental with
 // their -security, -updates and -backports suites, main and amd64 only;
-// arm64 kernels come through the same configuration with arm64 added, in
-// <store>/apt-arm64 (their image and headers got as NAME:arm64, with the
-// host's linux-kbuild to build modules).
+// arm64 and s390x kernels come through the same configuration with their
+// architecture added, in <store>/apt-ARCH (their image and headers got as
+// NAME:ARCH, with the host's linux-kbuild to build modules).
 // Which series exist is read from the lists, so new series need no change
 // here. The lists are refreshed when older than a day, or once when a spec
 // does not resolve or a download fails, so a warm Get does no network I/O.
