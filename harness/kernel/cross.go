@@ -3,22 +3,27 @@
 package kernel
 
 import (
+	"context"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 )
 
-// Modules for a kernel of another architecture (arm64) are cross-built
-// here, out of tree, against its Debian headers: with the host's
-// linux-kbuild programs (fixdep, modpost; see dependencyArch), ARCH=arm64
-// and CROSS_COMPILE=aarch64-linux-gnu-. Debian's arm64 headers ask for
-// $(CROSS_COMPILE)gcc-N, the gcc that built the kernel (their
-// .kernelvariables), which Debian 12's gcc-aarch64-linux-gnu provides for
-// its own gcc 12. Kernels built with a newer gcc (trixie's gcc-14) are
-// refused for now: their options (-fmin-function-alignment) are unknown to
-// gcc 12, and no cross gcc 14 is packaged for Debian 12.
+// Modules for a kernel of another architecture (arm64, s390x) are
+// cross-built here, out of tree, against its Debian headers: with the
+// host's linux-kbuild programs (fixdep, modpost; see dependencyArch), the
+// kernel's ARCH (arm64, s390) and CROSS_COMPILE=aarch64-linux-gnu- or
+// s390x-linux-gnu-. Debian's headers ask for $(CROSS_COMPILE)gcc-N, the
+// gcc that built the kernel (their .kernelvariables), which Debian 12's
+// gcc-aarch64-linux-gnu and gcc-s390x-linux-gnu provide for their own gcc
+// 12. Kernels built with a newer gcc (trixie's gcc-14) pass options that
+// gcc 12 does not know (-fmin-function-alignment), and Debian 12 packages
+// no newer cross gcc: their modules build in a build root of the kernel's
+// suite with its cross gcc (gcc-14-aarch64-linux-gnu), made once per
+// suite, compiler and architecture, as for native kernels (toolchain.go).
 
 // crossTarget is what cross-builds for an architecture: Debian's package
 // of the compiler, the make target that installs it, and the prefix of
@@ -89,7 +94,8 @@ func CheckCrossCompiler(spec Spec) error {
 }
 
 // crossCompilerFits refuses, before any download, a foreign kernel whose
-// headers depend on a newer gcc (compiler is "gcc-14") than the cross gcc.
+// modules cannot cross-build here: no cross gcc, or a kernel built with
+// another compiler than gcc (compiler is "gcc-14", "clang-19").
 func crossCompilerFits(spec Spec, compiler string) error {
 	if spec.arch() == HostArch {
 		return nil
@@ -98,18 +104,10 @@ func crossCompilerFits(spec Spec, compiler string) error {
 	if err != nil {
 		return &CrossCompilerError{Kernel: spec.String(), Reason: err.Error()}
 	}
-	kind, n, _ := strings.Cut(compiler, "-")
-	major, _ := strconv.Atoi(n)
-	have := majorOf(version)
-	switch {
-	case compiler == "":
-		return nil // the headers name none: the module build decides
-	case kind != "gcc":
+	// A gcc newer than the cross gcc is the cross gcc of the kernel's
+	// suite, in a build root made once (crossRoute).
+	if kind, _, _ := strings.Cut(compiler, "-"); compiler != "" && kind != "gcc" {
 		return &CrossCompilerError{Kernel: spec.String(), Reason: fmt.Sprintf("built with %s: cross builds of modules use gcc only (%s %s)", compiler, cmd, version)}
-	case major > have:
-		return &CrossCompilerError{Kernel: spec.String(), Reason: fmt.Sprintf(
-			"built with %s, newer than the cross compiler %s %s, which lacks its options; cross-building modules for it is not supported yet: "+
-				"choose a kernel built with gcc %d (debian:6.1@%s, debian:6.12+deb12@%s)", compiler, cmd, version, have, spec.arch(), spec.arch())}
 	}
 	return nil
 }
@@ -125,7 +123,13 @@ func majorOf(version string) int {
 // gcc-N (the kernel's own gcc) has no cross version here but an older
 // kernel builds with the newer cross gcc (as 5.10 does with gcc 12 on
 // amd64, see moduleRoute).
-func crossRoute(k *Kernel) error {
+//
+// A Debian kernel built with a newer gcc than the host's cross gcc
+// (trixie's gcc 14) gets a build root of its suite with that suite's cross
+// gcc (gcc-14-aarch64-linux-gnu), made once and shared as the native
+// build roots are (toolchain.go); the headers' Makefile then finds the
+// $(CROSS_COMPILE)gcc-14 it asks for.
+func (s *Store) crossRoute(ctx context.Context, k *Kernel, p *progress) error {
 	cmd, version, err := crossGCC(k.Arch)
 	if err != nil {
 		return &CrossCompilerError{Kernel: k.Release, Reason: err.Error()}
@@ -134,6 +138,22 @@ func crossRoute(k *Kernel) error {
 	k.ModuleCC = cmd + " " + version
 	k.ModuleMakeArgs = []string{"ARCH=" + t.karch, "CROSS_COMPILE=" + t.prefix}
 	k.CompilerMismatch = crossMismatch(k, version)
+	if kind, major := parseCC(k.CC); k.CompilerMismatch != "" && kind == "gcc" && major > majorOf(version) && k.Source == SourceDebian {
+		suite := toolchainSuite(k.Suites)
+		pkg := fmt.Sprintf("gcc-%d-%s", major, strings.TrimSuffix(t.prefix, "-"))
+		gcc := fmt.Sprintf("%sgcc-%d", t.prefix, major)
+		tc, err := s.toolchain(ctx, suite, pkg, gcc, p)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &CrossCompilerError{Kernel: k.Release, Reason: fmt.Sprintf("built with gcc %d, newer than the cross compiler %s %s, and no %s build root of %s: %v", major, cmd, version, pkg, suite, err)}
+		}
+		k.BuildRoot, k.ModuleCC, k.CompilerMismatch = tc.Dir, fmt.Sprintf("%s %s in %s", gcc, tc.Version, suite), ""
+		s.markUsed(filepath.Join("toolchains", tc.Name))
+		p.printf("modules cross-build with %s in %s", gcc, tc.Dir)
+		return nil
+	}
 	if k.CompilerMismatch != "" {
 		return &CrossCompilerError{Kernel: k.Release, Reason: k.CompilerMismatch}
 	}

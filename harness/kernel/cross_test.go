@@ -3,9 +3,13 @@
 package kernel
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -33,8 +37,8 @@ func TestCrossCompilerFits(t *testing.T) {
 		{name: "host architecture", have: "", compiler: "gcc-14", spec: mustSpec(t, "debian:6.12")},
 		{name: "same gcc", have: "12.2.0", compiler: "gcc-12", spec: arm},
 		{name: "older gcc", have: "12.2.0", compiler: "gcc-10", spec: arm},
-		{name: "newer gcc", have: "12.2.0", compiler: "gcc-14", spec: arm,
-			err: "built with gcc-14, newer than the cross compiler aarch64-linux-gnu-gcc 12.2.0, which lacks its options; cross-building modules for it is not supported yet: choose a kernel built with gcc 12 (debian:6.1@arm64, debian:6.12+deb12@arm64)"},
+		// Its suite's cross gcc, in a build root (crossRoute).
+		{name: "newer gcc", have: "12.2.0", compiler: "gcc-14", spec: arm},
 		{name: "clang", have: "12.2.0", compiler: "clang-19", spec: arm, err: "cross builds of modules use gcc only"},
 		{name: "no cross compiler", have: "", compiler: "gcc-12", spec: arm, err: "install it with `make deps-arm64` (Debian package gcc-aarch64-linux-gnu)"},
 	} {
@@ -63,13 +67,15 @@ func TestCrossRoute(t *testing.T) {
 		// No aarch64-linux-gnu-gcc-10 here: the headers' gcc-10 is replaced.
 		{name: "an older gcc", have: "12.2.0", cc: "gcc-10 (Debian 10.2.1-6) 10.2.1 20210110",
 			args: []string{"ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-", "CC=aarch64-linux-gnu-gcc"}},
-		{name: "trixie's gcc-14", have: "12.2.0", cc: "gcc-14 (Debian 14.2.0-19) 14.2.0", err: "newer than the cross gcc 12"},
+		// Not Debian's: no suite to take a newer cross gcc from.
+		{name: "gcc-14, not Debian's", have: "12.2.0", cc: "gcc-14 (Debian 14.2.0-19) 14.2.0", err: "newer than the cross gcc 12"},
 		{name: "no cross gcc", have: "", cc: "gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0", err: "make deps-arm64"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			fakeCrossGCC(t, c.have)
-			k := &Kernel{Release: "6.1.0-57-arm64", Arch: Arm64, CC: c.cc}
-			err := crossRoute(k)
+			k := &Kernel{Source: SourcePath, Release: "6.1.0-57-arm64", Arch: Arm64, CC: c.cc}
+			s := &Store{Dir: t.TempDir()}
+			err := s.crossRoute(context.Background(), k, newProgress(nil, Spec{}))
 			if c.err != "" {
 				var ce *CrossCompilerError
 				if !errors.As(err, &ce) || !strings.Contains(err.Error(), c.err) {
@@ -87,6 +93,34 @@ func TestCrossRoute(t *testing.T) {
 				t.Errorf("ModuleCC %q, CompilerMismatch %q", k.ModuleCC, k.CompilerMismatch)
 			}
 		})
+	}
+}
+
+// A Debian arm64 kernel built with trixie's gcc 14 cross-builds its
+// modules in the stored build root of trixie with gcc-14-aarch64-linux-gnu.
+func TestCrossRouteBuildRoot(t *testing.T) {
+	fakeCrossGCC(t, "12.2.0")
+	s := &Store{Dir: t.TempDir()}
+	name := "trixie-gcc-14-aarch64-linux-gnu@" + time.Now().UTC().Format("20060102")
+	tc, _ := json.Marshal(Toolchain{Name: name, Suite: "trixie", Compiler: "gcc-14-aarch64-linux-gnu", Command: "aarch64-linux-gnu-gcc-14",
+		Version: "14.2.0", Packages: append([]string{"gcc-14-aarch64-linux-gnu"}, toolchainPackages...), Created: time.Now().UTC()})
+	writeFiles(t, filepath.Join(s.Dir, "toolchains", name), map[string]string{"toolchain.json": string(tc)})
+	// The native gcc-14 root of the same suite is not it.
+	native := "trixie-gcc-14@" + time.Now().UTC().Format("20060102")
+	tn, _ := json.Marshal(Toolchain{Name: native, Suite: "trixie", Compiler: "gcc-14", Version: "14.2.0",
+		Packages: append([]string{"gcc-14"}, toolchainPackages...), Created: time.Now().UTC()})
+	writeFiles(t, filepath.Join(s.Dir, "toolchains", native), map[string]string{"toolchain.json": string(tn)})
+
+	k := &Kernel{Source: SourceDebian, Release: "6.12.57+deb13-arm64", Arch: Arm64, Suites: []string{"trixie-security"},
+		CC: "aarch64-linux-gnu-gcc-14 (Debian 14.2.0-19) 14.2.0"}
+	if err := s.crossRoute(context.Background(), k, newProgress(nil, Spec{})); err != nil {
+		t.Fatal(err)
+	}
+	if k.BuildRoot != filepath.Join(s.Dir, "toolchains", name) || k.CompilerMismatch != "" || k.ModuleCC != "aarch64-linux-gnu-gcc-14 14.2.0 in trixie" {
+		t.Errorf("build root %q, mismatch %q, module cc %q", k.BuildRoot, k.CompilerMismatch, k.ModuleCC)
+	}
+	if diff := cmp.Diff([]string{"ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"}, k.ModuleMakeArgs); diff != "" {
+		t.Errorf("make arguments (-want +got):\n%s", diff)
 	}
 }
 

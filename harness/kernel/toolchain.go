@@ -30,9 +30,12 @@ import (
 
 // Toolchain is a build root in the store.
 type Toolchain struct {
-	Name     string    `json:"name"`     // "trixie-gcc-14@20261129", the directory
-	Suite    string    `json:"suite"`    // "trixie"
-	Compiler string    `json:"compiler"` // the package installed: "gcc-14"
+	Name     string `json:"name"`     // "trixie-gcc-14@20261129", the directory
+	Suite    string `json:"suite"`    // "trixie"
+	Compiler string `json:"compiler"` // the package installed: "gcc-14"
+	// Command is the compiler's command when it is not Compiler: a cross
+	// gcc's, "aarch64-linux-gnu-gcc-14" (package gcc-14-aarch64-linux-gnu).
+	Command  string    `json:"command,omitempty"`
 	Version  string    `json:"version"`  // its gcc -dumpfullversion: "14.2.0"
 	Packages []string  `json:"packages"` // what debootstrap was asked to include
 	Mirror   string    `json:"mirror"`
@@ -78,7 +81,7 @@ func toolchainSuite(suites []string) string {
 // gcc 12 this way), or in a build root with the kernel's newer gcc.
 func (s *Store) moduleRoute(ctx context.Context, k *Kernel, p *progress) error {
 	if k.Arch != "" {
-		return crossRoute(k)
+		return s.crossRoute(ctx, k, p)
 	}
 	host, hostErr := hostGCC()
 	full, _ := hostCompiler()
@@ -98,7 +101,7 @@ func (s *Store) moduleRoute(ctx context.Context, k *Kernel, p *progress) error {
 			return nil // no suite to take a compiler from
 		}
 		suite, compiler := toolchainSuite(k.Suites), fmt.Sprintf("gcc-%d", major)
-		tc, err := s.toolchain(ctx, suite, compiler, p)
+		tc, err := s.toolchain(ctx, suite, compiler, "", p)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -113,9 +116,10 @@ func (s *Store) moduleRoute(ctx context.Context, k *Kernel, p *progress) error {
 	return nil
 }
 
-// toolchain returns the newest build root for suite and compiler, making
-// one if there is none younger than maxToolchainAge.
-func (s *Store) toolchain(ctx context.Context, suite, compiler string, p *progress) (*Toolchain, error) {
+// toolchain returns the newest build root for suite and compiler (a
+// package; command is its gcc's command when that is not the package's
+// name), making one if there is none younger than maxToolchainAge.
+func (s *Store) toolchain(ctx context.Context, suite, compiler, command string, p *progress) (*Toolchain, error) {
 	name := suite + "-" + compiler
 	newest := func() *Toolchain {
 		tcs, _ := s.Toolchains()
@@ -144,7 +148,7 @@ func (s *Store) toolchain(ctx context.Context, suite, compiler string, p *progre
 	if old != nil && time.Since(old.Created) < maxToolchainAge {
 		return old, nil
 	}
-	tc, err := s.makeToolchain(ctx, suite, compiler, p)
+	tc, err := s.makeToolchain(ctx, suite, compiler, command, p)
 	if err != nil && old != nil {
 		p.printf("warning: making a new %s build root: %v; using the one of %s", name, err, old.Created.Format(time.DateOnly))
 		return old, nil
@@ -152,7 +156,7 @@ func (s *Store) toolchain(ctx context.Context, suite, compiler string, p *progre
 	return tc, err
 }
 
-func (s *Store) makeToolchain(ctx context.Context, suite, compiler string, p *progress) (*Toolchain, error) {
+func (s *Store) makeToolchain(ctx context.Context, suite, compiler, command string, p *progress) (*Toolchain, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("making a build root with debootstrap needs root; run once as root, or use debian-src:SERIES, which builds the kernel with the host's gcc")
 	}
@@ -160,7 +164,7 @@ func (s *Store) makeToolchain(ctx context.Context, suite, compiler string, p *pr
 		return nil, fmt.Errorf("making a build root needs debootstrap (apt-get install debootstrap; make deps installs it): %w", err)
 	}
 	tc := &Toolchain{
-		Suite: suite, Compiler: compiler, Mirror: mirror() + "/debian", Created: time.Now().UTC(),
+		Suite: suite, Compiler: compiler, Command: command, Mirror: mirror() + "/debian", Created: time.Now().UTC(),
 		Packages: append([]string{compiler}, toolchainPackages...),
 	}
 	tc.Name = fmt.Sprintf("%s-%s@%s", suite, compiler, tc.Created.Format("20060102"))
@@ -212,9 +216,13 @@ func (s *Store) makeToolchain(ctx context.Context, suite, compiler string, p *pr
 			return nil, err
 		}
 	}
-	out, err := exec.CommandContext(ctx, "chroot", root, compiler, "-dumpfullversion").Output()
+	gcc := compiler
+	if command != "" {
+		gcc = command
+	}
+	out, err := exec.CommandContext(ctx, "chroot", root, gcc, "-dumpfullversion").Output()
 	if err != nil {
-		return nil, fmt.Errorf("running %s in the new root: %w", compiler, err)
+		return nil, fmt.Errorf("running %s in the new root: %w", gcc, err)
 	}
 	tc.Version = strings.TrimSpace(string(out))
 	b, err := json.MarshalIndent(tc, "", "\t")
