@@ -13,7 +13,7 @@ import (
 
 func TestKernelsGetBadSpecIsUsage(t *testing.T) {
 	t.Setenv("CNVMTEST_CACHE", t.TempDir())
-	for _, spec := range []string{"nonsense:1", "debian:6.1@s390x", "debian-src:6.12@arm64", "debian:latest"} {
+	for _, spec := range []string{"nonsense:1", "debian:6.1@riscv64", "debian-src:6.12@s390x", "debian-src:6.12@arm64", "debian:latest"} {
 		var stdout, stderr bytes.Buffer
 		if code := kernelsCmd(context.Background(), []string{"get", spec}, &stdout, &stderr); code != 2 {
 			t.Errorf("kernels get %s = exit %d, want 2 (usage)\n%s", spec, code, stderr.String())
@@ -30,6 +30,7 @@ func TestKernelsListSpecsRoundTrip(t *testing.T) {
 		{Source: kernel.SourceDebian, Release: "6.1.0-57-amd64", PackageVersion: "6.1.170-1"},
 		{Source: kernel.SourceDebian, Release: "6.1.0-57-arm64", Arch: "arm64", PackageVersion: "6.1.192-3"},
 		{Source: kernel.SourceDebian, Release: "6.1.0-57-rt-arm64", Arch: "arm64", PackageVersion: "6.1.192-3"},
+		{Source: kernel.SourceDebian, Release: "6.1.0-50-s390x", Arch: "s390x", PackageVersion: "6.1.176-1"},
 		{Release: "6.1.0-57-rt-amd64", PackageVersion: "6.1.170-1"}, // stored before Source was recorded
 		{Source: kernel.SourceDebianSrc, Release: "6.12.118", PackageVersion: "6.12.118-1", Flavour: "debug"},
 		{Source: kernel.SourceTree, Release: "6.13.0", SourceDir: "/home/me/linux@2", Flavour: "minimal"},
