@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/cnvmtest/cnvmtest/harness/kernel"
@@ -32,10 +33,12 @@ func writeRepro(dir string, k *kernel.Kernel, cmdline []string) error {
 	args := make([]string, len(cmdline))
 	for i, a := range cmdline {
 		// The result port was a pipe to the harness; by hand it goes to
-		// a file beside the script.
+		// a file beside the script: a -serial (amd64) or a -chardev's
+		// path (arm64, s390x).
 		if strings.HasPrefix(a, "file:/dev/fd/") {
 			a = "file:$dir/results.out"
 		}
+		a = chardevFD.ReplaceAllString(a, "${1}path=$$dir/results.out")
 		args[i] = shellQuote(a)
 	}
 	vmlinux := k.Image
@@ -51,6 +54,9 @@ exec %s $extra
 `, k.Release, k.PackageVersion, vmlinux, strings.Join(args, " "))
 	return os.WriteFile(filepath.Join(dir, "repro.sh"), []byte(script), 0o755)
 }
+
+// chardevFD is a -chardev file backend writing to an inherited descriptor.
+var chardevFD = regexp.MustCompile(`(^file,(?:.*,)?)path=/dev/fd/\d+`)
 
 // shellQuote quotes a for sh, leaving $dir expandable.
 func shellQuote(a string) string {
