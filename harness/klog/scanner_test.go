@@ -279,6 +279,17 @@ var samples = []struct {
 			"RCU_STALL|cn_fault_spin|cn_fault_rcu_stall|cn_rx_skb", 5, 36, false}},
 	},
 	{
+		// s390 on 6.12: the Tainted: line and the UID, then as on 6.1.
+		file: "warn-6.12-s390x.log",
+		want: []found{{Warning, "WARNING: at /root/.cache/cnvmtest/modules/bbd409c84794f1b37c60.build/cn_fault.c:150 cn_fault_warn+0x44/0xb0 [cn_fault]",
+			"WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast", 5, 38, false}},
+	},
+	{
+		file: "oops-6.12-s390x.log",
+		want: []found{{Oops, "Unable to handle kernel pointer dereference in virtual kernel address space",
+			"OOPS|cn_fault_oops|cn_rx_skb|netlink_unicast", 5, 41, false}},
+	},
+	{
 		// __warn's banner on 7.2: "WARNING: file:line at func, CPU#n: comm/pid".
 		file: "warn-oops-7.2.log",
 		want: []found{
@@ -734,7 +745,7 @@ func TestWarnBanners(t *testing.T) {
 // (7.2): real consoles of the fault module's TestWarn.
 func TestWarnFingerprintAcrossKernels(t *testing.T) {
 	const want = "WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast"
-	for _, file := range []string{"warn-oops-5.10.log", "warn-6.1.log", "warn-oops-6.12.log", "warn-oops-7.2.log", "warn-oops-6.1-arm64.log", "warn-6.1-s390x.log"} {
+	for _, file := range []string{"warn-oops-5.10.log", "warn-6.1.log", "warn-oops-6.12.log", "warn-oops-7.2.log", "warn-oops-6.1-arm64.log", "warn-6.1-s390x.log", "warn-6.12-s390x.log"} {
 		rs := Parse(readSample(t, file))
 		if len(rs) == 0 {
 			t.Errorf("%s: no report", file)
