@@ -25,7 +25,9 @@
 //   - after its call trace, for the reports that have no end marker
 //     (lockdep, hung task, lockups, RCU stalls, BUG: reports that do not
 //     die): at "</TASK>", or at the first line that cannot be part of a
-//     stack on kernels that print no "<TASK>" (before 5.16);
+//     stack on kernels that print no "<TASK>" (before 5.16) and on
+//     arm64 and s390 (whose "Last Breaking-Event-Address:" and the
+//     address after it still belong to the report);
 //   - at the first line that is not indented, for kmemleak;
 //   - when another report starts.
 //

@@ -10,8 +10,12 @@ import (
 
 // frameLine matches a call trace line: "  func+0x12/0x34 [module]", with "? "
 // for unreliable frames, and the "[<ffffffff8100a1b2>] " address older x86
-// kernels, kmemleak and lockdep print before the symbol.
-var frameLine = regexp.MustCompile(`^\s*(?:\[<[0-9a-f]+>\]\s*)?(\?\s+)?([A-Za-z_$][\w.$]*)\+(0x[0-9a-f]+)/(0x[0-9a-f]+)(?:\s+\[([\w.-]+)(?:\s+[0-9a-f]+)?\])?`)
+// kernels, kmemleak, lockdep and s390 print before the symbol. s390 puts
+// an unreliable frame in parentheses instead of marking it "?":
+// "([<000003ff7fd14628>] f+0x28/0x98 [m])" (arch/s390/kernel/dumpstack.c:
+// show_stack prints "%s [<%016lx>] %pSR \n" for a reliable frame,
+// "%s([<%016lx>] %pSR)\n" for another).
+var frameLine = regexp.MustCompile(`^\s*(?:(\()?\[<[0-9a-f]+>\]\s*)?(\?\s+)?([A-Za-z_$][\w.$]*)\+(0x[0-9a-f]+)/(0x[0-9a-f]+)(?:\s+\[([\w.-]+)(?:\s+[0-9a-f]+)?\])?`)
 
 // parseFrame parses one call trace line.
 func parseFrame(msg string) (Frame, bool) {
@@ -19,14 +23,15 @@ func parseFrame(msg string) (Frame, bool) {
 	if m == nil {
 		return Frame{}, false
 	}
-	off, _ := strconv.ParseUint(m[3], 0, 64)
-	size, _ := strconv.ParseUint(m[4], 0, 64)
-	return Frame{Func: m[2], Offset: off, Size: size, Module: m[5], Reliable: m[1] == ""}, true
+	off, _ := strconv.ParseUint(m[4], 0, 64)
+	size, _ := strconv.ParseUint(m[5], 0, 64)
+	return Frame{Func: m[3], Offset: off, Size: size, Module: m[6], Reliable: m[1] == "" && m[2] == ""}, true
 }
 
 // rawFrame matches a stack entry without a symbol, as printed for an
-// address in freed module text: " ? 0xffffffffa00001c1".
-var rawFrame = regexp.MustCompile(`^\s*(?:\[<[0-9a-f]+>\]\s*)?(?:\?\s+)?(?:0x)?[0-9a-f]{8,16}$`)
+// address in freed module text: " ? 0xffffffffa00001c1", and on s390
+// " [<0000100402187000>] 0x100402187000 " or the same in parentheses.
+var rawFrame = regexp.MustCompile(`^\s*(?:\(?\[<[0-9a-f]+>\]\s*)?(?:\?\s+)?(?:0x)?[0-9a-f]{8,16}\)?\s*$`)
 
 // bracket matches the markers around stack parts: <TASK>, </IRQ>, <NMI>,
 // <#DF>, and <EOI> and <EOE> of older kernels.
@@ -37,8 +42,11 @@ var bracket = regexp.MustCompile(`^\s*<(/?)([#A-Z_]+)>\s*$`)
 var register = regexp.MustCompile(`^\s*(?:R[A-Z0-9]{1,3}|E[A-Z]{2}|[C-G]S|CR\d|DR\d|PKRU|Code|pc|lr|sp|x\d{1,2}|pstate)\s*:`)
 
 // ripLine matches the faulting instruction's location: x86 "RIP: 0010:f+0x1/0x2",
-// i386 "EIP: f+0x1/0x2", arm64 "pc : f+0x1/0x2".
-var ripLine = regexp.MustCompile(`^\s*(?:RIP: [0-9a-f]{4}:|EIP: |pc : )(.*)$`)
+// i386 "EIP: f+0x1/0x2", arm64 "pc : f+0x1/0x2", s390 "Krnl PSW :
+// 0704c00180000000 000003ff7fd1462c (f+0x2c/0x98 [m])" (arch/s390/kernel/
+// dumpstack.c: show_registers prints the PSW's mask and address, then the
+// symbol in parentheses for a kernel-mode PSW).
+var ripLine = regexp.MustCompile(`^\s*(?:RIP: [0-9a-f]{4}:|EIP: |pc : |Krnl PSW : [0-9a-f]{16} [0-9a-f]{16} \()(.*)$`)
 
 func parseRIP(msg string) (Frame, bool) {
 	m := ripLine.FindStringSubmatch(msg)
@@ -55,8 +63,20 @@ func stackLine(msg string) bool {
 	if _, ok := parseFrame(msg); ok {
 		return true
 	}
-	return bracket.MatchString(msg) || rawFrame.MatchString(msg) || register.MatchString(msg)
+	return bracket.MatchString(msg) || rawFrame.MatchString(msg) || register.MatchString(msg) || isLastBreak(msg)
 }
+
+// isLastBreak reports whether msg is the line s390 prints after the call
+// trace of a register dump, before the address of the last branch taken
+// (arch/s390/kernel/dumpstack.c: show_regs, show_last_breaking_event):
+// that address, on the next line, is no frame of the trace.
+func isLastBreak(msg string) bool {
+	return strings.TrimSpace(msg) == "Last Breaking-Event-Address:"
+}
+
+// lastBreakAddr matches the line after isLastBreak's, " [<%016lx>] %pSR":
+// a symbol ("_printk+0x52/0x58"), or a bare address however short ("0xa").
+var lastBreakAddr = regexp.MustCompile(`^\s*\[<[0-9a-f]+>\]`)
 
 // genericFrames are functions that say how a report was made, not where
 // the bug is: reporting, exception entry, scheduling, locking and
@@ -144,6 +164,15 @@ var genericFrames = map[string]bool{
 	"do_debug_exception": true, "gic_handle_irq": true, "call_on_irq_stack": true,
 	"do_interrupt_handler": true, "arch_timer_handler_virt": true, "handle_percpu_devid_irq": true,
 	"generic_handle_domain_irq": true,
+	// s390 (6.1, 6.12): system call and exception entry and the kernel's
+	// faults, BUG/WARN monitor events included (arch/s390/kernel/entry.S,
+	// syscall.c, traps.c, process.c: __ret_from_fork; arch/s390/mm/
+	// fault.c), and the interrupt path (arch/s390/kernel/irq.c).
+	"system_call": true, "__do_syscall": true, "__ret_from_fork": true,
+	"pgm_check_handler": true, "__do_pgm_check": true, "do_report_trap": true, "monitor_event_exception": true,
+	"do_dat_exception": true, "do_protection_exception": true, "do_exception": true, "do_no_context": true,
+	"do_low_address": true, "do_fault_error": true, "ext_int_handler": true, "io_int_handler": true,
+	"mcck_int_handler": true, "do_ext_irq": true, "do_io_irq": true, "do_irq_async": true,
 }
 
 // genericPrefixes extend genericFrames to families of functions.

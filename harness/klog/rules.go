@@ -103,7 +103,10 @@ var rules = []rule{
 	// "invalid opcode: 0000 [#1]", "Internal error: Oops: 96000004 [#1]",
 	// and "Oops: Oops: 0000 [#1] SMP NOPTI" (arch/x86/kernel/dumpstack.c:
 	// __die_header, "Oops: %s: %04lx [#%d]", after a page fault on 7.2).
-	{regexp.MustCompile(`^\S.{0,200}: [0-9a-f]{4,16} \[#\d+\]`), header{kind: Oops, end: endMarker, die: true}},
+	// s390 adds the instruction length: "Oops: 0004 ilc:3 [#1] SMP",
+	// "monitor event: 0040 ilc:2 [#1] SMP" (arch/s390/kernel/dumpstack.c:
+	// die, "%s: %04x ilc:%d [#%d] ").
+	{regexp.MustCompile(`^\S.{0,200}: [0-9a-f]{4,16} (?:ilc:\d )?\[#\d+\]`), header{kind: Oops, end: endMarker, die: true}},
 }
 
 // The two forms of __warn's banner (kernel/panic.c). warnNew's tail

@@ -56,9 +56,12 @@ type state struct {
 	// follows, then the rest of the task's stack, which continues the
 	// same run.
 	resume bool
-	irq    int    // depth of interrupt stack blocks
-	runs   []run  // the stacks of the report
-	rip    *Frame // where the CPU was, when printed before the trace
+	// lastBreak: the next line is s390's last breaking-event address
+	// (isLastBreak), part of the report but of no stack.
+	lastBreak bool
+	irq       int    // depth of interrupt stack blocks
+	runs      []run  // the stacks of the report
+	rip       *Frame // where the CPU was, when printed before the trace
 }
 
 // run is one stack printed in a report.
@@ -225,7 +228,7 @@ func (s *Scanner) continueReport(l line) bool {
 		}
 	case endStack:
 		if c.inMain {
-			if !stackLine(l.msg) {
+			if !stackLine(l.msg) && !(c.lastBreak && lastBreakAddr.MatchString(l.msg)) {
 				s.finish(false)
 				return false
 			}
@@ -321,6 +324,12 @@ func (c *state) add(l line) {
 		// With kmemleak.verbose=1 every console line has the prefix.
 		msg = strings.TrimPrefix(msg, "kmemleak: ")
 	}
+	if c.lastBreak {
+		c.lastBreak = false
+		if lastBreakAddr.MatchString(msg) {
+			return
+		}
+	}
 	if f, ok := parseFrame(msg); ok {
 		if c.resume {
 			c.inRun, c.resume = true, false
@@ -380,6 +389,8 @@ func (c *state) add(l line) {
 		if c.end == endStack {
 			c.inMain = true
 		}
+	case isLastBreak(msg):
+		c.lastBreak = true
 	case strings.HasSuffix(msg, "grace-period kthread stack dump:"):
 		// RCU prints its kthread's stack before the stalled CPU's.
 		c.skipTrace = true

@@ -231,6 +231,65 @@ var samples = []struct {
 			"RCU_STALL|cn_fault_spin|cn_fault_rcu_stall|cn_rx_skb", 6, 39, false}},
 	},
 	{
+		// s390 (6.1): the PSW and GPRS instead of pc and registers, a
+		// "Call Trace:" whose frames carry their address and whose
+		// unreliable ones are in parentheses, then the last breaking-event
+		// address, which is no frame (arch/s390/kernel/dumpstack.c:
+		// show_registers, show_stack, show_last_breaking_event). The same
+		// fingerprint as amd64's.
+		file: "warn-6.1-s390x.log",
+		want: []found{{Warning, "WARNING: at /root/.cache/cnvmtest/modules/8bf76f7dfa9e57b0c377.build/cn_fault.c:150 cn_fault_warn+0x28/0x98 [cn_fault]",
+			"WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast", 5, 37, false}},
+	},
+	{
+		// s390's oops: the write to address 0 stopped by low-address
+		// protection, as arch/s390/mm/fault.c (do_no_context,
+		// dump_fault_info) prints it, then die()'s header with the
+		// instruction length, "Oops: 0004 ilc:3 [#1] SMP".
+		file: "oops-6.1-s390x.log",
+		want: []found{{Oops, "Unable to handle kernel pointer dereference in virtual kernel address space",
+			"OOPS|cn_fault_oops|cn_rx_skb|netlink_unicast", 5, 40, false}},
+	},
+	{
+		// T34 on s390: the callback returns into freed module text, a
+		// translation exception ("Oops: 0011 ilc:1") whose PSW and first
+		// frame are bare addresses.
+		file: "oops-freed-text-6.1-s390x.log",
+		want: []found{{Oops, "Unable to handle kernel pointer dereference in virtual kernel address space",
+			"OOPS|cn_rx_skb|netlink_unicast|netlink_sendmsg", 5, 32, false}},
+	},
+	{
+		// s390's panic: dump_stack's trace, cut by the restart.
+		file: "panic-6.1-s390x.log",
+		want: []found{{Panic, "Kernel panic - not syncing: cn_fault: requested panic",
+			"PANIC|cn_fault_panic|cn_rx_skb|netlink_unicast", 5, 19, false}},
+	},
+	{
+		file: "hung-task-6.1-s390x.log",
+		want: []found{{HungTask, "INFO: task tests.test:79 blocked for more than 10 seconds.",
+			"HUNG_TASK|cn_fault_hang|cn_rx_skb|netlink_unicast", 5, 22, false}},
+	},
+	{
+		// s390's RCU stall: the stalled CPU's registers and trace, and its
+		// last breaking-event address, a bare "0xa", which ends the report.
+		// (s390 has no soft-lockup detector: lib/Kconfig.debug,
+		// SOFTLOCKUP_DETECTOR depends on !S390.)
+		file: "rcu-stall-6.1-s390x.log",
+		want: []found{{RCUStall, "rcu: INFO: rcu_sched self-detected stall on CPU",
+			"RCU_STALL|cn_fault_spin|cn_fault_rcu_stall|cn_rx_skb", 5, 36, false}},
+	},
+	{
+		// s390 on 6.12: the Tainted: line and the UID, then as on 6.1.
+		file: "warn-6.12-s390x.log",
+		want: []found{{Warning, "WARNING: at /root/.cache/cnvmtest/modules/bbd409c84794f1b37c60.build/cn_fault.c:150 cn_fault_warn+0x44/0xb0 [cn_fault]",
+			"WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast", 5, 38, false}},
+	},
+	{
+		file: "oops-6.12-s390x.log",
+		want: []found{{Oops, "Unable to handle kernel pointer dereference in virtual kernel address space",
+			"OOPS|cn_fault_oops|cn_rx_skb|netlink_unicast", 5, 41, false}},
+	},
+	{
 		// __warn's banner on 7.2: "WARNING: file:line at func, CPU#n: comm/pid".
 		file: "warn-oops-7.2.log",
 		want: []found{
@@ -494,6 +553,12 @@ func TestParseFrame(t *testing.T) {
 		{" [<ffffffff8100a1b2>] ? f.isra.0+0x1/0x2 [m 3b6f9a0c1d2e]", Frame{Func: "f.isra.0", Offset: 1, Size: 2, Module: "m"}, true},
 		{"       __mutex_lock+0x8e/0x960", Frame{Func: "__mutex_lock", Offset: 0x8e, Size: 0x960, Reliable: true}, true},
 		{" handle_softirqs+0x9c/0x310 (P)", Frame{Func: "handle_softirqs", Offset: 0x9c, Size: 0x310, Reliable: true}, true},
+		// s390: a reliable frame, an unreliable one in parentheses.
+		{" [<000003ff7fd1462c>] cn_fault_warn+0x2c/0x98 [cn_fault] ", Frame{Func: "cn_fault_warn", Offset: 0x2c, Size: 0x98, Module: "cn_fault", Reliable: true}, true},
+		{"([<000003ff7fd14628>] cn_fault_warn+0x28/0x98 [cn_fault])", Frame{Func: "cn_fault_warn", Offset: 0x28, Size: 0x98, Module: "cn_fault"}, true},
+		{" [<00000000006e78da>] cn_rx_skb+0x16a/0x220 ", Frame{Func: "cn_rx_skb", Offset: 0x16a, Size: 0x220, Reliable: true}, true},
+		{"(cn_fault_warn+0x28/0x98 [cn_fault])", Frame{}, false},
+		{"Krnl PSW : 0704c00180000000 000003ff7fd1462c (cn_fault_warn+0x2c/0x98 [cn_fault])", Frame{}, false},
 		{"RIP: 0010:cn_echo_exit+0x5a/0x70 [cn_echo]", Frame{}, false},
 		{"ffff888004a1c0b8 (&lock){+.+.}-{3:3}, at: f+0x5e/0x120 [cn_echo]", Frame{}, false},
 		{" #0: ffff888004a1c078 (&lock){+.+.}-{3:3}, at: f+0x40/0x120", Frame{}, false},
@@ -680,7 +745,7 @@ func TestWarnBanners(t *testing.T) {
 // (7.2): real consoles of the fault module's TestWarn.
 func TestWarnFingerprintAcrossKernels(t *testing.T) {
 	const want = "WARNING|cn_fault_warn|cn_rx_skb|netlink_unicast"
-	for _, file := range []string{"warn-oops-5.10.log", "warn-6.1.log", "warn-oops-6.12.log", "warn-oops-7.2.log", "warn-oops-6.1-arm64.log"} {
+	for _, file := range []string{"warn-oops-5.10.log", "warn-6.1.log", "warn-oops-6.12.log", "warn-oops-7.2.log", "warn-oops-6.1-arm64.log", "warn-6.1-s390x.log", "warn-6.12-s390x.log"} {
 		rs := Parse(readSample(t, file))
 		if len(rs) == 0 {
 			t.Errorf("%s: no report", file)
@@ -714,6 +779,11 @@ func TestHeaders(t *testing.T) {
 		// arch/x86/kernel/dumpstack.c: __die_header ("Oops: %s: %04lx [#%d]")
 		// with the page fault's "Oops" as its str, as in warn-oops-7.2.log.
 		{"Oops: Oops: 0000 [#1] SMP NOPTI", Oops, "Oops: Oops: 0000 [#1] SMP NOPTI"},
+		// arch/s390/kernel/dumpstack.c: die ("%s: %04x ilc:%d [#%d] "),
+		// after a fault (oops-6.1-s390x.log) and after BUG()'s monitor
+		// event (arch/s390/kernel/traps.c: monitor_event_exception).
+		{"Oops: 0004 ilc:3 [#1] SMP ", Oops, "Oops: 0004 ilc:3 [#1] SMP"},
+		{"monitor event: 0040 ilc:2 [#1] PREEMPT SMP", Oops, "monitor event: 0040 ilc:2 [#1] PREEMPT SMP"},
 	}
 	for _, tt := range tests {
 		h, ok := classify(tt.line)
@@ -730,5 +800,46 @@ func TestHeaders(t *testing.T) {
 		if h, ok := classify(line); ok {
 			t.Errorf("%q: classified as %s, want no report", line, h.kind)
 		}
+	}
+}
+
+// s390's stacks: an unreliable frame is in parentheses, the PSW says where
+// the CPU was, and the last breaking-event address after the trace belongs
+// to the report but to no stack.
+func TestS390Details(t *testing.T) {
+	warn := Parse(readSample(t, "warn-6.1-s390x.log"))[0]
+	want := []Frame{
+		{Func: "cn_fault_warn", Offset: 0x2c, Size: 0x98, Module: "cn_fault", Reliable: true},
+		{Func: "cn_fault_warn", Offset: 0x28, Size: 0x98, Module: "cn_fault"},
+		{Func: "cn_rx_skb", Offset: 0x16a, Size: 0x220, Reliable: true},
+	}
+	if diff := cmp.Diff(want, warn.Trace[:3]); diff != "" {
+		t.Errorf("the warning's first frames (-want +got):\n%s", diff)
+	}
+	if n := len(warn.Frames); n != 10 || warn.Frames[n-1] != "system_call" {
+		t.Errorf("the warning's frames %q: want the 10 of its call trace, up to system_call, and not the last breaking event's cn_fault_enter", warn.Frames)
+	}
+	if last := warn.Lines[len(warn.Lines)-1]; !strings.Contains(last, "---[ end trace") {
+		t.Errorf("the warning ends at %q, want its end marker", last)
+	}
+
+	stall := Parse(readSample(t, "rcu-stall-6.1-s390x.log"))[0]
+	if n := len(stall.Lines); !strings.Contains(stall.Lines[n-2], "Last Breaking-Event-Address:") || !strings.HasSuffix(strings.TrimSpace(stall.Lines[n-1]), "] 0xa") {
+		t.Errorf("the stall's last lines %q: want the last breaking-event address", stall.Lines[n-2:])
+	}
+	if len(stall.Frames) != 10 {
+		t.Errorf("the stall's frames %q: want the 10 of its call trace", stall.Frames)
+	}
+
+	oops := Parse(readSample(t, "oops-6.1-s390x.log"))[0]
+	if !strings.Contains(strings.Join(oops.Lines, "\n"), "Oops: 0004 ilc:3 [#1] SMP") {
+		t.Error("the oops lacks die()'s header line")
+	}
+	var s state
+	for _, l := range []string{"Krnl PSW : 0704d00180000000 000003ff7fd14396 (cn_fault_spin+0x4e/0x78 [cn_fault])", "Call Trace:"} {
+		s.add(line{raw: l, msg: l})
+	}
+	if s.rip == nil || s.rip.Func != "cn_fault_spin" || s.rip.Module != "cn_fault" {
+		t.Errorf("the PSW line gives rip %+v, want cn_fault_spin [cn_fault]", s.rip)
 	}
 }

@@ -18,9 +18,12 @@
 // The cases that need detectors Debian kernels lack or leave off
 // (kmemleak, KASAN, lockdep, SLUB debugging) run only with
 // CNVMTEST_DEBUG=1, on the kernel CNVMTEST_DEBUG_KERNEL names (make
-// selftest-debug: debian-src:6.12@debug), instead of the others. Kernel
-// thresholds a case would wait for are shortened on the kernel command
-// line (watchdog_thresh=1, rcupdate.rcu_cpu_stall_timeout=3).
+// selftest-debug: debian-src:6.12@debug), instead of the others. A case
+// whose detector a kernel is built without is skipped on it, saying so
+// (the soft lockup on s390x, which cannot have
+// CONFIG_SOFTLOCKUP_DETECTOR). Kernel thresholds a case would wait for
+// are shortened on the kernel command line (watchdog_thresh=1,
+// rcupdate.rcu_cpu_stall_timeout=3).
 //
 // CNVMTEST_KERNEL picks the kernels, a comma-separated list on each of
 // which every fault case runs (make selftest KERNEL=debian:6.1,debian:7.2;

@@ -86,3 +86,24 @@ func TestGate(t *testing.T) {
 		t.Errorf("served %v, want %v", got, want)
 	}
 }
+
+// A kernel option counts only when the .config sets it to y: a module
+// (=m), a comment that names it unset, or a longer option's name do not.
+func TestHasOption(t *testing.T) {
+	config := []byte("#\n# CONFIG_SOFTLOCKUP_DETECTOR is not set\nCONFIG_DETECT_HUNG_TASK=y\n" +
+		"CONFIG_VIRTIO_CONSOLE=m\nCONFIG_LOCKUP_DETECTOR_X=y\nCONFIG_HZ=250\n")
+	for _, tt := range []struct {
+		option string
+		want   bool
+	}{
+		{"CONFIG_DETECT_HUNG_TASK", true},
+		{"CONFIG_SOFTLOCKUP_DETECTOR", false},
+		{"CONFIG_VIRTIO_CONSOLE", false},
+		{"CONFIG_LOCKUP_DETECTOR", false},
+		{"CONFIG_HZ", false},
+	} {
+		if got := hasOption(config, tt.option); got != tt.want {
+			t.Errorf("hasOption(%s) = %v, want %v", tt.option, got, tt.want)
+		}
+	}
+}

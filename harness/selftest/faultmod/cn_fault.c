@@ -8,8 +8,9 @@
  * It registers thirteen connector ids on one index, idx:val..idx:val+12:
  *
  *	idx:val		WARN_ON(1): a "WARNING:" splat; the kernel lives
- *	idx:val+1	NULL pointer dereference: an oops that kills the
- *			sending thread (the whole kernel with panic_on_oops)
+ *	idx:val+1	NULL pointer dereference (a write on s390, a
+ *			read elsewhere): an oops that kills the sending
+ *			thread (the whole kernel with panic_on_oops)
  *	idx:val+2	panic()
  *	idx:val+3	block in TASK_UNINTERRUPTIBLE until the module is
  *			unloaded, that is forever for the sender
@@ -155,9 +156,21 @@ static void cn_fault_oops(struct cn_msg *msg, struct netlink_skb_parms *nsp)
 	int *p = NULL;
 
 	cn_fault_note(msg, "oops (NULL pointer dereference)");
-	/* Keep the compiler from proving p NULL and dropping the load. */
+	/* Keep the compiler from proving p NULL and dropping the access. */
 	OPTIMIZER_HIDE_VAR(p);
+#ifdef CONFIG_S390
+	/*
+	 * s390's kernel can read address 0, the CPU's lowcore (on 6.1 it
+	 * reads 0 and goes on); what faults is a write there, which
+	 * low-address protection catches (arch/s390/kernel/early.c
+	 * setup_low_address_protection; arch/s390/mm/fault.c do_low_address:
+	 * "NULL pointer write access in kernel mode").
+	 */
+	WRITE_ONCE(*p, 1);
+	pr_info("wrote to address 0\n");
+#else
 	pr_info("read %d\n", READ_ONCE(*p));
+#endif
 }
 
 static void cn_fault_panic(struct cn_msg *msg, struct netlink_skb_parms *nsp)

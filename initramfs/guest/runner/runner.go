@@ -627,13 +627,7 @@ func openPort(name, modules string) (*os.File, error) {
 	if err := loadPortModules(modules); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(name, os.O_RDWR|unix.O_NOCTTY, 0)
-	for wait := 10 * time.Millisecond; errors.Is(err, fs.ErrNotExist) && wait < 10*time.Second; wait *= 2 {
-		// A virtio serial port appears when the host's control message
-		// adding it arrives, after the driver's probe.
-		time.Sleep(wait)
-		f, err = os.OpenFile(name, os.O_RDWR|unix.O_NOCTTY, 0)
-	}
+	f, err := openWhenReady(func() (*os.File, error) { return os.OpenFile(name, os.O_RDWR|unix.O_NOCTTY, 0) }, time.Sleep)
 	if err != nil {
 		return nil, fmt.Errorf("opening result port: %w", err)
 	}
@@ -655,6 +649,24 @@ func openPort(name, modules string) (*os.File, error) {
 		return nil, fmt.Errorf("result port %s: %w", name, err)
 	}
 	return f, nil
+}
+
+// openWhenReady opens the result port with open, sleeping and trying
+// again for about 10 s while the port is not ready. A virtio serial port
+// appears when the host's control message adding it arrives, after the
+// driver's probe: until then its device node does not exist. And the
+// node comes before the port can be opened: add_port creates the device
+// (device_create), fills the port's receive queue and only then lists the
+// port, and an open in between finds no port and fails with ENXIO
+// (drivers/char/virtio_console.c, 6.1 and 6.12: add_port,
+// port_fops_open), which a loaded TCG guest hits.
+func openWhenReady(open func() (*os.File, error), sleep func(time.Duration)) (*os.File, error) {
+	f, err := open()
+	for wait := 10 * time.Millisecond; (errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENXIO)) && wait < 10*time.Second; wait *= 2 {
+		sleep(wait)
+		f, err = open()
+	}
+	return f, err
 }
 
 // powerOff ends the guest. QEMU runs with -no-reboot, so a restart ends it
