@@ -583,8 +583,27 @@ func loadModule(path, params string) error {
 	return nil
 }
 
+// unloadSettle is how long the runner sleeps before it unloads the
+// module, so that no thread of its own is runnable when the module's exit
+// starts its RCU Tasks grace period (kmod/cn_common.h). Any task on a run
+// queue when the grace period scans the task list is a holdout, and the
+// first check of the holdouts comes HZ/10 later (rcu_tasks_wait_gp,
+// kernel/rcu/tasks.h): 100 ms on Debian's HZ=250 kernels. The runner's
+// own threads were such tasks: when a goroutine blocks in a system call,
+// Go's sysmon hands its P to a new spinning M within about 20 µs
+// (runtime retake, handoffp), and that M is runnable until it finds no
+// work and parks. After the test program's end the runner's writes and
+// waits keep that going; 10 ms asleep lets it stop. Measured with
+// -run '^TestEchoHappyPath$' on debian:6.1 under TCG, 6 runs each: the
+// unload took 147-157 ms after a 2 ms sleep, 44-155 ms after 5 ms, and
+// 45-49 ms after 10 ms.
+const unloadSettle = 10 * time.Millisecond
+
 func unloadModule(path string) error {
 	name := strings.ReplaceAll(strings.TrimSuffix(filepath.Base(path), ".ko"), "-", "_")
+	// A raw nanosleep: the thread sleeps in the kernel and the runtime
+	// runs nothing meanwhile.
+	unix.Nanosleep(&unix.Timespec{Nsec: unloadSettle.Nanoseconds()}, nil)
 	if err := unix.DeleteModule(name, unix.O_NONBLOCK); err != nil {
 		return fmt.Errorf("unloading module %s: delete_module: %w", name, err)
 	}
