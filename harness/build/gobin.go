@@ -70,8 +70,9 @@ func ImportPath(ctx context.Context, dir, pkg string) (string, error) {
 // Stable builds with fn into cacheDir/name, a path that stays the same from
 // run to run, so that go build finds its earlier output up to date and
 // skips the link (about a second per binary under load, make bench); then
-// it copies the result to out, which the caller owns. A lock keeps
-// parallel runs (a kernel matrix) from writing the same file at once.
+// it links the result to out, which the caller owns, or copies it where
+// it cannot link (another file system). A lock keeps parallel runs (a
+// kernel matrix) from writing the same file at once.
 //
 // inputs, when not "", fingerprints everything the build reads (see
 // Inputs): if the binary in cacheDir was built from the same inputs, fn is
@@ -90,6 +91,11 @@ func Stable(ctx context.Context, cacheDir, name, out, inputs string, fn func(pat
 	stamp := stable + ".inputs"
 	if inputs == "" || !stampMatches(stamp, inputs) || !exists(stable) {
 		os.Remove(stamp)
+		// Earlier runs' directories share stable's inode: a build that
+		// rewrote it in place would change their copies too.
+		if err := unlinkShared(stable); err != nil {
+			return err
+		}
 		if err := fn(stable); err != nil {
 			return err
 		}
@@ -97,11 +103,37 @@ func Stable(ctx context.Context, cacheDir, name, out, inputs string, fn func(pat
 			writeStamp(stamp, inputs)
 		}
 	}
+	// A link, not a copy: the binaries are megabytes, read again at once
+	// into the initramfs (a copy was 10-20 ms of a warm run).
+	os.Remove(out)
+	if os.Link(stable, out) == nil {
+		return nil
+	}
 	b, err := os.ReadFile(stable)
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(out, b, 0o755)
+}
+
+// unlinkShared gives name a new inode with the same contents, which no
+// earlier output links to: go build then finds its output (the build ID
+// in it) up to date as before. It copies only before a build, which takes
+// seconds anyway.
+func unlinkShared(name string) error {
+	info, err := os.Stat(name)
+	if err != nil {
+		return nil // nothing to keep
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	tmp := name + ".unshared"
+	if err := os.WriteFile(tmp, b, info.Mode().Perm()); err != nil {
+		return err
+	}
+	return os.Rename(tmp, name)
 }
 
 // Memo returns what fn returned for the same inputs before, kept in

@@ -105,3 +105,34 @@ func TestInputsNameTheArchitecture(t *testing.T) {
 		t.Errorf("the fingerprints of an amd64 and an arm64 build are %q and %q", amd, arm)
 	}
 }
+
+// out is a link to the stable binary, and a rebuild that rewrites the
+// stable file in place leaves earlier outs as they were.
+func TestStableLinksAndKeepsEarlierOutputs(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "cache")
+	dir := t.TempDir()
+	version := "one"
+	build := func(p string) error { return os.WriteFile(p, []byte(version), 0o755) } // in place
+	first, second := filepath.Join(dir, "first"), filepath.Join(dir, "second")
+	if err := Stable(t.Context(), cache, "tests.test", first, "", build); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.Stat(first)
+	b, _ := os.Stat(filepath.Join(cache, "tests.test"))
+	if !os.SameFile(a, b) {
+		t.Errorf("out is a copy, want a link to the stable binary")
+	}
+	version = "two"
+	if err := Stable(t.Context(), cache, "tests.test", second, "", build); err != nil {
+		t.Fatal(err)
+	}
+	for out, want := range map[string]string{first: "one", second: "two"} {
+		if got, err := os.ReadFile(out); err != nil || string(got) != want {
+			t.Errorf("%s = %q, %v; want %q", filepath.Base(out), got, err, want)
+		}
+	}
+	// An out that exists already is replaced.
+	if err := Stable(t.Context(), cache, "tests.test", second, "", build); err != nil {
+		t.Errorf("Stable onto an existing out: %v", err)
+	}
+}
