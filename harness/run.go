@@ -148,13 +148,18 @@ func (r *run) prepare(ctx context.Context) (*bootArgs, error) {
 	cfgJSON, _ := json.MarshalIndent(cfg, "", "  ")
 	files = append(files, initramfs.File{Name: guest.ConfigPath, Data: cfgJSON})
 	image := filepath.Join(runDir, "initramfs.cpio")
-	if err := initramfs.Write(image, g.base, files); err != nil {
+	// The same run again (make vmtest, a bench) links the image it wrote.
+	if err := initramfs.WriteCached(image, g.base, files, filepath.Join(store.Dir, "initramfs", "runs"), keptImages); err != nil {
 		return nil, err
 	}
 	r.phase("initramfs", time.Since(t))
 
 	return &bootArgs{kernel: k, image: image, accel: g.accel, timeout: g.vmTimeout, qemu: g.qemu}, nil
 }
+
+// keptImages is how many initramfs images of recent runs the store keeps
+// (about 10 MB each) for runs that ask for the same one again.
+const keptImages = 8
 
 // prepareKernel gets the kernel and builds the module against it. A ko of
 // "" with a nil error means the module did not build: res says so.

@@ -150,3 +150,67 @@ func TestBaseKeyNamesTheArchitecture(t *testing.T) {
 		t.Errorf("base keys for amd64 and arm64: %q (%v), %q (%v)", amd, err1, arm, err2)
 	}
 }
+
+// The same image asked for again is a link to the one kept; anything that
+// goes into it changed makes a new one, with the new contents.
+func TestWriteCached(t *testing.T) {
+	dir, cache := t.TempDir(), filepath.Join(t.TempDir(), "runs")
+	bin := filepath.Join(dir, "tests.test")
+	if err := os.WriteFile(bin, []byte("binary one"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := func(cfg string) []File {
+		return []File{{Name: "cnvm/tests.test", Source: bin}, {Name: "cnvm/run.json", Data: []byte(cfg)}}
+	}
+	write := func(name, cfg string) (string, []byte) {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		if err := WriteCached(out, "", files(cfg), cache, 2); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out, b
+	}
+	same := func(a, b string) bool {
+		ia, _ := os.Stat(a)
+		ib, _ := os.Stat(b)
+		return os.SameFile(ia, ib)
+	}
+
+	first, img := write("1.cpio", `{"a":1}`)
+	plain := filepath.Join(dir, "plain.cpio")
+	if err := Write(plain, "", files(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := os.ReadFile(plain); !bytes.Equal(img, want) {
+		t.Error("WriteCached wrote another image than Write")
+	}
+	second, _ := write("2.cpio", `{"a":1}`)
+	if !same(first, second) {
+		t.Error("the same image again was written, not linked")
+	}
+	third, _ := write("3.cpio", `{"a":2}`)
+	if same(first, third) {
+		t.Error("another configuration got the same image")
+	}
+	// A rebuilt binary is a new file (harness/build.Stable): a new image
+	// with its contents.
+	os.Remove(bin)
+	if err := os.WriteFile(bin, []byte("binary two"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fourth, img4 := write("4.cpio", `{"a":1}`)
+	if same(first, fourth) || !bytes.Contains(img4, []byte("binary two")) {
+		t.Error("a rebuilt source did not make a new image")
+	}
+	// Two kept: the first image's is gone, the runs' own names stay.
+	if ents, _ := os.ReadDir(cache); len(ents) != 2 {
+		t.Errorf("%d images kept, want 2", len(ents))
+	}
+	if b, err := os.ReadFile(first); err != nil || !bytes.Equal(b, img) {
+		t.Errorf("the first run's image changed or went: %v", err)
+	}
+}

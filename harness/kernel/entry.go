@@ -18,6 +18,7 @@ import (
 
 	"github.com/cnvmtest/cnvmtest/harness/kernel/internal/vmlinux"
 	"github.com/cnvmtest/cnvmtest/internal/flock"
+	"github.com/cnvmtest/cnvmtest/internal/fsutil"
 )
 
 // manifestFormat changes when entries must be rebuilt.
@@ -117,7 +118,7 @@ func writeManifest(dir string, k *Kernel) error {
 		}
 		*p = rel
 	}
-	id, idOK := fileID(k.Image)
+	id, idOK := fsutil.FileID(k.Image)
 	sum, err := fileSHA256(k.Image)
 	if err != nil {
 		return err
@@ -140,7 +141,7 @@ const verifiedName = "image.verified"
 
 // verifyImage checks that image, in the entry dir, has the sha256 want.
 func verifyImage(dir, image, want string) error {
-	id, idOK := fileID(image)
+	id, idOK := fsutil.FileID(image)
 	stamp := filepath.Join(dir, verifiedName)
 	if b, err := os.ReadFile(stamp); idOK && err == nil && string(b) == verifiedStamp(want, id) {
 		return nil

@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/cnvmtest/cnvmtest/internal/flock"
+	"github.com/cnvmtest/cnvmtest/internal/fsutil"
 )
 
 // Resolving a spec runs apt-cache three or four times (0.2–0.4 s), yet its
@@ -112,7 +113,7 @@ func (a *apt) inputs(ctx context.Context) (string, bool) {
 	h := sha256.New()
 	fmt.Fprintf(h, "format %d\nprogram %s\nAPT_CONFIG=%s\n", resolveCacheFormat, programID(), os.Getenv("APT_CONFIG"))
 	add := func(name string, required bool) bool {
-		id, ok := fileID(name)
+		id, ok := fsutil.FileID(name)
 		if !ok {
 			if _, err := os.Lstat(name); required || !errors.Is(err, fs.ErrNotExist) {
 				return false
@@ -169,7 +170,7 @@ var programID = sync.OnceValue(func() string {
 		}
 	}
 	// No build ID: the executable file itself, which a rebuild replaces.
-	if id, ok := fileID(exe); ok {
+	if id, ok := fsutil.FileID(exe); ok {
 		return id
 	}
 	return "unknown"

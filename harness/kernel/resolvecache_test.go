@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cnvmtest/cnvmtest/internal/fsutil"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -237,7 +238,7 @@ func TestVerifiedImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(stamp)
-	if id, _ := fileID(filepath.Join(dir, "vmlinux")); !strings.Contains(string(b), id) {
+	if id, _ := fsutil.FileID(filepath.Join(dir, "vmlinux")); !strings.Contains(string(b), id) {
 		t.Errorf("the stamp was not rewritten: %q", b)
 	}
 	// The same size and mtime with other contents is caught.
