@@ -14,11 +14,7 @@ import (
 // set back from user space), so an unchanged FileID means unchanged
 // contents. It is "" and false when the file cannot be stat'ed.
 func FileID(name string) (string, bool) {
-	fi, err := os.Stat(name)
-	if err != nil {
-		return "", false
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	st, ok := stat(name)
 	if !ok {
 		return "", false
 	}
@@ -32,13 +28,18 @@ func FileID(name string) (string, bool) {
 // binaries), and changes with any write that leaves the modification time
 // as the kernel set it.
 func LinkedFileID(name string) (string, bool) {
-	fi, err := os.Stat(name)
-	if err != nil {
-		return "", false
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	st, ok := stat(name)
 	if !ok {
 		return "", false
 	}
 	return fmt.Sprintf("%d:%d %d %d.%09d", st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec), true
+}
+
+func stat(name string) (*syscall.Stat_t, bool) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return nil, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return st, ok
 }
