@@ -88,7 +88,7 @@ var reserved = []string{
 // missing or the arguments take over what cnvmtest must set.
 func FindQEMU(name string) (*QEMU, error) { return FindQEMUFor(name, AMD64) }
 
-// FindQEMUFor is FindQEMU for guests of arch (AMD64 or ARM64): its
+// FindQEMUFor is FindQEMU for guests of arch (AMD64, ARM64, S390X): its
 // default is DefaultQEMUFor(arch), and a binary named for another
 // architecture (qemu-system-x86_64 for arm64) is refused.
 func FindQEMUFor(name, arch string) (*QEMU, error) {

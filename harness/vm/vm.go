@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 
 // Package vm boots a guest in QEMU through github.com/hugelgupf/vmtest/qemu:
-// the kernel console on the first serial port, the result stream on the
-// second, -no-reboot and panic=-1 so that a guest that powers off, reboots
-// or panics ends QEMU, and a timeout after which QEMU is killed. Guests
-// are amd64 (QEMU's pc) or arm64 (QEMU's virt board; see arch.go).
+// the kernel console on the first serial port, the result stream on a
+// second channel, -no-reboot and panic=-1 so that a guest that powers off,
+// reboots or panics ends QEMU, and a timeout after which QEMU is killed.
+// Guests are amd64 (QEMU's pc), arm64 (QEMU's virt board) or s390x
+// (s390-ccw-virtio, whose Options vmtest cannot make; see arch.go).
 package vm
 
 import (
@@ -31,7 +32,7 @@ type Config struct {
 	// QEMU is the QEMU command; nil means FindQEMUFor("", Arch).
 	QEMU  *QEMU
 	Accel Accel
-	// Arch is the guest's architecture, AMD64 ("" too) or ARM64.
+	// Arch is the guest's architecture, AMD64 ("" too), ARM64 or S390X.
 	Arch string
 	// Kernel is a PVH-capable vmlinux or a bzImage; for arm64, an Image.
 	Kernel    string
