@@ -141,7 +141,7 @@ type Result struct {
 	// CPUs and MemoryMB are the guest's size.
 	CPUs, MemoryMB int
 	Accel          vm.Accel
-	// Arch is the guest's architecture ("amd64", "arm64"), and Emulator
+	// Arch is the guest's architecture ("amd64", "arm64", "s390x"), and Emulator
 	// what ran it: "qemu-system-aarch64 -machine virt -cpu … (tcg)".
 	Arch, Emulator string
 	Phases         []Phase

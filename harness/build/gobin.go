@@ -18,7 +18,7 @@ import (
 )
 
 // staticEnv builds for the guest: linux on goarch (the guest's
-// architecture: Go's names for amd64 and arm64 are Debian's), no cgo, so
+// architecture: Go's names for amd64, arm64 and s390x are Debian's), no cgo, so
 // binaries are static and need no libraries in the initramfs.
 func staticEnv(goarch string) []string {
 	return append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
