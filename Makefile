@@ -20,9 +20,12 @@ DEB_PACKAGES = qemu-system-x86 make gcc libc6-dev bc flex bison libelf-dev \
 # module is built with, and its C library for the static C client.
 DEB_PACKAGES_ARM64 = qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 ARM64 = $(findstring @arm64,$(KERNEL))
-# The same for s390x guests (make deps-s390x): QEMU's other emulators,
-# qemu-system-s390x among them, and the s390x cross compiler.
-DEB_PACKAGES_S390X = qemu-system-misc gcc-s390x-linux-gnu libc6-dev-s390x-cross
+# The same for s390x guests (make deps-s390x): qemu-system-s390x and the
+# s390x cross compiler. Ubuntu packages qemu-system-s390x on its own;
+# Debian 12 has it in qemu-system-misc, which deps installs instead where
+# apt has no qemu-system-s390x, and a qemu-system-s390x on PATH counts as
+# installed.
+DEB_PACKAGES_S390X = qemu-system-s390x gcc-s390x-linux-gnu libc6-dev-s390x-cross
 S390X = $(findstring @s390x,$(KERNEL))
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Extra apt-get options, e.g. an archives directory that CI caches.
@@ -41,11 +44,16 @@ deps-s390x: PACKAGES = $(DEB_PACKAGES) $(DEB_PACKAGES_S390X)
 deps deps-arm64 deps-s390x:
 	@installed=" $$(dpkg-query -W -f='$${Status} $${Package}\n' $(PACKAGES) 2>/dev/null | awk '$$3 == "installed" { printf "%s ", $$4 }')"; \
 	missing=""; for p in $(PACKAGES); do \
-		case "$$installed" in *" $$p "*) ;; *) missing="$$missing $$p";; esac; \
+		case "$$installed" in *" $$p "*) continue;; esac; \
+		[ "$$p" = qemu-system-s390x ] && command -v qemu-system-s390x >/dev/null && continue; \
+		missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-		echo "make deps: installing$$missing"; \
 		$(SUDO) apt-get update -qq && \
+		missing=$$(for p in $$missing; do \
+			if [ "$$p" = qemu-system-s390x ] && ! apt-cache policy qemu-system-s390x | grep -q 'Candidate: [0-9]'; then \
+				echo qemu-system-misc; else echo "$$p"; fi; done) && \
+		echo "make deps: installing" $$missing && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_OPTS) $$missing; \
 	fi
 	@command -v $(GO) >/dev/null || { echo "make deps: Go 1.26 is required (https://go.dev/doc/install)"; exit 1; }

@@ -80,7 +80,7 @@ var machines = map[string]machine{
 	// ErrUnsupportedArch), so these guests get their qemu.Options from
 	// options below.
 	S390X: {
-		qemu: "qemu-system-s390x", pkg: "qemu-system-misc", deps: "deps-s390x",
+		qemu: "qemu-system-s390x", pkg: "qemu-system-misc; Ubuntu: qemu-system-s390x", deps: "deps-s390x",
 		console: "ttysclp0", board: []string{"-machine", "s390-ccw-virtio"},
 		resultFn: func(fd int) []string {
 			return []string{
