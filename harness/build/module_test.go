@@ -112,13 +112,13 @@ func TestModuleBuildCaches(t *testing.T) {
 // the fault module needs kmod/cn_common.h.
 func TestModuleBuildCopiesIncludes(t *testing.T) {
 	kdir := t.TempDir()
-	writeFiles(t, kdir, map[string]string{"Makefile": "modules:\n\tgrep -q shared $(M)/common.h\n\ttouch $(M)/m.ko\n"})
+	writeFiles(t, kdir, map[string]string{"Makefile": "modules:\n\tgrep -q common $(M)/common.h\n\ttouch $(M)/m.ko\n"})
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{
-		"shared/common.h":    "/* shared */\n",
+		"lib/common.h":       "/* common */\n",
 		"mod/Kbuild":         "obj-m += m.o\n",
 		"mod/m.c":            "#include \"common.h\"\n",
-		"mod/" + IncludeFile: "# the shared header\n\n../shared/common.h\n",
+		"mod/" + IncludeFile: "# the common header\n\n../lib/common.h\n",
 	})
 	m := Module{Src: filepath.Join(root, "mod"), KDir: kdir, Kernel: "k", Key: "k", Cache: t.TempDir()}
 	h1, err := m.hash()
@@ -131,7 +131,7 @@ func TestModuleBuildCopiesIncludes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "mod", "common.h")); err == nil {
 		t.Errorf("the build wrote the included header into the source tree")
 	}
-	writeFiles(t, root, map[string]string{"shared/common.h": "/* shared, changed */\n"})
+	writeFiles(t, root, map[string]string{"lib/common.h": "/* common, changed */\n"})
 	if h2, _ := m.hash(); h2 == h1 {
 		t.Errorf("a change of the included header kept the hash")
 	}
