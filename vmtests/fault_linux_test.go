@@ -82,18 +82,18 @@ func setKnob(t *testing.T, path, value string) {
 	})
 }
 
-// sendFailing sends m from a thread of its own whose n-th counted
-// allocation fails, and says whether that failure was injected during the
-// send (fail-nth reads 0 then). The thread's fail-nth is cleared before
-// it returns, so nothing after the send fails. The file is opened before
-// the failure is armed and read and written through that descriptor,
-// which allocates nothing (kernel/fail_nth.c in 5.x, fs/proc/base.c
-// proc_fail_nth_read and proc_fail_nth_write in 6.x): an open after the
-// send would be an allocation of its own.
-func sendFailing(c *connector.Conn, m connector.Message, n int) (injected bool, sendErr, err error) {
+// failingOn runs op on a thread of its own whose n-th counted allocation
+// fails, and says whether that failure was injected during op (fail-nth
+// reads 0 then). The thread's fail-nth is cleared before it returns, so
+// nothing after op fails. The file is opened before the failure is armed
+// and read and written through that descriptor, which allocates nothing
+// (kernel/fail_nth.c in 5.x, fs/proc/base.c proc_fail_nth_read and
+// proc_fail_nth_write in 6.x): an open after op would be an allocation of
+// its own.
+func failingOn(n int, op func() error) (injected bool, opErr, err error) {
 	type result struct {
-		injected     bool
-		sendErr, err error
+		injected   bool
+		opErr, err error
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -111,7 +111,7 @@ func sendFailing(c *connector.Conn, m connector.Message, n int) (injected bool, 
 		if _, r.err = f.WriteAt([]byte(strconv.Itoa(n)), 0); r.err != nil {
 			return
 		}
-		r.sendErr = c.Send(m)
+		r.opErr = op()
 		buf := make([]byte, 32)
 		k, err := f.ReadAt(buf, 0)
 		if k == 0 {
@@ -127,7 +127,13 @@ func sendFailing(c *connector.Conn, m connector.Message, n int) (injected bool, 
 		_, r.err = f.WriteAt([]byte("0"), 0)
 	}()
 	r := <-done
-	return r.injected, r.sendErr, r.err
+	return r.injected, r.opErr, r.err
+}
+
+// sendFailing sends m with the sending thread's n-th counted allocation
+// failing (failingOn).
+func sendFailing(c *connector.Conn, m connector.Message, n int) (injected bool, sendErr, err error) {
+	return failingOn(n, func() error { return c.Send(m) })
 }
 
 // failReply sends m with the sender's n-th allocation failing, for n = 1,
@@ -332,46 +338,15 @@ func (k *kmsgTail) read(t *testing.T) []string {
 	}
 }
 
-// loadFailing loads the module from a thread of its own whose n-th
-// counted allocation fails, as sendFailing sends.
+// loadFailing loads the module with the loading thread's n-th counted
+// allocation failing (failingOn). The module is opened before.
 func loadFailing(path, params string, n int) (injected bool, loadErr, err error) {
-	type result struct {
-		injected     bool
-		loadErr, err error
+	mod, err := os.Open(path)
+	if err != nil {
+		return false, nil, err
 	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // ends with the goroutine
-		var r result
-		defer func() { done <- r }()
-		mod, err := os.Open(path)
-		if err != nil {
-			r.err = err
-			return
-		}
-		defer mod.Close()
-		f, err := os.OpenFile(failNth, os.O_RDWR, 0)
-		if err != nil {
-			r.err = err
-			return
-		}
-		defer f.Close()
-		if _, r.err = f.WriteAt([]byte(strconv.Itoa(n)), 0); r.err != nil {
-			return
-		}
-		r.loadErr = unix.FinitModule(int(mod.Fd()), params, 0)
-		buf := make([]byte, 32)
-		k, _ := f.ReadAt(buf, 0)
-		left, err := strconv.Atoi(strings.TrimSpace(string(buf[:k])))
-		if err != nil {
-			r.err = fmt.Errorf("reading %s: %w", failNth, err)
-			return
-		}
-		r.injected = left == 0
-		_, r.err = f.WriteAt([]byte("0"), 0)
-	}()
-	r := <-done
-	return r.injected, r.loadErr, r.err
+	defer mod.Close()
+	return failingOn(n, func() error { return unix.FinitModule(int(mod.Fd()), params, 0) })
 }
 
 // T49: the module's load fails when the connector cannot allocate a
