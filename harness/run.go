@@ -257,10 +257,6 @@ func (r *run) prepareGuest(ctx context.Context, runDir string, store *kernel.Sto
 		skip = append(skip, filepath.Join(o.Repo, "out"))
 	}
 	inputs := build.Inputs(arch, srcDirs, skip)
-	runner, err := r.runnerFiles(ctx, binCache, bin, inputs)
-	if g.err = err; g.err != nil {
-		return g
-	}
 	g.cfg = guest.Config{Params: o.ModuleParams, Env: o.Env, Unload: true}
 	g.qemu = r.qemu
 	if g.accel, g.accelWhy, g.err = chooseAccel(ctx, o.Accel, r.qemu, arch); g.err != nil {
@@ -284,9 +280,7 @@ func (r *run) prepareGuest(ctx context.Context, runDir string, store *kernel.Sto
 		if g.err != nil {
 			return g
 		}
-		runner[0].Name = "bin/uinit"
 	}
-	g.files = append(g.files, runner...)
 	for _, f := range o.Files {
 		g.files = append(g.files, initramfs.File{Name: guest.Dir + "/" + filepath.Base(f), Source: f})
 	}
@@ -340,7 +334,30 @@ func (r *run) prepareGuest(ctx context.Context, runDir string, store *kernel.Sto
 		g.files = append(g.files, initramfs.File{Name: guest.Dir + "/tests.test", Source: testBin})
 		g.cfg.Program, g.cfg.Args = "/"+guest.Dir+"/tests.test", o.testArgs(binTimeout)
 		g.cfg.Stall = stall
+		if r.init == InitRunner {
+			var self string
+			self, g.err = build.Memo(binCache, name+".init", inputs, func() (string, error) {
+				ok, err := testsAreRunner(testBin, o.TestsDir, o.Repo)
+				return fmt.Sprint(ok), err
+			})
+			if g.err != nil {
+				return g
+			}
+			if self == "true" {
+				// One program where there were two (runner.AsInit).
+				g.files = append(g.files, initramfs.File{Name: "init", Link: guest.Dir + "/tests.test"})
+				return g
+			}
+		}
 	}
+	runner, err := r.runnerFiles(ctx, binCache, bin, inputs)
+	if g.err = err; g.err != nil {
+		return g
+	}
+	if r.init == InitURoot {
+		runner[0].Name = "bin/uinit"
+	}
+	g.files = append(g.files, runner...)
 	return g
 }
 

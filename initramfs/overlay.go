@@ -32,6 +32,9 @@ type File struct {
 	// Source is a host file to copy; Data is used when Source is empty.
 	Source string
 	Data   []byte
+	// Link makes the file a symbolic link to Link instead (Source, Data
+	// and Mode are then unused).
+	Link string
 	// Mode holds the permission bits; 0 means 0o755 for Source and 0o644
 	// for Data.
 	Mode uint64
@@ -117,6 +120,10 @@ func records(files []File, before []cpio.Record) ([]cpio.Record, error) {
 		for _, d := range parents {
 			recs = append(recs, cpio.Directory(d, 0o755))
 		}
+		if f.Link != "" {
+			recs = append(recs, cpio.Symlink(name, f.Link))
+			continue
+		}
 		data, mode := f.Data, f.Mode
 		if f.Source != "" {
 			b, err := os.ReadFile(f.Source)
@@ -191,7 +198,7 @@ func imageKey(base string, files []File) (string, bool) {
 		return "", false
 	}
 	for _, f := range files {
-		fmt.Fprintf(h, "file %q %o %d\x00", f.Name, f.Mode, len(f.Data))
+		fmt.Fprintf(h, "file %q %o %q %d\x00", f.Name, f.Mode, f.Link, len(f.Data))
 		h.Write(f.Data)
 		if f.Source != "" && !id(f.Source) {
 			return "", false

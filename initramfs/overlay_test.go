@@ -140,6 +140,34 @@ func TestWriteWithoutBaseStartsWithSkeleton(t *testing.T) {
 	}
 }
 
+func TestWriteLink(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "img.cpio")
+	if err := Write(out, "", []File{
+		{Name: "cnvm/tests.test", Data: []byte("#tests")},
+		{Name: "init", Link: "cnvm/tests.test"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := readArchive(t, b)["init"]
+	if !ok {
+		t.Fatal("no init in the image")
+	}
+	target, _ := io.ReadAll(io.NewSectionReader(r, 0, int64(r.FileSize)))
+	if r.Mode&cpio.S_IFMT != cpio.S_IFLNK || string(target) != "cnvm/tests.test" {
+		t.Errorf("init is mode %o to %q, want a symbolic link to cnvm/tests.test", r.Mode, target)
+	}
+	a, _ := imageKey("", []File{{Name: "init", Link: "cnvm/tests.test"}})
+	c, _ := imageKey("", []File{{Name: "init", Link: "cnvm/other.test"}})
+	if a == c {
+		t.Error("two images whose links differ have the same key")
+	}
+}
+
 func TestBaseKeyNamesTheArchitecture(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module x\n"), 0o644)

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cnvmtest/cnvmtest/initramfs/guest/runner"
 )
 
 // Some rows need another process: an unprivileged one, one in a new
@@ -52,6 +54,8 @@ var helpers = map[string]helperFunc{
 }
 
 func TestMain(m *testing.M) {
+	// Booted as the guest's /init, this binary is the runner too.
+	runner.AsInit()
 	if name := os.Getenv(envHelper); name != "" {
 		os.Exit(runHelper(name))
 	}

@@ -155,6 +155,12 @@ const KnownBugPrefix = "known kernel bug present: "
 // failure.
 const KnownBugExpectPrefix = "known kernel bug expected: "
 
+// RunnerInside is in every program that links the runner's AsInit (package
+// runner): a test binary that holds it can boot as the guest's /init and
+// be its own runner. The number changes when the records or the
+// configuration change in a way an older runner would not follow.
+const RunnerInside = "cnvmtest: this program is also the guest runner, protocol 1"
+
 // Marker starts every control record. The record separator byte cannot
 // start a line of test2json output, so a record is never confused with
 // what the test binary prints.
