@@ -17,7 +17,7 @@ import (
 // testsAreRunner reports whether the test binary bin, built from the
 // package in testsDir, can boot as the guest's /init and be its own runner
 // (runner.AsInit, called first by vmtests' TestMain): it holds
-// guest.RunnerInside, and it was built in the module whose root is repo,
+// guest.RunnerInside(), and it was built in the module whose root is repo,
 // the tree the separate runner would be built from, so the two runners are
 // one source. A test package of another module (a user's, which may pin
 // another cnvmtest) boots behind the separate runner, whatever it links.
@@ -43,7 +43,7 @@ func testsAreRunner(bin, testsDir, repo string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return bytes.Contains(b, []byte(guest.RunnerInside)), nil
+	return bytes.Contains(b, []byte(guest.RunnerInside())), nil
 }
 
 // modulePath returns the module path that the go.mod file gomod declares.

@@ -34,9 +34,9 @@ func TestTestsAreRunner(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command")
 	}
-	inside, insideBin := buildProgram(t, "example.com/tree", guest.RunnerInside)
+	inside, insideBin := buildProgram(t, "example.com/tree", guest.RunnerInside())
 	plain, plainBin := buildProgram(t, "example.com/tree", "no runner here")
-	other, otherBin := buildProgram(t, "example.com/other", guest.RunnerInside)
+	other, otherBin := buildProgram(t, "example.com/other", guest.RunnerInside())
 	for _, c := range []struct {
 		name                string
 		bin, testsDir, repo string

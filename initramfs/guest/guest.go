@@ -9,6 +9,7 @@ package guest
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -155,11 +156,19 @@ const KnownBugPrefix = "known kernel bug present: "
 // failure.
 const KnownBugExpectPrefix = "known kernel bug expected: "
 
-// RunnerInside is in every program that links the runner's AsInit (package
-// runner): a test binary that holds it can boot as the guest's /init and
-// be its own runner. The number changes when the records or the
-// configuration change in a way an older runner would not follow.
-const RunnerInside = "cnvmtest: this program is also the guest runner, protocol 1"
+// RunnerProtocol numbers what the runner and the host say to each other:
+// it changes when the records or the configuration change in a way an
+// older runner would not follow.
+const RunnerProtocol = 1
+
+// RunnerInside returns the words that every program linking the runner's
+// AsInit holds (package runner writes them out in full): a test binary
+// that holds them can boot as the guest's /init and be its own runner.
+// They are put together at run time, so that a program merely looking
+// for them (the harness) does not hold them itself.
+func RunnerInside() string {
+	return "cnvmtest: this program is also the guest runner, protocol " + strconv.Itoa(RunnerProtocol)
+}
 
 // Marker starts every control record. The record separator byte cannot
 // start a line of test2json output, so a record is never confused with

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cnvmtest/cnvmtest/connector"
 	vmguest "github.com/cnvmtest/cnvmtest/initramfs/guest"
+	"github.com/cnvmtest/cnvmtest/initramfs/guest/runner"
 	"github.com/cnvmtest/cnvmtest/vmtests/silence"
 )
 
@@ -292,6 +293,8 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	// Booted as the guest's /init, this binary is the runner too.
+	runner.AsInit()
 	if v := os.Getenv(helperEnv); v != "" {
 		os.Exit(helperMain(v))
 	}
