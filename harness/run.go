@@ -140,7 +140,8 @@ func (r *run) prepare(ctx context.Context) (*bootArgs, error) {
 	if cfg.Gcov, err = r.kernelCoverageMode(k); err != nil {
 		return nil, err
 	}
-	files := append(g.files, initramfs.File{Name: guest.Dir + "/" + filepath.Base(ko), Source: ko, Mode: 0o644})
+	guestKO := build.GuestModule(ctx, ko, crossPrefix(k.ModuleMakeArgs))
+	files := append(g.files, initramfs.File{Name: guest.Dir + "/" + filepath.Base(ko), Source: guestKO, Mode: 0o644})
 	for i, m := range k.PortModules {
 		// Numbered: the runner loads them in the order of their names.
 		files = append(files, initramfs.File{Name: fmt.Sprintf("%s/%02d-%s", guest.PortModulesDir, i, filepath.Base(m)), Source: m, Mode: 0o644})
@@ -155,6 +156,17 @@ func (r *run) prepare(ctx context.Context) (*bootArgs, error) {
 	r.phase("initramfs", time.Since(t))
 
 	return &bootArgs{kernel: k, image: image, accel: g.accel, timeout: g.vmTimeout, qemu: g.qemu}, nil
+}
+
+// crossPrefix is the CROSS_COMPILE of a module build's make arguments, ""
+// for a native build.
+func crossPrefix(makeArgs []string) string {
+	for _, a := range makeArgs {
+		if p, ok := strings.CutPrefix(a, "CROSS_COMPILE="); ok {
+			return p
+		}
+	}
+	return ""
 }
 
 // keptImages is how many initramfs images of recent runs the store keeps

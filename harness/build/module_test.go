@@ -4,10 +4,13 @@ package build
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -157,5 +160,58 @@ func TestModuleIncludeErrors(t *testing.T) {
 				t.Errorf("hash() = %v, want an error with %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestGuestModule(t *testing.T) {
+	if _, err := exec.LookPath("objcopy"); err != nil {
+		t.Skip("no objcopy")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "m.c")
+	os.WriteFile(src, []byte("int answer(int x) { return x * 42; }\n"), 0o644)
+	ko := filepath.Join(dir, "m.ko")
+	if out, err := exec.Command("gcc", "-g", "-c", "-o", ko, src).CombinedOutput(); err != nil {
+		t.Skipf("no gcc to make an object with debug information: %v\n%s", err, out)
+	}
+	hasDebug := func(name string) bool {
+		f, err := elf.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		return f.Section(".debug_info") != nil
+	}
+	if !hasDebug(ko) {
+		t.Fatal("gcc -g made no .debug_info")
+	}
+
+	got := GuestModule(context.Background(), ko, "")
+	if got == ko || filepath.Base(got) != "m.ko" {
+		t.Fatalf("GuestModule = %s, want a copy named m.ko", got)
+	}
+	if hasDebug(got) {
+		t.Error("the guest's copy still has .debug_info")
+	}
+	f, err := elf.Open(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syms, _ := f.Symbols()
+	f.Close()
+	if !slices.ContainsFunc(syms, func(s elf.Symbol) bool { return s.Name == "answer" }) {
+		t.Error("the guest's copy lost its symbols, which the kernel's reports name")
+	}
+	if !hasDebug(ko) {
+		t.Error("the host's module lost its debug information")
+	}
+	if again := GuestModule(context.Background(), ko, ""); again != got {
+		t.Errorf("a second call made %s, want the first copy %s", again, got)
+	}
+
+	other := filepath.Join(t.TempDir(), "n.ko")
+	os.WriteFile(other, []byte("not an object"), 0o644)
+	if got := GuestModule(context.Background(), other, "no-such-triple-"); got != other {
+		t.Errorf("without the toolchain's objcopy GuestModule = %s, want the module itself", got)
 	}
 }
