@@ -38,7 +38,8 @@ type Init string
 const (
 	// InitRunner boots the runner as /init on an image of its own: no
 	// u-root base to unpack and no second init to start, the fastest way
-	// to the tests (make bench).
+	// to the tests (make bench). A test binary that is its own runner
+	// (runner.AsInit) is /init itself.
 	InitRunner Init = "runner"
 	// InitURoot boots the u-root base image, whose init sets the guest up
 	// and starts the runner as /bin/uinit; its commands and shell are

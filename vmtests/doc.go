@@ -15,7 +15,10 @@
 //	CGO_ENABLED=0 go test -c ./vmtests/
 //
 // builds kmod/cn_echo.ko against the chosen kernel, and boots that kernel in
-// QEMU with a u-root initramfs. The guest runner loads the module, sets
+// QEMU with an initramfs written with u-root's cpio package, whose /init is
+// this test binary: TestMain first calls runner.AsInit, so the binary the
+// kernel starts is the guest runner and the one the runner starts runs the
+// tests. The guest runner loads the module, sets
 // CNVMTEST_GUEST=1, CNVMTEST_MODULE and CNVMTEST_MODULE_PARAMS and runs the
 // test binary as root in the initial namespaces with -test.v=test2json; the
 // host turns the stream into go test output.

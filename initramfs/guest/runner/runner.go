@@ -3,8 +3,9 @@
 //go:build linux
 
 // Package runner is the guest side of cnvmtest: [Main] is the guest's
-// runner, in the small program initramfs/runner or in the cnvmtest binary
-// itself when that boots as the guest's init. By default the kernel
+// runner, in the small program initramfs/runner, in the cnvmtest binary
+// itself when that boots as the guest's init, or in a test binary that
+// calls [AsInit] first. By default the kernel
 // starts it as /init, so it first mounts what the guest needs (see
 // setupInit); with -init u-root (and for the shell) u-root's init starts it
 // as /bin/uinit instead. It loads the module under test, runs the program (the test
