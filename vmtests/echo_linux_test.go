@@ -15,7 +15,6 @@ import (
 	"github.com/cnvmtest/cnvmtest/connector"
 	"github.com/cnvmtest/cnvmtest/vmtests/silence"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/mdlayher/netlink"
 )
 
@@ -64,7 +63,7 @@ func TestEchoHappyPath(t *testing.T) {
 			tt.send(t, c)
 			got := mustReceive(t, c, 1)[0]
 
-			if diff := cmp.Diff(want, got.Message, cmpopts.EquateEmpty()); diff != "" {
+			if diff := diffMessage(want, got.Message); diff != "" {
 				t.Errorf("unexpected reply (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(wantHeader, got.Header); diff != "" {
@@ -93,7 +92,7 @@ func TestEchoHappyPath(t *testing.T) {
 			// everything else, so a wrong reply shows up as a timeout.
 			t.Fatalf("request: %v (%d non-matching messages discarded)", err, c.Stats().Unmatched)
 		}
-		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		if diff := diffMessage(want, got); diff != "" {
 			t.Errorf("unexpected reply (-want +got):\n%s", diff)
 		}
 	})
@@ -178,7 +177,7 @@ func TestEchoDataSizes(t *testing.T) {
 				t.Errorf("reply data differs: %d bytes, want %d bytes of the pattern", len(got.Message.Data), len(want.Data))
 			}
 			got.Message.Data, want.Data = nil, nil
-			if diff := cmp.Diff(want, got.Message, cmpopts.EquateEmpty()); diff != "" {
+			if diff := diffMessage(want, got.Message); diff != "" {
 				t.Errorf("unexpected reply (-want +got):\n%s", diff)
 			}
 			if want := uint32(nlmsgHeaderLen + cnMsgLen + tt.len); got.Header.Length != want {
@@ -213,7 +212,7 @@ func TestNothingArrivesLate(t *testing.T) {
 	if len(queued) != 1 {
 		t.Fatalf("%d messages queued when the send returned, want the echo alone", len(queued))
 	}
-	if diff := cmp.Diff(echoOf(req), queued[0].Message, cmpopts.EquateEmpty()); diff != "" {
+	if diff := diffMessage(echoOf(req), queued[0].Message); diff != "" {
 		t.Errorf("queued when the send returned (-want +got):\n%s", diff)
 	}
 }

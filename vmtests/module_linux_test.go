@@ -13,8 +13,6 @@ import (
 
 	"github.com/cnvmtest/cnvmtest/connector"
 	"github.com/cnvmtest/cnvmtest/initramfs/guest"
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/sys/unix"
 )
 
@@ -184,7 +182,7 @@ func slowRequest(tb testing.TB, c *connector.Conn, ids moduleIDs, seq uint32) (c
 	// The start notice: the request's header, ack unchanged, no data.
 	notice := mustReceive(tb, c, 1)[0].Message
 	want := connector.Message{ID: req.ID, Seq: req.Seq, Ack: req.Ack, Flags: req.Flags}
-	if diff := cmp.Diff(want, notice, cmpopts.EquateEmpty()); diff != "" {
+	if diff := diffMessage(want, notice); diff != "" {
 		tb.Fatalf("unexpected start notice (-want +got):\n%s", diff)
 	}
 	return req, sent
@@ -214,7 +212,7 @@ func TestUnloadWaitsForCallback(t *testing.T) {
 		t.Errorf("when delete_module returned, the callback had not replied yet: the unload did not wait")
 	}
 	got := mustReceive(t, c, 1)[0].Message
-	if diff := cmp.Diff(echoOf(req), got, cmpopts.EquateEmpty()); diff != "" {
+	if diff := diffMessage(echoOf(req), got); diff != "" {
 		t.Errorf("unexpected reply (-want +got):\n%s", diff)
 	}
 	select {

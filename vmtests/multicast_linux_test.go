@@ -7,7 +7,6 @@ import (
 
 	"github.com/cnvmtest/cnvmtest/connector"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -47,7 +46,7 @@ func TestMulticast(t *testing.T) {
 	for _, l := range listeners {
 		t.Run(l.name, func(t *testing.T) {
 			got := mustReceive(t, l.c, 1)[0]
-			if diff := cmp.Diff(echoOf(req), got.Message, cmpopts.EquateEmpty()); diff != "" {
+			if diff := diffMessage(echoOf(req), got.Message); diff != "" {
 				t.Errorf("unexpected multicast (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(wantHeader, got.Header); diff != "" {
@@ -151,7 +150,7 @@ func TestMulticastExcludesSender(t *testing.T) {
 			}
 
 			got := mustReceive(t, other, 1)[0]
-			if diff := cmp.Diff(want, got.Message, cmpopts.EquateEmpty()); diff != "" {
+			if diff := diffMessage(want, got.Message); diff != "" {
 				t.Errorf("unexpected multicast at the other member (-want +got):\n%s", diff)
 			}
 			if bit := groupBit(ids.group); got.Groups != bit {
@@ -163,7 +162,7 @@ func TestMulticastExcludesSender(t *testing.T) {
 				return
 			}
 			got = mustReceive(t, sender, 1)[0]
-			if diff := cmp.Diff(want, got.Message, cmpopts.EquateEmpty()); diff != "" {
+			if diff := diffMessage(want, got.Message); diff != "" {
 				t.Errorf("unexpected multicast at the sender (-want +got):\n%s", diff)
 			}
 		})

@@ -14,7 +14,6 @@ import (
 
 	"github.com/cnvmtest/cnvmtest/connector"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/sys/unix"
 )
 
@@ -112,7 +111,7 @@ func checkEchoed(t *testing.T, a echoArgs, res echoResult, wantCreds senderCreds
 	echo, creds := a.requests()
 	if res.Echo.Reply == nil {
 		t.Errorf("no echo: %s", res.Echo.Err)
-	} else if diff := cmp.Diff(echoOf(echo), *res.Echo.Reply, cmpopts.EquateEmpty()); diff != "" {
+	} else if diff := diffMessage(echoOf(echo), *res.Echo.Reply); diff != "" {
 		t.Errorf("unexpected echo (-want +got):\n%s", diff)
 	}
 	if res.Creds.Reply == nil {
