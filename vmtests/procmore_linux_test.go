@@ -189,6 +189,16 @@ func TestProcSessionCommPtraceCoredump(t *testing.T) {
 			t.Fatalf("waiting for the child's events (so far %q): %v", got, err)
 		}
 		if tgidOf(ev) == int32(unheard) {
+			// All but its EXITs: a thread sends its EXIT after
+			// exit_notify, which lets the parent reap the child once
+			// the last thread is through it, so an EXIT can still be
+			// on its way when the listener starts (v6.1 kernel/exit.c
+			// do_exit: exit_notify, then proc_exit_connector). Seen on
+			// 7.2 with four guests on two cores: the EXIT of one of
+			// the Go child's threads.
+			if _, exit := ev.Data.(connector.ProcExit); exit {
+				continue
+			}
 			t.Fatalf("an event of child %d, which ran before anyone listened: %+v", unheard, ev.Data)
 		}
 		var desc string
