@@ -16,8 +16,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hugelgupf/vmtest/qemu"
@@ -88,7 +90,7 @@ func Run(ctx context.Context, cfg Config) (*Exit, error) {
 		console = io.Discard
 	}
 	fns := []qemu.Fn{
-		qemu.WithQEMUCommand(q.String()),
+		qemu.WithQEMUCommand(strings.Join(dieWithParent(q.String()), " ")),
 		qemu.WithKernel(cfg.Kernel),
 		qemu.WithInitramfs(cfg.Initramfs),
 		qemu.WithAppendKernel(append(kernelArgs(m), cfg.Append...)...),
@@ -119,7 +121,7 @@ func Run(ctx context.Context, cfg Config) (*Exit, error) {
 	}()
 	werr := guest.Wait()
 	<-done
-	exit := &Exit{Err: werr, Cmdline: guest.Cmdline(), Elapsed: time.Since(start)}
+	exit := &Exit{Err: werr, Cmdline: withoutParentDeath(guest.Cmdline()), Elapsed: time.Since(start)}
 	if cfg.Timeout > 0 && exit.Elapsed >= cfg.Timeout && ctx.Err() == nil {
 		exit.TimedOut = true
 	}
@@ -303,9 +305,40 @@ func Interactive(ctx context.Context, cfg Config, resultFile string) (*Exit, err
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, cmdline[0], cmdline[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = opts.ExtraFiles
 	start := time.Now()
 	err = cmd.Run()
 	return &Exit{Err: err, Cmdline: cmdline, Elapsed: time.Since(start)}, nil
+}
+
+// setpriv is util-linux's, on every Debian and Ubuntu system.
+const setpriv = "setpriv"
+
+// dieWithParent returns the command qemu (a path and its arguments, as
+// QEMU.String gives them) so that the kernel kills QEMU when the process
+// that started it dies: PR_SET_PDEATHSIG through setpriv, which execs
+// QEMU and so keeps the setting. A harness killed with SIGKILL (a CI job's
+// timeout, kill -9) cannot stop its guest itself, and the guest would
+// otherwise hold a CPU and the run's files until its own timeout. vmtest
+// makes the exec.Cmd itself, so SysProcAttr.Pdeathsig is out of reach.
+// The parent is the thread that forked: Go keeps its threads, but for
+// those of goroutines that exit locked to them, and none starts QEMU.
+// Without setpriv the command is qemu alone.
+func dieWithParent(qemu string) []string {
+	path, err := exec.LookPath(setpriv)
+	if err != nil || strings.ContainsAny(path, " \t") {
+		return []string{qemu}
+	}
+	return []string{path, "--pdeathsig", "KILL", "--", qemu}
+}
+
+// withoutParentDeath is the QEMU command line without dieWithParent's
+// prefix: the command line reports, reproducers and benches show.
+func withoutParentDeath(cmdline []string) []string {
+	if len(cmdline) > 4 && filepath.Base(cmdline[0]) == setpriv && cmdline[3] == "--" {
+		return cmdline[4:]
+	}
+	return cmdline
 }
