@@ -5,10 +5,9 @@
 // Package runner is the guest side of cnvmtest: [Main] is the guest's
 // runner, in the small program initramfs/runner, in the cnvmtest binary
 // itself when that boots as the guest's init, or in a test binary that
-// calls [AsInit] first. By default the kernel
-// starts it as /init, so it first mounts what the guest needs (see
-// setupInit); with -init u-root (and for the shell) u-root's init starts it
-// as /bin/uinit instead. It loads the module under test, runs the program (the test
+// calls [AsInit] first. By default the kernel starts it as /init, so it
+// first mounts what the guest needs (see setupInit); with -init u-root
+// (and for the shell) u-root's init starts it as /bin/uinit instead. It loads the module under test, runs the program (the test
 // binary with -test.v=test2json, or any static program), streams the
 // program's output live on the result port together with control records
 // (see package guest), unloads the module and powers the guest off.
@@ -82,8 +81,8 @@ var inside = "cnvmtest: this program is also the guest runner, protocol 1"
 // harness boots it as /init (a link to it), so the guest starts one Go
 // program twice instead of two once. Under TCG the second start of the
 // same file finds its code translated already; the first start of a
-// different program translates it all again (make bench: a one-test run
-// 0.15-0.2 s shorter). Anywhere else (the test binary the runner starts,
+// different program translates it all again (a one-test run about 0.18 s
+// shorter, in interleaved boots of the two images). Anywhere else (the test binary the runner starts,
 // its helpers, a helper that is process 1 of a new PID namespace) AsInit
 // returns at once.
 func AsInit() {
