@@ -7,10 +7,11 @@
 // itself when that boots as the guest's init, or in a test binary that
 // calls [AsInit] first. By default the kernel starts it as /init, so it
 // first mounts what the guest needs (see setupInit); with -init u-root
-// (and for the shell) u-root's init starts it as /bin/uinit instead. It loads the module under test, runs the program (the test
-// binary with -test.v=test2json, or any static program), streams the
-// program's output live on the result port together with control records
-// (see package guest), unloads the module and powers the guest off.
+// (and for the shell) u-root's init starts it as /bin/uinit instead. It
+// loads the module under test, runs the program (the test binary with
+// -test.v=test2json, or any static program), streams the program's
+// output live on the result port together with control records (see
+// package guest), unloads the module and powers the guest off.
 //
 // Results are written as they happen, so a kernel crash in the middle of a
 // run loses nothing that came before it.
