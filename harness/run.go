@@ -140,7 +140,7 @@ func (r *run) prepare(ctx context.Context) (*bootArgs, error) {
 	if cfg.Gcov, err = r.kernelCoverageMode(k); err != nil {
 		return nil, err
 	}
-	guestKO := build.GuestModule(ctx, ko, crossPrefix(k.ModuleMakeArgs))
+	guestKO := build.GuestModule(ctx, ko, k.ToolPrefix())
 	files := append(g.files, initramfs.File{Name: guest.Dir + "/" + filepath.Base(ko), Source: guestKO, Mode: 0o644})
 	for i, m := range k.PortModules {
 		// Numbered: the runner loads them in the order of their names.
@@ -156,17 +156,6 @@ func (r *run) prepare(ctx context.Context) (*bootArgs, error) {
 	r.phase("initramfs", time.Since(t))
 
 	return &bootArgs{kernel: k, image: image, accel: g.accel, timeout: g.vmTimeout, qemu: g.qemu}, nil
-}
-
-// crossPrefix is the CROSS_COMPILE of a module build's make arguments, ""
-// for a native build.
-func crossPrefix(makeArgs []string) string {
-	for _, a := range makeArgs {
-		if p, ok := strings.CutPrefix(a, "CROSS_COMPILE="); ok {
-			return p
-		}
-	}
-	return ""
 }
 
 // keptImages is how many initramfs images of recent runs the store keeps

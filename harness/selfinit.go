@@ -3,7 +3,6 @@
 package harness
 
 import (
-	"bufio"
 	"bytes"
 	"debug/buildinfo"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cnvmtest/cnvmtest/initramfs/guest"
+	"golang.org/x/mod/modfile"
 )
 
 // testsAreRunner reports whether the test binary bin, built from the
@@ -28,10 +28,11 @@ func testsAreRunner(bin, testsDir, repo string) (bool, error) {
 	if rel, err := filepath.Rel(repo, testsDir); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return false, nil
 	}
-	mod, err := modulePath(filepath.Join(repo, "go.mod"))
+	gomod, err := os.ReadFile(filepath.Join(repo, "go.mod"))
 	if err != nil {
 		return false, err
 	}
+	mod := modfile.ModulePath(gomod)
 	info, err := buildinfo.ReadFile(bin)
 	if err != nil {
 		return false, fmt.Errorf("reading the build information of the test binary: %w", err)
@@ -44,23 +45,4 @@ func testsAreRunner(bin, testsDir, repo string) (bool, error) {
 		return false, err
 	}
 	return bytes.Contains(b, []byte(guest.RunnerInside())), nil
-}
-
-// modulePath returns the module path that the go.mod file gomod declares.
-func modulePath(gomod string) (string, error) {
-	f, err := os.Open(gomod)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
-			return strings.Trim(strings.TrimSpace(rest), `"`), nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return "", err
-	}
-	return "", fmt.Errorf("%s declares no module", gomod)
 }

@@ -64,25 +64,3 @@ func TestTestsAreRunner(t *testing.T) {
 		})
 	}
 }
-
-func TestModulePath(t *testing.T) {
-	dir := t.TempDir()
-	for text, want := range map[string]string{
-		"module example.com/a\n\ngo 1.22\n":         "example.com/a",
-		"// a comment\nmodule \"example.com/b\" \n": "example.com/b",
-		"go 1.22\nmodulex example.com/c\n":          "",
-	} {
-		p := filepath.Join(dir, "go.mod")
-		os.WriteFile(p, []byte(text), 0o644)
-		got, err := modulePath(p)
-		if want == "" {
-			if err == nil {
-				t.Errorf("modulePath(%q) = %q, want an error", text, got)
-			}
-			continue
-		}
-		if err != nil || got != want {
-			t.Errorf("modulePath(%q) = %q, %v, want %q", text, got, err, want)
-		}
-	}
-}

@@ -284,8 +284,8 @@ func warnings(out string) string {
 // (cn_echo.ko for Debian's 6.1: 510 KB, 25 KB stripped), and under TCG
 // the guest's kernel pays for every byte twice, copying the initramfs
 // into its page cache and reading the file at finit_module (about 20 ms a
-// megabyte, make bench). The host keeps ko itself, for gdb and the
-// reports. prefix is the cross toolchain's (CROSS_COMPILE), "" for the
+// megabyte, timed in interleaved boots). The host keeps ko itself, for
+// gdb and the reports. prefix is the cross toolchain's (CROSS_COMPILE), "" for the
 // host's; without its objcopy, or if it fails, ko is returned unchanged.
 func GuestModule(ctx context.Context, ko, prefix string) string {
 	out := filepath.Join(filepath.Dir(ko), "guest", filepath.Base(ko))

@@ -38,6 +38,11 @@ var crossTargets = map[string]crossTarget{
 	S390x: {arch: S390x, karch: "s390", prefix: "s390x-linux-gnu-", pkg: "gcc-s390x-linux-gnu"},
 }
 
+// ToolPrefix is the prefix of the commands of the toolchain k's modules
+// are built with: the cross toolchain's (aarch64-linux-gnu-) for a kernel
+// of another architecture, "" for the host's own.
+func (k *Kernel) ToolPrefix() string { return crossTargets[k.Arch].prefix }
+
 // CrossCompilerError is a kernel of another architecture whose modules
 // cannot be cross-built here: the cross compiler is missing, or older than
 // the one that built the kernel. It is found before anything is downloaded

@@ -23,8 +23,8 @@ const envParent = "CNVMTEST_VM_TEST_PARENT"
 
 func TestDieWithParent(t *testing.T) {
 	if os.Getenv(envParent) == "1" {
-		argv := dieWithParent("sleep 300")
-		cmd := exec.Command(argv[0], strings.Fields(strings.Join(argv[1:], " "))...)
+		argv := strings.Fields(dieWithParent("sleep 300"))
+		cmd := exec.Command(argv[0], argv[1:]...)
 		if err := cmd.Start(); err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)

@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg Config) (*Exit, error) {
 		console = io.Discard
 	}
 	fns := []qemu.Fn{
-		qemu.WithQEMUCommand(strings.Join(dieWithParent(q.String()), " ")),
+		qemu.WithQEMUCommand(dieWithParent(q.String())),
 		qemu.WithKernel(cfg.Kernel),
 		qemu.WithInitramfs(cfg.Initramfs),
 		qemu.WithAppendKernel(append(kernelArgs(m), cfg.Append...)...),
@@ -317,7 +317,7 @@ func Interactive(ctx context.Context, cfg Config, resultFile string) (*Exit, err
 const setpriv = "setpriv"
 
 // dieWithParent returns the command qemu (a path and its arguments, as
-// QEMU.String gives them) so that the kernel kills QEMU when the process
+// QEMU.String gives them and vmtest splits them at blanks) so that the kernel kills QEMU when the process
 // that started it dies: PR_SET_PDEATHSIG through setpriv, which execs
 // QEMU and so keeps the setting. A harness killed with SIGKILL (a CI job's
 // timeout, kill -9) cannot stop its guest itself, and the guest would
@@ -326,12 +326,12 @@ const setpriv = "setpriv"
 // The parent is the thread that forked: Go keeps its threads, but for
 // those of goroutines that exit locked to them, and none starts QEMU.
 // Without setpriv the command is qemu alone.
-func dieWithParent(qemu string) []string {
+func dieWithParent(qemu string) string {
 	path, err := exec.LookPath(setpriv)
 	if err != nil || strings.ContainsAny(path, " \t") {
-		return []string{qemu}
+		return qemu
 	}
-	return []string{path, "--pdeathsig", "KILL", "--", qemu}
+	return path + " --pdeathsig KILL -- " + qemu
 }
 
 // withoutParentDeath is the QEMU command line without dieWithParent's
